@@ -1,0 +1,62 @@
+"""Dask task runner factory: a LocalCluster by default, or a user's existing scheduler.
+
+Workers are single-threaded processes with numeric libraries pinned to one thread each, so W
+workers on W cores do not fight, and they inherit the Prefect API URL so task runs report to the
+same server as the flow (without it every worker would start a temporary server of its own).
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from prefect_dask import DaskTaskRunner
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def worker_env(threads: int = 1) -> dict[str, str]:
+    """Environment for LocalCluster worker processes."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {var: str(threads) for var in THREAD_VARS}
+    env["OCR_TORCH_THREADS"] = str(threads)
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    api = PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL")
+    if api:
+        env["PREFECT_API_URL"] = api
+    return env
+
+
+def make_task_runner(
+    workers: Optional[int] = None,
+    scheduler: Optional[str] = None,
+    *,
+    threads_per_worker: int = 1,
+    resources: Optional[dict] = None,
+    memory_limit: str | float | None = "auto",
+) -> DaskTaskRunner:
+    """A DaskTaskRunner for ``scheduler`` (an address like ``tcp://host:8786``) or a LocalCluster.
+
+    ``workers`` defaults to the number of CPU cores. ``resources`` (e.g. ``{"GPU": 1}``) is given
+    to every local worker.
+    """
+    if workers is not None and scheduler:
+        raise ValueError("give either --workers (a local cluster) or --scheduler (an existing cluster), not both")
+    if scheduler:
+        if "://" not in scheduler and ":" not in scheduler:
+            raise ValueError(f"scheduler address {scheduler!r} should look like tcp://HOST:8786")
+        return DaskTaskRunner(address=scheduler)
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if not isinstance(n, int) or n <= 0:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    kwargs = {
+        "n_workers": n,
+        "threads_per_worker": threads_per_worker,
+        "processes": True,
+        "dashboard_address": ":0",
+        "env": worker_env(threads_per_worker),
+        "memory_limit": memory_limit,
+    }
+    if resources:
+        kwargs["resources"] = resources
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)

@@ -1,0 +1,97 @@
+"""Safe image decoding and encoding.
+
+Every image the system reads goes through :func:`decode_image`, which enforces a pixel limit
+(decompression bombs), fully loads the image so truncation is found here and not later, and turns
+every Pillow failure into an :class:`ImageError` whose ``error_type`` names what went wrong. Those
+names end up in the errors tables, so they are stable strings.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+# Large enough for an A3 page at 600 dpi (7016 x 9921 = 70 Mpx) with room; small enough that a
+# bomb is refused before it allocates gigabytes.
+DEFAULT_MAX_PIXELS = 120_000_000
+
+
+class ImageError(ValueError):
+    """An input image that cannot be used; ``error_type`` is a stable short name."""
+
+    error_type = "image_error"
+
+    def __init__(self, message: str, error_type: str | None = None):
+        super().__init__(message)
+        if error_type:
+            self.error_type = error_type
+
+
+def decode_image(data: bytes, *, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode image bytes into a fully loaded PIL image, or raise :class:`ImageError`.
+
+    Error types: ``empty_file``, ``not_an_image``, ``decompression_bomb``, ``truncated_image``,
+    ``corrupt_image``.
+    """
+    if not data:
+        raise ImageError(f"{name}: file is empty (0 bytes)", "empty_file")
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > max_pixels:
+                raise ImageError(
+                    f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} "
+                    "(possible decompression bomb; raise max_pixels if the image is genuine)",
+                    "decompression_bomb",
+                )
+            if w <= 0 or h <= 0:
+                raise ImageError(f"{name}: image has no pixels ({w}x{h})", "corrupt_image")
+            img.load()
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not a readable image (unknown or unsupported format)", "not_an_image") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{name}: refused as a decompression bomb: {e}", "decompression_bomb") from None
+    except (OSError, SyntaxError, EOFError) as e:
+        msg = str(e)
+        kind = "truncated_image" if "truncated" in msg.lower() or isinstance(e, EOFError) else "corrupt_image"
+        raise ImageError(f"{name}: {kind.replace('_', ' ')}: {msg}", kind) from None
+    except (ValueError, MemoryError) as e:
+        raise ImageError(f"{name}: corrupt image: {e}", "corrupt_image") from None
+    return img
+
+
+def to_gray(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode -> float32 grayscale in [0, 1], 1.0 = white.
+
+    Alpha is composited onto white; 16-bit and float images are scaled by their own range.
+    """
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(img, dtype=np.float32)
+        lo, hi = float(a.min()), float(a.max())
+        if mode.startswith("I;16"):
+            lo, hi = 0.0, 65535.0 if hi > 255 else 255.0
+        return np.clip((a - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
+    if mode == "1":
+        return np.asarray(img, dtype=np.float32)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, rgba)
+    if img.mode != "L":
+        img = img.convert("L")
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def encode_png(img: Image.Image, *, compress_level: int = 1) -> bytes:
+    """PNG bytes at a low compression level (noisy images compress slowly and gain little)."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
