@@ -60,3 +60,10 @@ def make_task_runner(
     if resources:
         kwargs["resources"] = resources
     return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)
+
+
+def runner_from_env() -> DaskTaskRunner:
+    """The task runner a deployed flow uses: ``OCR_DASK_SCHEDULER`` (an existing cluster) or a
+    LocalCluster of ``OCR_DASK_WORKERS`` workers (default: one per core)."""
+    workers = os.environ.get("OCR_DASK_WORKERS")
+    return make_task_runner(workers=int(workers) if workers else None, scheduler=os.environ.get("OCR_DASK_SCHEDULER") or None)

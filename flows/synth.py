@@ -13,7 +13,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.futures import as_completed
 
 from flows import artifacts
-from flows.cluster import make_task_runner
+from flows.cluster import make_task_runner, runner_from_env
 from ocrcore import storage
 from ocrcore.datasets import read_params
 from ocrcore.sharding import Shard, pending_shards, plan_shards
@@ -62,7 +62,7 @@ def committed_shards(out: str, plan: list[Shard], ident: dict, storage_options: 
     return done
 
 
-@flow(name="synth-dataset", log_prints=True)
+@flow(name="synth-dataset", log_prints=True, task_runner=runner_from_env())
 def generate_dataset(
     kind: str,
     count: int,

@@ -1,0 +1,207 @@
+"""Realistic English text for synthetic lines and pages.
+
+Words come from the ``wordfreq`` English list (top 30k), drawn with weight ``frequency ** 0.5`` so
+the text reads like English without being dominated by "the". Sentences get capitalised starts,
+occasional Title Case and ALL CAPS words, numbers (integers, decimals, years, prices, percentages,
+dates), punctuation with realistic attachment, quotes, parentheses and hyphenated words. All
+randomness comes from the caller's ``numpy.random.Generator``, so text is reproducible.
+"""
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+
+import numpy as np
+
+DEFAULT_LINE_CHARSET: str = " " + string.digits + string.ascii_letters + string.punctuation
+"""Printable ASCII: space, digits, letters and punctuation (95 characters)."""
+
+VOCAB_SIZE = 30000
+WEIGHT_EXPONENT = 0.5
+_BATCH = 64
+
+
+@lru_cache(maxsize=1)
+def _base_vocab() -> tuple[tuple[str, ...], np.ndarray]:
+    """English words (ASCII letters, optional inner apostrophe) and their sampling weights."""
+    import wordfreq
+
+    words, weights = [], []
+    for w in wordfreq.top_n_list("en", VOCAB_SIZE):
+        core = w.replace("'", "")
+        if not core or not core.isascii() or not core.isalpha():
+            continue
+        if w.startswith("'") or w.endswith("'") or w.count("'") > 1:
+            continue
+        if len(w) == 1 and w not in ("a", "i"):
+            continue
+        words.append(w)
+        weights.append(wordfreq.word_frequency(w, "en") ** WEIGHT_EXPONENT)
+    return tuple(words), np.asarray(weights, dtype=np.float64)
+
+
+class Corpus:
+    """Word sampler and sentence builder restricted to one charset."""
+
+    def __init__(self, charset: str = DEFAULT_LINE_CHARSET):
+        self.charset = charset
+        self.allowed = frozenset(charset)
+        self.sep = " " if " " in self.allowed else ""
+        self.filler = "".join(sorted(c for c in self.allowed if not c.isspace())) or "x"
+        self.has_digits = any(c in self.allowed for c in string.digits)
+        words, weights = _base_vocab()
+        keep_words, keep_w = [], []
+        for w, wt in zip(words, weights):
+            form = self._fit(w) or self._fit(w.upper())
+            if form:
+                keep_words.append(form)
+                keep_w.append(wt)
+        self.words = keep_words
+        if keep_words:
+            cum = np.cumsum(np.asarray(keep_w))
+            self.cum = cum / cum[-1]
+        else:
+            self.cum = None
+
+    def _fit(self, token: str) -> str:
+        """``token`` if every char is allowed, else ''."""
+        return token if all(c in self.allowed for c in token) else ""
+
+    def _clean(self, token: str) -> str:
+        """Drop characters outside the charset (used for punctuation and numbers)."""
+        return "".join(c for c in token if c in self.allowed)
+
+    # --- tokens -------------------------------------------------------------------------------
+    def words_batch(self, rng: np.random.Generator, n: int) -> list[str]:
+        """``n`` words drawn by frequency weight (random strings when no word fits the charset)."""
+        if self.cum is None:
+            return [
+                "".join(self.filler[i] for i in rng.integers(0, len(self.filler), int(k)))
+                for k in rng.integers(1, 9, n)
+            ]
+        idx = np.searchsorted(self.cum, rng.random(n), side="right")
+        idx = np.minimum(idx, len(self.words) - 1)
+        return [self.words[i] for i in idx]
+
+    def number(self, rng: np.random.Generator) -> str:
+        """A number as printed in running text: integer, decimal, year, price, percent, date."""
+        kind = rng.choice(8, p=[0.25, 0.12, 0.1, 0.18, 0.12, 0.1, 0.08, 0.05])
+        if kind == 0:
+            tok = str(int(rng.integers(1, 100)))
+        elif kind == 1:
+            v = int(rng.integers(100, 100000))
+            tok = f"{v:,}" if v >= 1000 and rng.random() < 0.6 else str(v)
+        elif kind == 2:
+            tok = f"{rng.uniform(0, 100):.{int(rng.integers(1, 3))}f}"
+        elif kind == 3:
+            tok = str(int(rng.integers(1850, 2031)))
+        elif kind == 4:
+            if rng.random() < 0.6:
+                tok = f"${rng.uniform(0.5, 500):.2f}"
+            else:
+                tok = f"${int(rng.integers(1, 50000)):,}"
+        elif kind == 5:
+            tok = f"{rng.uniform(0, 100):.1f}%" if rng.random() < 0.4 else f"{int(rng.integers(1, 101))}%"
+        elif kind == 6:
+            d, m, y = int(rng.integers(1, 29)), int(rng.integers(1, 13)), int(rng.integers(1900, 2031))
+            tok = f"{d:02d}/{m:02d}/{y}" if rng.random() < 0.7 else f"{m}/{d}/{y % 100:02d}"
+        else:
+            tok = f"{int(rng.integers(1, 20))}.{int(rng.integers(1, 20))}"  # section numbers
+        return self._clean(tok)
+
+    def _case(self, word: str, rng: np.random.Generator, start: bool) -> str:
+        r = rng.random()
+        if word == "i" or word.startswith("i'"):
+            out = "I" + word[1:]
+        elif start or r < 0.05:
+            out = word[:1].upper() + word[1:]
+        elif r < 0.065:
+            out = word.upper()
+        else:
+            out = word
+        return out if self._fit(out) else word
+
+    def sentence_tokens(self, rng: np.random.Generator, n_chars: int) -> list[str]:
+        """Tokens (no spaces inside) whose joined length reaches at least ``n_chars``."""
+        tokens: list[str] = []
+        total = 0
+        start = True
+        open_close = ""  # closing mark of an open quote/parenthesis
+        open_left = 0
+        pool: list[str] = []
+        while total < n_chars:
+            if not pool:
+                pool = self.words_batch(rng, _BATCH)
+            r = rng.random()
+            if r < 0.06 and self.has_digits:
+                tok = self.number(rng)
+            elif r < 0.085 and len(pool) >= 2:
+                tok = self._case(pool.pop(), rng, start) + self._clean("-") + pool.pop()
+            elif r < 0.09 and len(pool) >= 2:
+                tok = self._case(pool.pop(), rng, start) + self._clean("/") + pool.pop()
+            elif r < 0.1 and not start:
+                tok = self._clean(str(rng.choice(["-", "&", "-", "--"])))
+            else:
+                tok = self._case(pool.pop(), rng, start)
+            if not tok:
+                continue
+            # opening quote or parenthesis attached to the token
+            if not open_close and not start and rng.random() < 0.025:
+                opener, closer = [("(", ")"), ('"', '"'), ("'", "'")][int(rng.choice(3, p=[0.5, 0.35, 0.15]))]
+                if opener in self.allowed and closer in self.allowed:
+                    tok = opener + tok
+                    open_close, open_left = closer, int(rng.integers(0, 5))
+            elif open_close:
+                if open_left <= 0:
+                    tok += open_close
+                    open_close = ""
+                else:
+                    open_left -= 1
+            start = False
+            # trailing punctuation
+            r = rng.random()
+            if r < 0.075:
+                tok += self._clean(str(rng.choice([".", ".", ".", ".", ".", "!", "?"])))
+                start = tok[-1:] in ".!?"
+                if open_close and start:
+                    tok = tok[:-1] + open_close + tok[-1] if open_close == ")" else tok + open_close
+                    open_close = ""
+            elif r < 0.14:
+                tok += self._clean(",")
+            elif r < 0.15:
+                tok += self._clean(str(rng.choice([";", ":"])))
+            tokens.append(tok)
+            total += len(tok) + (len(self.sep) if len(tokens) > 1 else 0)
+        return tokens
+
+    def text(self, rng: np.random.Generator, min_chars: int, max_chars: int) -> str:
+        """Text of ``min_chars``..``max_chars`` characters, no leading/trailing/double spaces."""
+        target = int(rng.integers(min_chars, max_chars + 1))
+        s = self.sep.join(self.sentence_tokens(rng, target))
+        if len(s) > max_chars:
+            cut = s[:max_chars]
+            sp = cut.rfind(" ")
+            if sp >= min_chars:  # prefer a word boundary when it keeps the text long enough
+                cut = cut[:sp]
+            s = cut.rstrip()
+        while len(s) < min_chars:
+            s += self.filler[int(rng.integers(0, len(self.filler)))]
+        return s
+
+
+@lru_cache(maxsize=16)
+def get_corpus(charset: str = DEFAULT_LINE_CHARSET) -> Corpus:
+    """Per-process cached :class:`Corpus` for one charset (the word list is loaded once)."""
+    return Corpus(charset)
+
+
+def random_text(
+    rng: np.random.Generator, min_chars: int, max_chars: int, charset: str = DEFAULT_LINE_CHARSET
+) -> str:
+    """Random English-like text of ``min_chars``..``max_chars`` characters drawn from ``charset``.
+
+    Never starts or ends with a space and never holds two spaces in a row.
+    """
+    if min_chars <= 0 or max_chars < min_chars:
+        raise ValueError(f"need 0 < min_chars <= max_chars, got {min_chars}, {max_chars}")
+    return get_corpus(charset).text(rng, min_chars, max_chars)

@@ -1,0 +1,96 @@
+"""Printed text lines with exact per-character boxes.
+
+Each sample draws English-like text (``corpus.py``), a font (class and style, bold and italic
+included) and a text size in px (``min_height``..``max_height``, default 24-56 px: roughly 8-14 pt
+at 300 dpi), varies letter and word spacing, draws the line glyph by glyph in black-ish ink on
+white-ish paper with random margins, then applies scan-like degradations (``degrade.py``).
+
+``Sample.chars`` holds every non-space character in reading order with its tight ink box at
+render time, carried through rotation/warp as the axis-aligned bounds of the transformed box.
+"""
+from __future__ import annotations
+
+from PIL import Image
+
+from ocrcore.synth.base import Sample, sample_id, sample_rng
+from ocrcore.synth.corpus import random_text
+from ocrcore.synth.degrade import map_boxes, random_degrade
+from ocrcore.synth.fonts import FontSet, load_font, resolve_fonts
+from ocrcore.synth.render import advances, paste, place
+
+KIND = "lines"
+
+
+class LinesGenerator:
+    """Callable ``(seed, index) -> Sample`` for validated ``lines`` params; fonts resolved once."""
+
+    def __init__(self, params: dict):
+        self.params = params
+        self._fonts = None
+
+    def __getstate__(self):
+        return {"params": self.params, "_fonts": None}
+
+    @property
+    def fonts(self) -> FontSet:
+        if self._fonts is None:
+            p = self.params
+            self._fonts = FontSet(resolve_fonts(p["fonts"], p["extra_fonts"], p["font_classes"], p["font_styles"]))
+        return self._fonts
+
+    def __call__(self, seed: int, index: int) -> Sample:
+        p = self.params
+        fonts = self.fonts
+        rng = sample_rng(seed, KIND, index)
+        text = random_text(rng, p["min_chars"], p["max_chars"], p["charset"])
+        info = fonts.pick(rng)
+        size = int(rng.integers(p["min_height"], p["max_height"] + 1))
+        font = load_font(info.path, size)
+        strength = float(p["degrade"])
+
+        # spacing: a per-line tracking, a little per-char jitter, a per-line word-space factor
+        tracking = float(rng.uniform(-0.02, max(p["max_letter_spacing"], 0.0) + 1e-9)) * size
+        jitter = rng.normal(0.0, 0.012 * size, len(text)) if p["max_letter_spacing"] > 0 else None
+        extra = [tracking + (jitter[i] if jitter is not None else 0.0) for i in range(len(text))]
+        space_extra = float(rng.uniform(-0.1, 0.6)) * font.getlength(" ")
+        steps = advances(font, text, extra, space_extra)
+        placed = place(font, text, 0, 0, steps)
+
+        ascent, descent = font.getmetrics()
+        boxes = [pl.box for pl in placed if pl.box is not None]
+        left = min([0] + [b[0] for b in boxes])
+        top = min([0] + [b[1] for b in boxes])
+        right = max([int(round(sum(steps)))] + [b[2] for b in boxes])
+        bottom = max([ascent + descent] + [b[3] for b in boxes])
+        pad_l, pad_r = (int(round(v * size)) for v in rng.uniform(0.1, 0.8, 2))
+        pad_t, pad_b = (int(round(v * size)) for v in rng.uniform(0.05, 0.35, 2))
+        ox, oy = pad_l - left, pad_t - top
+        width, height = ox + right + pad_r, oy + bottom + pad_b
+        for pl in placed:
+            pl.x += ox
+            pl.y += oy
+
+        paper = int(round(255 - rng.uniform(0, 30) * strength))
+        ink = int(round(rng.uniform(0, 70) * strength))
+        img = Image.new("L", (width, height), paper)
+        paste(img, placed, ink)
+
+        img, pmap, applied = random_degrade(img, rng, strength, geometric=True, font_px=size, fill=paper)
+        visible = [pl for pl in placed if pl.ch != " "]
+        raw = [pl.box or (pl.x, pl.y, pl.x, pl.y) for pl in visible]
+        mapped = map_boxes(raw, pmap, img.size)
+        chars = [(pl.ch, b) for pl, b in zip(visible, mapped)]
+        meta = {
+            "kind": KIND,
+            "font": info.path,
+            "font_family": info.family,
+            "font_class": info.font_class,
+            "font_style": info.style,
+            "size_px": size,
+            "tracking_px": round(tracking, 3),
+            "paper": paper,
+            "ink": ink,
+            "degrade": strength,
+            "degradations": applied,
+        }
+        return Sample(sample_id(KIND, seed, index), img, text, chars, meta)

@@ -1,0 +1,273 @@
+"""Whole printed pages (A4) with line, word and character ground truth.
+
+Layout: random margins, an optional heading (larger, bold) spanning the text block, an optional
+horizontal rule, then paragraphs in one or two columns (gutter between), justified or ragged, with
+first-line indents and/or paragraph gaps; a few noise specks (not text) as on real pages. The page
+is drawn glyph by glyph at full resolution, rotated once by the skew angle about the page centre
+(white fill), then degraded like a scan.
+
+Skew convention: ``meta["skew_deg"]`` is the angle the content was rotated by, positive =
+counter-clockwise on screen (as ``PIL.Image.rotate``); undoing it means rotating by the negative.
+
+Ground truth ``Sample.page`` holds lines in reading order (heading, then column 0 top to bottom,
+then column 1), ``Line.column`` set (0-based; the heading is column 0), words split on spaces and
+non-space chars. Every box is in final image coordinates: the bounds of the rotated corners and
+edge midpoints of the box at render time, rounded outwards and clipped, so chars stay inside
+their words and words inside their lines.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
+from ocrcore.synth.base import Sample, sample_id, sample_rng
+from ocrcore.synth.corpus import random_text
+from ocrcore.synth.degrade import identity_map, map_boxes, random_degrade, rotate
+from ocrcore.synth.fonts import FontSet, load_font, resolve_fonts
+from ocrcore.synth.render import Placed, advance, advances, paste, place
+
+KIND = "pages"
+A4_INCHES = (210 / 25.4, 297 / 25.4)  # 2480 x 3508 px at 300 dpi
+
+
+@dataclass
+class _Line:
+    text: str
+    placed: list[Placed]
+    column: int
+    baseline_y: int
+    words: list[list[Placed]] = field(default_factory=list)
+
+
+def _word_width(font, word: str) -> float:
+    return float(sum(advances(font, word)))
+
+
+def _split_long(font, word: str, avail: float) -> list[str]:
+    """Chunks of ``word`` each fitting ``avail`` (at least one char per chunk)."""
+    chunks = []
+    while word and _word_width(font, word) > avail:
+        cut = len(word) - 1
+        while cut > 1 and _word_width(font, word[:cut]) > avail:
+            cut -= 1
+        cut = max(1, cut)
+        chunks.append(word[:cut])
+        word = word[cut:]
+    if word:
+        chunks.append(word)
+    return chunks
+
+
+def _wrap(font, text: str, width: float, first_width: float) -> list[list[str]]:
+    """Greedy word wrap into lines (lists of words); words wider than a line are split."""
+    space = advance(font, "", " ")
+    lines: list[list[str]] = []
+    cur: list[str] = []
+    cur_w = 0.0
+    avail = first_width
+    for word in text.split(" "):
+        for piece in _split_long(font, word, width):
+            ww = _word_width(font, piece)
+            if cur and cur_w + space + ww > avail:
+                lines.append(cur)
+                avail = width
+                cur, cur_w = [], 0.0
+            cur_w = cur_w + space + ww if cur else ww
+            cur.append(piece)
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def _layout_line(font, words: list[str], x: float, y: int, avail: float, justify: bool, column: int) -> _Line:
+    """Place one line; justified lines spread the slack over the word gaps."""
+    text = " ".join(words)
+    steps = advances(font, text)
+    gaps = len(words) - 1
+    if justify and gaps > 0:
+        slack = avail - sum(steps)
+        space = advance(font, "", " ")
+        if 0 < slack <= 4 * space * gaps:
+            per = slack / gaps
+            steps = [s + per if ch == " " else s for s, ch in zip(steps, text)]
+    placed = place(font, text, x, y, steps)
+    ascent, _ = font.getmetrics()
+    words_placed: list[list[Placed]] = [[]]
+    for pl in placed:
+        if pl.ch == " ":
+            words_placed.append([])
+        else:
+            words_placed[-1].append(pl)
+    return _Line(text, placed, column, y + ascent, [w for w in words_placed if w])
+
+
+class PagesGenerator:
+    """Callable ``(seed, index) -> Sample`` for validated ``pages`` params; fonts resolved once."""
+
+    def __init__(self, params: dict):
+        self.params = params
+        self._fonts = None
+
+    def __getstate__(self):
+        return {"params": self.params, "_fonts": None}
+
+    @property
+    def fonts(self) -> FontSet:
+        if self._fonts is None:
+            p = self.params
+            self._fonts = FontSet(resolve_fonts(p["fonts"], p["extra_fonts"], p["font_classes"]))
+        return self._fonts
+
+    def __call__(self, seed: int, index: int) -> Sample:
+        p = self.params
+        fonts = self.fonts
+        rng = sample_rng(seed, KIND, index)
+        dpi = p["dpi"]
+        charset = p["charset"]
+        strength = float(p["degrade"])
+        W, H = int(round(A4_INCHES[0] * dpi)), int(round(A4_INCHES[1] * dpi))
+        cols = p["columns"] if p["columns"] in (1, 2) else 1 + int(rng.random() < 0.5)
+
+        body = fonts.pick(rng, style="regular")
+        pt = round(float(rng.uniform(p["min_pt"], p["max_pt"])) * 2) / 2
+        size = max(6, int(round(pt * dpi / 72.0)))
+        font = load_font(body.path, size)
+        leading = size * float(rng.uniform(1.12, 1.45))
+        ml, mr = (v * dpi for v in rng.uniform(0.6, 1.1, 2))
+        mt, mb = (v * dpi for v in rng.uniform(0.6, 1.0, 2))
+        gutter = float(rng.uniform(0.25, 0.45)) * dpi
+        text_w = W - ml - mr
+        colw = (text_w - gutter * (cols - 1)) / cols
+        justify = bool(rng.random() < 0.6)
+        indent = size * float(rng.uniform(1.0, 3.0)) if rng.random() < 0.7 else 0.0
+        para_gap = leading * float(rng.uniform(0.3, 1.0)) if (indent == 0 or rng.random() < 0.3) else 0.0
+
+        lines: list[_Line] = []
+        line_fonts = []
+        y = mt
+        # heading across the text block
+        heading = None
+        if rng.random() < 0.6:
+            heading = fonts.variant(body, "bold") or fonts.pick(rng, style="bold")
+            hsize = max(size + 2, int(round(size * float(rng.uniform(1.3, 2.0)))))
+            hfont = load_font(heading.path, hsize)
+            htext = random_text(rng, 8, 45, charset)
+            if rng.random() < 0.5 and all(c in charset for c in htext.title()):
+                htext = htext.title()
+            centered = bool(rng.random() < 0.5)
+            for words in _wrap(hfont, htext, text_w, text_w)[:3]:
+                lw = _word_width(hfont, " ".join(words))
+                x = ml + (text_w - lw) / 2 if centered else ml
+                lines.append(_layout_line(hfont, words, x, int(round(y)), text_w, False, 0))
+                line_fonts.append(hfont)
+                y += hsize * 1.25
+            y += leading * float(rng.uniform(0.4, 1.2))
+        rule = None
+        if rng.random() < 0.35:
+            thick = max(1, int(round(dpi / 150)))
+            ry = int(round(y))
+            rule = (int(ml), ry, int(ml + text_w), ry + thick)
+            y += thick + leading * float(rng.uniform(0.5, 1.0))
+
+        # body text, column by column, paragraphs flowing from one column into the next
+        top = y
+        bottom = H - mb
+        last_bottom = bottom if rng.random() < 0.75 else top + (bottom - top) * float(rng.uniform(0.3, 1.0))
+        pending: list[tuple[list[str], bool, bool]] = []  # (words, first-of-paragraph, last-of-paragraph)
+        for c in range(cols):
+            x0 = ml + c * (colw + gutter)
+            y = top
+            limit = last_bottom if c == cols - 1 else bottom
+            while y + size * 1.2 <= limit:
+                if not pending:
+                    ptext = random_text(rng, 80, 900, charset)
+                    wrapped = _wrap(font, ptext, colw, colw - indent)
+                    pending = [(w, i == 0, i == len(wrapped) - 1) for i, w in enumerate(wrapped)]
+                    if y > top and para_gap:
+                        y += para_gap
+                        if y + size * 1.2 > limit:
+                            break
+                words, first, last = pending.pop(0)
+                x = x0 + (indent if first else 0.0)
+                avail = colw - (indent if first else 0.0)
+                lines.append(_layout_line(font, words, x, int(round(y)), avail, justify and not last, c))
+                line_fonts.append(font)
+                y += leading
+
+        paper = int(round(255 - rng.uniform(0, 25) * strength))
+        ink = int(round(rng.uniform(0, 60) * strength))
+        img = Image.new("L", (W, H), paper)
+        for ln in lines:
+            paste(img, ln.placed, ink)
+        draw = ImageDraw.Draw(img)
+        if rule is not None:
+            draw.rectangle((rule[0], rule[1], rule[2] - 1, rule[3] - 1), fill=ink)
+        n_specks = int(rng.integers(1, 9)) if rng.random() < 0.6 else 0
+        for _ in range(n_specks):
+            r = float(rng.uniform(0.003, 0.012)) * dpi
+            sx, sy = float(rng.uniform(0, W)), float(rng.uniform(0, H))
+            draw.ellipse((sx - r, sy - r * rng.uniform(0.5, 1.0), sx + r, sy + r), fill=ink)
+
+        skew = float(rng.uniform(-p["max_skew"], p["max_skew"])) if p["max_skew"] > 0 else 0.0
+        if skew != 0.0:
+            img, pmap = rotate(img, skew, fill=paper, expand=False)
+        else:
+            pmap = identity_map
+        img, _, applied = random_degrade(img, rng, strength, geometric=False, font_px=size, fill=paper)
+
+        page, chars = self._truth(lines, pmap, img.size, sample_id(KIND, seed, index))
+        meta = {
+            "kind": KIND,
+            "dpi": dpi,
+            "columns": cols,
+            "skew_deg": round(skew, 4),
+            "skew_convention": "positive = counter-clockwise (PIL Image.rotate)",
+            "font_body": body.path,
+            "font_heading": heading.path if heading else None,
+            "font_pt": pt,
+            "size_px": size,
+            "leading_px": round(leading, 2),
+            "justified": justify,
+            "rule": rule is not None,
+            "specks": n_specks,
+            "paper": paper,
+            "ink": ink,
+            "degrade": strength,
+            "degradations": applied,
+        }
+        return Sample(page.page_id, img, page.text, chars, meta, page)
+
+    @staticmethod
+    def _truth(lines: list[_Line], pmap, size: tuple[int, int], page_id: str):
+        """Build the Page (boxes mapped through the skew in one vectorised call) and chars list."""
+        raw: list[BBox] = []
+        for ln in lines:
+            wboxes = []
+            for w in ln.words:
+                cb = [pl.box or (pl.x, pl.y, pl.x, pl.y) for pl in w]
+                raw.extend(cb)
+                wboxes.append(union_bbox(cb))
+            raw.extend(wboxes)
+            raw.append(union_bbox(wboxes))
+        mapped = iter(map_boxes(raw, pmap, size))
+        W, H = size
+        out_lines, chars = [], []
+        for ln in lines:
+            words = []
+            for w in ln.words:
+                wc = [Char(pl.ch, next(mapped)) for pl in w]
+                words.append(wc)
+            word_objs = []
+            for w, wc in zip(ln.words, words):
+                word_objs.append(Word("".join(pl.ch for pl in w), next(mapped), 1.0, wc))
+                chars.extend((ch.text, ch.bbox) for ch in wc)
+            lbox = next(mapped)
+            first, last = ln.words[0][0], ln.words[-1][-1]
+            bl = pmap(np.array([[first.x, ln.baseline_y], [(last.box or (0, 0, last.x, 0))[2], ln.baseline_y]], float))
+            baseline = [(int(np.clip(round(x), 0, W)), int(np.clip(round(y), 0, H))) for x, y in bl]
+            out_lines.append(Line(lbox, ln.text, 1.0, word_objs, baseline, ln.column))
+        page = Page(page_id=page_id, width=W, height=H, lines=out_lines)
+        return page, chars
