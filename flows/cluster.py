@@ -21,6 +21,7 @@ def worker_env(threads: int = 1) -> dict[str, str]:
     env = {var: str(threads) for var in THREAD_VARS}
     env["OCR_TORCH_THREADS"] = str(threads)
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["DASK_LOGGING__DISTRIBUTED"] = os.environ.get("DASK_LOGGING__DISTRIBUTED", "warning")
     api = PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL")
     if api:
         env["PREFECT_API_URL"] = api

@@ -46,6 +46,8 @@ def _storage_options(args) -> Optional[dict]:
 def _prefect_env(args) -> None:
     """Point this process (and the workers it starts) at a Prefect API before Prefect is imported."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Dask's INFO chatter (worker start/stop, closed comms at shutdown) drowns the progress bar.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     from flows.server import ensure_api, ui_url
 
     url = ensure_api(start=not getattr(args, "no_server", False))

@@ -156,3 +156,26 @@ def test_cli_unreachable_s3(tmp_path):
     r = _ocr("synth", "captcha", "--count", "5", "--out", "s3://bucket/x", env=env, timeout=120)
     assert r.returncode == 2 and "not writable" in r.stderr and "Traceback" not in r.stderr
     assert "s\n" not in r.stderr and "AWS_SECRET_ACCESS_KEY=" not in r.stderr
+
+
+def test_artifacts_reach_the_prefect_api(prefect_api, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.synth import run_synth
+
+    out = str(tmp_path / "art")
+    run_synth("captcha", 20, out, seed=5, shard_size=10, workers=1)
+    with get_client(sync_client=True) as client:
+        def latest(key):
+            arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+            assert arts, f"no artifact {key}"
+            return max(arts, key=lambda a: a.created)
+
+        summary = latest("synth-captcha-summary")
+        assert "| samples | 20 |" in summary.data and out in summary.data and "_samples" in summary.data
+        table = latest("synth-captcha-shards")
+        rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+        assert sorted(r["shard"] for r in rows) == ["part-00000.parquet", "part-00001.parquet"]
+        progress = latest("synth-captcha-progress")
+        assert float(progress.data) == 100.0
