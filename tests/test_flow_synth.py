@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import socket
@@ -11,6 +12,7 @@ import time
 
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 from ocrcore import datasets, storage
 from ocrcore.synth import make_generator, validate_params
@@ -33,26 +35,33 @@ def _expected(kind, seed, count, params):
 def test_local_and_s3_two_workers_resume_and_determinism(prefect_api, tmp_path, s3_bucket):
     from flows.synth import run_synth
 
-    count, seed = 120, 7
+    # the acceptance size: 2,000 line images, to local disk and to S3, with 2 workers
+    count, seed = 2000, 7
     want = _expected("lines", seed, count, LINE_PARAMS)
     for out in (str(tmp_path / "a"), f"{s3_bucket}/lines/a"):
-        res = run_synth("lines", count, out, seed=seed, shard_size=40, params=LINE_PARAMS, workers=2)
-        assert res["written"] == 3 and res["skipped"] == 0
+        res = run_synth("lines", count, out, seed=seed, shard_size=500, params=LINE_PARAMS, workers=2)
+        assert res["written"] == 4 and res["skipped"] == 0
         rows = list(datasets.iter_records(out, columns=["id", "text", "image", "chars", "width", "height"]))
         assert [(r["id"], r["text"]) for r in rows] == want
         assert all(r["image"]["bytes"][:8] == b"\x89PNG\r\n\x1a\n" and r["image"]["path"].endswith(".png") for r in rows)
         assert all(len(r["chars"]) == len(r["text"].replace(" ", "")) for r in rows)
+        # the datasets-style image struct decodes to an image of the recorded size
+        for r in rows[::250]:
+            img = Image.open(io.BytesIO(r["image"]["bytes"]))
+            assert img.size == (r["width"], r["height"])
+        table = pq.read_table(storage.get_fs(out)[0].open(storage.get_fs(f"{out}/part-00000.parquet")[1], "rb"))
+        assert table.num_rows == 500 and table.schema.field("image").type.names == ["bytes", "path"]
         assert storage.exists(f"{out}/_SUCCESS")
         manifest = storage.read_json(f"{out}/_manifest.json")
-        assert manifest["rows"] == count and len(manifest["shards"]) == 3
+        assert manifest["rows"] == count and len(manifest["shards"]) == 4
         before = _digest(out)
         # a rerun rewrites nothing
-        res2 = run_synth("lines", count, out, seed=seed, shard_size=40, params=LINE_PARAMS, workers=2)
-        assert res2["written"] == 0 and res2["skipped"] == 3
+        res2 = run_synth("lines", count, out, seed=seed, shard_size=500, params=LINE_PARAMS, workers=2)
+        assert res2["written"] == 0 and res2["skipped"] == 4
         assert _digest(out) == before
     # same seed into a new folder: identical files; local and S3 identical too
     b = str(tmp_path / "b")
-    run_synth("lines", count, b, seed=seed, shard_size=40, params=LINE_PARAMS, workers=2)
+    run_synth("lines", count, b, seed=seed, shard_size=500, params=LINE_PARAMS, workers=2)
     assert _digest(b) == _digest(str(tmp_path / "a")) == _digest(f"{s3_bucket}/lines/a")
 
 
