@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -29,29 +31,30 @@ class ImageError(ValueError):
             self.error_type = error_type
 
 
-def decode_image(data: bytes, *, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode image bytes into a fully loaded PIL image, or raise :class:`ImageError`.
+def check_pixels(w: int, h: int, *, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Raise ``decompression_bomb`` / ``corrupt_image`` for a size we refuse to allocate."""
+    if w * h > max_pixels:
+        raise ImageError(
+            f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} "
+            "(possible decompression bomb; raise max_pixels if the image is genuine)",
+            "decompression_bomb",
+        )
+    if w <= 0 or h <= 0:
+        raise ImageError(f"{name}: image has no pixels ({w}x{h})", "corrupt_image")
 
-    Error types: ``empty_file``, ``not_an_image``, ``decompression_bomb``, ``truncated_image``,
-    ``corrupt_image``.
+
+@contextmanager
+def image_errors(name: str = "<bytes>") -> Iterator[None]:
+    """Turn any Pillow failure inside the block into an :class:`ImageError` with a stable type.
+
+    Shared by :func:`decode_image` and the multi-frame readers in :mod:`ocrcore.inputs`, so a
+    broken TIFF frame is named exactly like a broken PNG.
     """
-    if not data:
-        raise ImageError(f"{name}: file is empty (0 bytes)", "empty_file")
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            w, h = img.size
-            if w * h > max_pixels:
-                raise ImageError(
-                    f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} "
-                    "(possible decompression bomb; raise max_pixels if the image is genuine)",
-                    "decompression_bomb",
-                )
-            if w <= 0 or h <= 0:
-                raise ImageError(f"{name}: image has no pixels ({w}x{h})", "corrupt_image")
-            img.load()
+            yield
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -64,6 +67,21 @@ def decode_image(data: bytes, *, name: str = "<bytes>", max_pixels: int = DEFAUL
         raise ImageError(f"{name}: {kind.replace('_', ' ')}: {msg}", kind) from None
     except (ValueError, MemoryError) as e:
         raise ImageError(f"{name}: corrupt image: {e}", "corrupt_image") from None
+
+
+def decode_image(data: bytes, *, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode image bytes into a fully loaded PIL image, or raise :class:`ImageError`.
+
+    Error types: ``empty_file``, ``not_an_image``, ``decompression_bomb``, ``truncated_image``,
+    ``corrupt_image``.
+    """
+    if not data:
+        raise ImageError(f"{name}: file is empty (0 bytes)", "empty_file")
+    with image_errors(name):
+        img = Image.open(io.BytesIO(data))
+        w, h = img.size
+        check_pixels(w, h, name=name, max_pixels=max_pixels)
+        img.load()
     return img
 
 
