@@ -60,8 +60,19 @@ ROW_GROUP_ROWS = 64
 SHARD_RE = re.compile(r"part-(\d{5,})\.parquet$")
 
 
-def dataset_schema(with_chars: bool = False, with_lines: bool = False) -> pa.Schema:
+LAYOUT_FIELDS = [
+    pa.field("page_id", pa.string()),
+    pa.field("line_no", pa.int32()),
+    pa.field("bbox", BBOX),
+    pa.field("column", pa.int32()),
+]
+
+
+def dataset_schema(with_chars: bool = False, with_lines: bool = False, with_layout: bool = False) -> pa.Schema:
+    """The dataset schema; ``with_layout`` adds where a line came from (lines cut from pages)."""
     fields = list(BASE_FIELDS)
+    if with_layout:
+        fields.extend(LAYOUT_FIELDS)
     if with_chars:
         fields.append(pa.field("chars", pa.list_(CHAR)))
     if with_lines:
@@ -84,7 +95,8 @@ def rows_to_parquet_bytes(rows: list[dict], *, params: Optional[dict] = None) ->
     """Dataset rows (dicts in the schema above) -> Parquet bytes."""
     with_chars = any("chars" in r for r in rows)
     with_lines = any("lines" in r for r in rows)
-    schema = dataset_schema(with_chars, with_lines)
+    with_layout = any("page_id" in r for r in rows)
+    schema = dataset_schema(with_chars, with_lines, with_layout)
     table = pa.Table.from_pylist(rows, schema=schema)
     return table_to_parquet_bytes(table, params=params)
 

@@ -46,3 +46,58 @@ def pending_shards(plan: Iterable[Shard], committed: Iterable[str]) -> list[Shar
     """Shards of ``plan`` whose part file is not among the ``committed`` names."""
     done = set(committed)
     return [s for s in plan if s.name not in done]
+
+
+@dataclass(frozen=True)
+class PageShard:
+    """A shard of pages: for each source URL (in order), the page ids it contributes."""
+
+    index: int
+    name: str
+    items: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @property
+    def size(self) -> int:
+        return sum(len(ids) for _, ids in self.items)
+
+    @property
+    def page_ids(self) -> list[str]:
+        return [pid for _, ids in self.items for pid in ids]
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "name": self.name, "items": [[s, list(ids)] for s, ids in self.items]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PageShard":
+        return cls(int(d["index"]), d["name"], tuple((s, tuple(ids)) for s, ids in d["items"]))
+
+
+def plan_page_shards(pages: Iterable[tuple[str, str]], shard_size: int) -> list[PageShard]:
+    """Group ordered ``(source_url, page_id)`` pairs into shards of at most ``shard_size`` pages.
+
+    A large archive may be split over several shards (each reads the stream and keeps its pages);
+    several small files share one shard.
+    """
+    if not isinstance(shard_size, int) or isinstance(shard_size, bool) or shard_size <= 0:
+        raise ValueError(f"shard size must be a positive integer, got {shard_size!r}")
+    shards: list[PageShard] = []
+    cur: list[tuple[str, list[str]]] = []
+    n = 0
+
+    def close() -> None:
+        nonlocal cur, n
+        if cur:
+            i = len(shards)
+            shards.append(PageShard(i, shard_name(i), tuple((s, tuple(ids)) for s, ids in cur)))
+        cur, n = [], 0
+
+    for src, pid in pages:
+        if cur and cur[-1][0] == src:
+            cur[-1][1].append(pid)
+        else:
+            cur.append((src, [pid]))
+        n += 1
+        if n >= shard_size:
+            close()
+    close()
+    return shards

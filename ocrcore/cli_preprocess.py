@@ -1,0 +1,78 @@
+"""``ocr segment`` (one page, for a person to look at) and ``ocr preprocess`` (the flow)."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def cmd_segment(args) -> int:
+    from PIL import ImageDraw
+
+    from ocrcore import storage
+    from ocrcore.imageio import decode_image
+    from ocrcore.preprocess.pages import analyse_page
+
+    img = decode_image(storage.read_bytes(args.image), name=args.image)
+    layout = analyse_page(img, single=args.single_line)
+    b = layout.binarized
+    print(f"{args.image}: {img.width}x{img.height}, skew {b.angle:+.2f} deg, inverted {b.inverted}, "
+          f"{len(layout.lines)} lines")
+    for k, ln in enumerate(layout.lines):
+        print(f"{k:4d}  column {ln.column}  bbox {' '.join(map(str, ln.bbox))}")
+    if args.overlay:
+        over = img.convert("RGB")
+        d = ImageDraw.Draw(over)
+        for k, ln in enumerate(layout.lines):
+            d.rectangle([ln.bbox[0], ln.bbox[1], ln.bbox[2] - 1, ln.bbox[3] - 1], outline=(220, 0, 0), width=2)
+            d.text((ln.bbox[0] + 2, ln.bbox[1] + 1), str(k), fill=(0, 0, 220))
+        import io
+
+        buf = io.BytesIO()
+        over.save(buf, format="PNG")
+        storage.write_bytes_atomic(args.overlay, buf.getvalue())
+        print(f"overlay written to {args.overlay}")
+    return 0
+
+
+def cmd_preprocess(args) -> int:
+    from ocrcore.cli import _Bar, _prefect_env, _storage_options
+
+    if args.shard_size <= 0:
+        raise ValueError(f"--shard-size must be positive, got {args.shard_size}")
+    opts = _storage_options(args)
+    from ocrcore import storage
+
+    storage.preflight_writable(args.out, opts)
+    _prefect_env(args)
+    from flows.artifacts import progress_hook
+    from flows.preprocess import run_preprocess
+
+    bar = _Bar("preprocess", "page")
+    try:
+        with progress_hook(bar):
+            res = run_preprocess(args.input, args.out, shard_size=args.shard_size, single_line=args.single_line,
+                                 save_binarized=args.save_binarized, workers=args.workers, scheduler=args.scheduler,
+                                 storage_options=opts)
+    finally:
+        bar.close()
+    print(json.dumps(res, indent=2))
+    return 0
+
+
+def register(sub) -> None:
+    from ocrcore.cli import _cluster_args
+
+    s = sub.add_parser("segment", help="binarize, deskew and segment one page; print its lines")
+    s.add_argument("image", help="image path or URL")
+    s.add_argument("--overlay", help="write a PNG with the found line boxes drawn on the page")
+    s.add_argument("--single-line", action="store_true", help="the input is one line (no segmentation)")
+    s.set_defaults(func=cmd_segment)
+
+    p = sub.add_parser("preprocess", help="binarize and segment every page of an archive into a line dataset")
+    p.add_argument("input", help="folder, prefix, glob, tar, zip, TIFF or PDF (path or URL)")
+    p.add_argument("--out", required=True, help="output URL")
+    p.add_argument("--shard-size", type=int, default=50, help="pages per shard (one Prefect task each)")
+    p.add_argument("--single-line", action="store_true", help="inputs are single lines (captchas, line images)")
+    p.add_argument("--save-binarized", action="store_true", help="also write binarized pages as PNG")
+    _cluster_args(p)
+    p.set_defaults(func=cmd_preprocess)
