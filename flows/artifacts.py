@@ -10,7 +10,7 @@ import contextvars
 from typing import Callable, Iterator, Optional
 from uuid import UUID
 
-from prefect.artifacts import (
+from prefect.artifacts import (  # noqa: F401  (re-exported for the flows)
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,

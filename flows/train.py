@@ -1,0 +1,114 @@
+"""Train flow: one long training task on a Dask worker (a GPU worker when the cluster has one).
+
+The task streams metrics to the Prefect UI while it runs: a progress artifact (steps), a table
+artifact of the validation curve re-published after every validation, and a markdown summary with
+the checkpoint location at the end.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import dask
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE as NO_CACHE
+
+from flows import artifacts
+from flows.cluster import make_task_runner, runner_from_env
+
+
+@task(name="cluster-has-gpu", cache_policy=NO_CACHE)
+def cluster_has_gpu() -> bool:
+    """True when some worker of the cluster declares a ``GPU`` resource."""
+    from distributed import get_client
+
+    info = get_client().scheduler_info(n_workers=-1)
+    return any((w.get("resources") or {}).get("GPU", 0) >= 1 for w in info.get("workers", {}).values())
+
+
+@task(name="train-recognizer", cache_policy=NO_CACHE)
+def train_task(config: dict, data: str, out: str, init: Optional[str] = None,
+               storage_options: Optional[dict] = None, val_data: Optional[str] = None) -> dict:
+    """Run :func:`ocrcore.train.train` here, publishing progress and the validation curve."""
+    from ocrcore.train import train
+
+    log = get_run_logger()
+    state: dict[str, Any] = {"curve": [], "progress": None, "total": None, "last_pct": -1.0}
+
+    def on_event(ev: dict) -> None:
+        kind = ev.get("event")
+        if kind == "start":
+            state["total"] = ev.get("max_steps") or ev.get("total_steps")
+            state["progress"] = artifacts.create_progress_artifact(
+                progress=0.0, key="train-progress", description="training steps done (%)")
+            log.info("training start: %s", {k: v for k, v in ev.items() if k != "event"})
+        elif kind == "step" and state["total"] and state["progress"] is not None:
+            pct = round(100.0 * ev["step"] / state["total"], 0)
+            if pct > state["last_pct"]:
+                state["last_pct"] = pct
+                artifacts.update_progress_artifact(state["progress"], progress=min(pct, 100.0))
+        elif kind == "val":
+            row = {k: ev.get(k) for k in ("step", "epoch", "train_loss", "cer", "wer", "seq_acc", "lr", "best") if k in ev}
+            state["curve"].append(row)
+            artifacts.table(state["curve"], key="train-validation-curve", description="validation metrics during training")
+            log.info("validation: %s", row)
+        elif kind in ("warning", "resume", "done"):
+            log.info("%s: %s", kind, {k: v for k, v in ev.items() if k != "event"})
+
+    res = train(config, data, out=out, val_data=val_data, init=init, progress=on_event, storage_options=storage_options)
+    if state["progress"] is not None:
+        artifacts.update_progress_artifact(state["progress"], progress=100.0)
+    return {"out": res.out, "best_metrics": res.best_metrics, "step": res.step, "epochs": res.epochs,
+            "stopped_early": res.stopped_early, "n_train": res.n_train, "n_val": res.n_val,
+            "samples_per_s": res.samples_per_s, "elapsed_s": res.elapsed_s, "device": res.device, "amp": res.amp,
+            "resumed_from_step": res.resumed_from_step, "skipped": dict(res.skipped)}
+
+
+@flow(name="train-recognizer", log_prints=True, task_runner=runner_from_env())
+def train_model(data: str, out: str, config: Optional[dict] = None, init: Optional[str] = None,
+                storage_options: Optional[dict] = None, val_data: Optional[str] = None) -> dict:
+    """Train a CRNN+CTC recognizer on ``data`` into ``out`` (resumes from ``out/last``)."""
+    log = get_run_logger()
+    config = dict(config or {})
+    from ocrcore.train import TrainConfig
+
+    TrainConfig.from_dict(config)  # bad keys fail here, before any work is scheduled
+    gpu = cluster_has_gpu.submit().result()
+    log.info("training on a %s worker", "GPU" if gpu else "CPU")
+    with dask.annotate(resources={"GPU": 1}) if gpu else _nullcontext():
+        fut = train_task.submit(config, data, out, init, storage_options, val_data)
+    res = fut.result()
+    m = res["best_metrics"] or {}
+    artifacts.markdown(
+        f"# Training finished\n\n| | |\n|---|---|\n| model | `{out}` |\n| device | {res['device']} (AMP {res['amp']}) |\n"
+        f"| steps | {res['step']} ({res['epochs']:.1f} epochs) |\n| train / val samples | {res['n_train']} / {res['n_val']} |\n"
+        f"| best CER | {100 * m.get('cer', float('nan')):.2f}% |\n| best WER | {100 * m.get('wer', float('nan')):.2f}% |\n"
+        f"| sequence accuracy | {100 * m.get('seq_acc', float('nan')):.2f}% |\n| throughput | {res['samples_per_s']:.1f} samples/s |\n"
+        f"| stopped early | {res['stopped_early']} |\n", key="train-summary", description="training summary")
+    return res
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def run_train(data: str, out: str, *, config: Optional[dict] = None, init: Optional[str] = None,
+              workers: Optional[int] = None, scheduler: Optional[str] = None,
+              storage_options: Optional[dict] = None, val_data: Optional[str] = None) -> dict:
+    """Train on an existing cluster, or on a local one-worker cluster using every core
+    (with a ``GPU`` resource when this machine has CUDA)."""
+    config = dict(config or {})
+    resources = None
+    if not scheduler:
+        import torch
+
+        if torch.cuda.is_available():
+            resources = {"GPU": 1}
+        config.setdefault("num_threads", os.cpu_count() or 1)
+    runner = make_task_runner(workers=None if scheduler else (workers or 1), scheduler=scheduler, resources=resources)
+    return train_model.with_options(task_runner=runner)(data=data, out=out, config=config, init=init,
+                                                        storage_options=storage_options, val_data=val_data)

@@ -1,0 +1,96 @@
+"""``ocr train`` (the train flow) and ``ocr eval`` (plain, in this process)."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def cmd_train(args) -> int:
+    from ocrcore.cli import UsageError, _Bar, _prefect_env, _storage_options
+    from ocrcore.train import TrainConfig
+
+    config = {}
+    if args.config:
+        try:
+            config = json.loads(args.config)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--config must be a JSON object: {e}") from None
+    for key in ("arch", "epochs", "max_steps", "batch_size", "lr", "seed", "patience", "device", "amp"):
+        v = getattr(args, key)
+        if v is not None:
+            config[key] = v
+    config["val_fraction"] = args.val_fraction
+    config["split_seed"] = args.split_seed
+    TrainConfig.from_dict(config)  # unknown keys or bad values: a clear message before anything starts
+    opts = _storage_options(args)
+    from ocrcore.datasets import count_records
+
+    n = count_records(args.data, opts)
+    if n == 0:
+        raise UsageError(f"the dataset {args.data} is empty (no rows in part-*.parquet shards); create one with `ocr synth` or `ocr import`")
+    _prefect_env(args)
+    from flows.train import run_train
+
+    print(f"training on {n} samples from {args.data} -> {args.out}", file=sys.stderr)
+    res = run_train(args.data, args.out, config=config, init=args.init, workers=args.workers,
+                    scheduler=args.scheduler, storage_options=opts)
+    print(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from ocrcore import storage
+    from ocrcore.cli import _storage_options
+    from ocrcore.datasets import iter_records
+    from ocrcore.evaluate import evaluate
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.train import split_from_model_config
+
+    opts = _storage_options(args)
+    rec = Recognizer.load(args.model, storage_options=opts, num_threads=args.threads)
+    ids = None
+    if args.split != "all":
+        all_ids = [r["id"] for r in iter_records(args.data, columns=["id"], storage_options=opts)]
+        ids = split_from_model_config(rec.config, all_ids, args.split)
+    report = evaluate(rec, iter_records(args.data, columns=["id", "image", "text"], storage_options=opts),
+                      ids=ids, batch_size=args.batch_size)
+    print(report.summary())
+    print(json.dumps({"cer": report.cer, "wer": report.wer, "sequence_accuracy": report.seq_acc, "n": report.n}))
+    if args.predictions:
+        storage.write_bytes_atomic(args.predictions, report.to_jsonl().encode(), opts)
+        print(f"per-sample predictions written to {args.predictions}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    from ocrcore.cli import _cluster_args
+
+    t = sub.add_parser("train", help="train a CRNN+CTC line recognizer (the train flow)")
+    t.add_argument("--data", required=True, help="dataset URL (from `ocr synth` or `ocr import`)")
+    t.add_argument("--out", required=True, help="model URL (a directory or prefix)")
+    t.add_argument("--val-fraction", type=float, default=0.1, help="seeded validation part of --data")
+    t.add_argument("--split-seed", type=int, default=0)
+    t.add_argument("--init", help="model URL to fine-tune from")
+    t.add_argument("--arch", help="crnn_small (fast, CPU) or crnn_base")
+    t.add_argument("--epochs", type=float)
+    t.add_argument("--max-steps", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--patience", type=int, help="validations without improvement before stopping")
+    t.add_argument("--device", help="auto, cpu, cuda")
+    t.add_argument("--amp", help="auto, off, bf16, fp16")
+    t.add_argument("--config", help="further TrainConfig fields as JSON")
+    _cluster_args(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="CER, WER and sequence accuracy of a model on a dataset")
+    e.add_argument("--model", help="model URL (default: the shipped model)")
+    e.add_argument("--data", required=True)
+    e.add_argument("--split", choices=["all", "val", "train"], default="all",
+                   help="val/train: the seeded split recorded when the model was trained on this dataset")
+    e.add_argument("--predictions", help="write per-sample predictions (JSON lines) here")
+    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--threads", type=int, help="torch CPU threads")
+    e.add_argument("--storage-options", help="fsspec storage options as JSON")
+    e.set_defaults(func=cmd_eval)

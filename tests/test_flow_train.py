@@ -1,0 +1,68 @@
+"""The train flow on a Dask worker with a real Prefect API, then `ocr eval --split val`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ocrcore import storage
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_flow_and_eval_on_recorded_split(prefect_api, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.synth import run_synth
+    from flows.train import run_train
+
+    data = str(tmp_path / "cap")
+    run_synth("captcha", 80, data, seed=11, shard_size=40, workers=1)
+    out = str(tmp_path / "model")
+    cfg = {"arch": "crnn_small", "max_steps": 12, "batch_size": 16, "val_every": 6, "seed": 0, "num_threads": 1}
+    res = run_train(data, out, config=cfg)
+    assert res["step"] == 12 and res["n_val"] == 8 and res["n_train"] == 72 and res["device"] == "cpu"
+    assert storage.exists(f"{out}/model.safetensors") and storage.exists(f"{out}/model.json")
+    model_json = storage.read_json(f"{out}/model.json")
+    assert model_json["training"]["split"]["val_fraction"] == 0.1
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["train-validation-curve"])))
+        curve = max(arts, key=lambda a: a.created).data
+        curve = json.loads(curve) if isinstance(curve, str) else curve
+        assert [r["step"] for r in curve] == [6, 12]
+        summary = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["train-summary"])))
+        assert out in max(summary, key=lambda a: a.created).data
+
+    exe = os.path.join(os.path.dirname(sys.executable), "ocr")
+    preds = str(tmp_path / "preds.jsonl")
+    r = subprocess.run([exe, "eval", "--model", out, "--data", data, "--split", "val", "--predictions", preds],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "CER" in r.stdout and "WER" in r.stdout and "sequence accuracy" in r.stdout
+    metrics = json.loads(r.stdout.strip().splitlines()[-1])
+    assert metrics["n"] == 8
+    assert len(open(preds).read().splitlines()) == 8
+
+
+def test_train_cli_rejects_bad_input(tmp_path, prefect_api):
+    exe = os.path.join(os.path.dirname(sys.executable), "ocr")
+    env = dict(os.environ, PREFECT_API_URL=prefect_api)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for args, msg in [
+        (["train", "--data", str(empty), "--out", str(tmp_path / "m")], "is empty"),
+        (["train", "--data", str(empty), "--out", str(tmp_path / "m"), "--config", '{"bogus": 1}'], "bogus"),
+        (["train", "--data", str(empty), "--out", str(tmp_path / "m"), "--val-fraction", "1.5"], "val_fraction"),
+    ]:
+        r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    pickle_model = tmp_path / "pm"
+    pickle_model.mkdir()
+    (pickle_model / "model.json").write_text("{}")
+    (pickle_model / "model.safetensors").write_bytes(b"\x80\x04\x95" + b"\x00" * 64)
+    r = subprocess.run([exe, "eval", "--model", str(pickle_model), "--data", str(empty)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
