@@ -1,0 +1,19 @@
+"""Page preprocessing: binarize (flatten, deskew, threshold), segment (lines, columns, reading
+order) and normalize (line images to the recognizer's input height). numpy/scipy/Pillow only.
+
+Every box leaving this package is in ORIGINAL image coordinates (see :mod:`.geometry`).
+"""
+from ocrcore.preprocess.binarize import BinarizeResult, binarize, estimate_skew
+from ocrcore.preprocess.geometry import PageTransform
+from ocrcore.preprocess.segment import LineCrop, LineRegion, segment, single_line
+
+__all__ = [
+    "BinarizeResult",
+    "LineCrop",
+    "LineRegion",
+    "PageTransform",
+    "binarize",
+    "estimate_skew",
+    "segment",
+    "single_line",
+]

@@ -1,0 +1,74 @@
+"""On-the-fly augmentation of scaled line images with numpy/scipy/PIL (no torchvision here).
+
+Every transform draws from the ``numpy.random.Generator`` it is given, so training derives one
+generator per batch from ``(seed, epoch, batch)`` and augmentation is reproducible and resumable
+without storing any RNG state. Images are float32, 1.0 = white, fixed height; the width may
+change (horizontal stretch).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+
+@dataclass
+class AugmentConfig:
+    """Probabilities and ranges of each transform (applied in this order)."""
+
+    p_stretch: float = 0.3      # horizontal scale, e.g. condensed/expanded fonts
+    stretch: tuple = (0.85, 1.15)
+    p_affine: float = 0.4       # small rotation + shear + vertical shift, one resampling
+    max_angle: float = 1.5      # degrees
+    max_shear: float = 0.15     # x shift per row (italics-like)
+    max_shift: float = 0.06     # fraction of the height
+    p_morph: float = 0.2        # erosion (bolder ink) or dilation (thinner ink)
+    p_blur: float = 0.3
+    blur_sigma: tuple = (0.3, 1.0)
+    p_contrast: float = 0.4     # paper and ink levels
+    paper: tuple = (0.7, 1.0)
+    ink: tuple = (0.0, 0.35)
+    p_noise: float = 0.3
+    noise_std: tuple = (0.01, 0.08)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AugmentConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown augmentation parameter(s) {sorted(unknown)}; allowed: {sorted(names)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def augment_line(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
+    """One random degradation of a line image (float32, 1.0 = white); height is preserved."""
+    a = np.asarray(img, dtype=np.float32)
+    h, w = a.shape
+    if rng.random() < cfg.p_stretch:
+        new_w = max(4, int(round(w * rng.uniform(*cfg.stretch))))
+        a = np.asarray(Image.fromarray(a).resize((new_w, h), Image.BILINEAR), dtype=np.float32)
+        h, w = a.shape
+    if rng.random() < cfg.p_affine:
+        ang = np.deg2rad(rng.uniform(-cfg.max_angle, cfg.max_angle))
+        shear = rng.uniform(-cfg.max_shear, cfg.max_shear)
+        shift = rng.uniform(-cfg.max_shift, cfg.max_shift) * h
+        c, s = np.cos(ang), np.sin(ang)
+        # output (row, col) -> input coordinates, about the image centre
+        m = np.array([[c, -s], [s + shear * c, c - shear * s]])
+        centre = np.array([h / 2.0, w / 2.0])
+        offset = centre - m @ centre + np.array([shift, 0.0])
+        a = ndimage.affine_transform(a, m, offset=offset, order=1, mode="nearest")
+    if rng.random() < cfg.p_morph:
+        size = (2, 2)
+        a = ndimage.grey_erosion(a, size=size) if rng.random() < 0.5 else ndimage.grey_dilation(a, size=size)
+    if rng.random() < cfg.p_blur:
+        a = ndimage.gaussian_filter(a, rng.uniform(*cfg.blur_sigma))
+    if rng.random() < cfg.p_contrast:
+        paper, ink = rng.uniform(*cfg.paper), rng.uniform(*cfg.ink)
+        a = ink + (paper - ink) * a
+    if rng.random() < cfg.p_noise:
+        a = a + rng.normal(0.0, rng.uniform(*cfg.noise_std), a.shape).astype(np.float32)
+    return np.clip(a, 0.0, 1.0).astype(np.float32, copy=False)

@@ -1,0 +1,175 @@
+"""CRNN line recognizer: conv features over a fixed height -> BiLSTM -> per-frame class scores.
+
+Models are built from plain config dicts (docTR style) so a checkpoint's JSON fully describes
+the network: ``build_model({"arch": "crnn_small", "num_classes": 20})``. Named variants live in
+:data:`VARIANTS`; any key of a variant may be overridden, and an unknown key raises, so a typo in
+a config never silently trains a different network.
+
+Input convention: ``N x 1 x H x W`` float, **1.0 = white paper, 0.0 = black ink** (what
+:func:`ocrcore.imageio.to_gray` returns), ``H == config["input_height"]``. Batches are padded on
+the right with 1.0 (white). The network inverts internally so that ink is positive and padding
+is zero.
+
+Output: ``T x N x C`` log-probabilities (class 0 = CTC blank), ``T = W // width_factor``, so
+frame ``t`` covers input columns ``[t * f, (t + 1) * f)``; :func:`output_lengths` gives each
+line's true frame count from its true width.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+# Every key a config may hold; values in VARIANTS are the defaults of each architecture.
+CONFIG_KEYS = {
+    "arch",          # variant name (informational once resolved)
+    "num_classes",   # charset size + 1 (blank); required
+    "input_height",  # pixels; input lines are scaled to this height
+    "blocks",        # list of [out_channels, convs, pool_h, pool_w]
+    "hidden",        # LSTM hidden size per direction
+    "lstm_layers",   # stacked BiLSTM layers
+    "proj",          # linear projection of flattened conv features before the LSTM (0 = none)
+    "dropout",       # dropout before the LSTM, between LSTM layers and before the classifier
+}
+
+VARIANTS: dict[str, dict] = {
+    # ~0.8M parameters, ~17M multiply-adds per 128 px of line: fast on one CPU core, enough
+    # for captchas and clean printed lines. Few channels at high resolution, where convs cost most.
+    "crnn_small": {
+        "input_height": 32,
+        "blocks": [[16, 1, 2, 2], [32, 1, 2, 2], [64, 1, 2, 1], [96, 1, 2, 1]],
+        "hidden": 128,
+        "lstm_layers": 2,
+        "proj": 0,
+        "dropout": 0.1,
+    },
+    # ~4.5M parameters: printed lines of many fonts; still under 20 MB as float32.
+    "crnn_base": {
+        "input_height": 48,
+        "blocks": [[64, 1, 2, 2], [128, 1, 2, 2], [192, 2, 2, 1], [256, 2, 2, 1]],
+        "hidden": 256,
+        "lstm_layers": 2,
+        "proj": 256,
+        "dropout": 0.2,
+    },
+}
+
+
+def resolve_config(config: dict) -> dict:
+    """Fill a config from its variant's defaults; raise ``ValueError`` on unknown/missing keys."""
+    if not isinstance(config, dict):
+        raise ValueError(f"model config must be a dict, got {type(config).__name__}")
+    unknown = set(config) - CONFIG_KEYS
+    if unknown:
+        raise ValueError(f"unknown model config key(s) {sorted(unknown)}; allowed: {sorted(CONFIG_KEYS)}")
+    arch = config.get("arch")
+    if arch not in VARIANTS:
+        raise ValueError(f"unknown architecture {arch!r}; known: {sorted(VARIANTS)}")
+    out = copy.deepcopy(VARIANTS[arch])
+    out.update(copy.deepcopy(config))
+    if not isinstance(out.get("num_classes"), int) or out["num_classes"] < 2:
+        raise ValueError(f"num_classes must be an int >= 2 (charset + blank), got {out.get('num_classes')!r}")
+    h = out["input_height"]
+    for b in out["blocks"]:
+        if len(b) != 4:
+            raise ValueError(f"each block is [out_channels, convs, pool_h, pool_w], got {b!r}")
+        h //= b[2]
+    if h < 1:
+        raise ValueError(f"input_height {out['input_height']} is too small for the pooling of {out['blocks']}")
+    return out
+
+
+def width_factor(config: dict) -> int:
+    """Input columns per output frame (product of the width pooling)."""
+    f = 1
+    for b in resolve_config(config)["blocks"]:
+        f *= b[3]
+    return f
+
+
+def output_lengths(widths: torch.Tensor | list[int], factor: int) -> torch.Tensor:
+    """True frame counts of lines of the given true pixel widths."""
+    w = torch.as_tensor(widths, dtype=torch.long)
+    return torch.div(w, factor, rounding_mode="floor")
+
+
+class CRNN(nn.Module):
+    """Conv stack collapsing the height, BiLSTM over the width, linear classifier."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        cfg = resolve_config(config)
+        self.config = cfg
+        layers: list[nn.Module] = []
+        c_in, h = 1, cfg["input_height"]
+        for c_out, convs, ph, pw in cfg["blocks"]:
+            for _ in range(convs):
+                layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+                c_in = c_out
+            if ph > 1 or pw > 1:
+                layers.append(nn.MaxPool2d((ph, pw), (ph, pw)))
+            h //= ph
+        self.features = nn.Sequential(*layers)
+        self.factor = width_factor(cfg)
+        feat = c_in * h  # height is folded into channels, keeping vertical detail
+        if cfg["proj"]:
+            self.proj = nn.Sequential(nn.Linear(feat, cfg["proj"]), nn.ReLU(inplace=True))
+            feat = cfg["proj"]
+        else:
+            self.proj = nn.Identity()
+        self.dropout = nn.Dropout(cfg["dropout"])
+        self.rnn = nn.LSTM(
+            feat, cfg["hidden"], num_layers=cfg["lstm_layers"], bidirectional=True,
+            dropout=cfg["dropout"] if cfg["lstm_layers"] > 1 else 0.0,
+        )
+        self.classifier = nn.Linear(2 * cfg["hidden"], cfg["num_classes"])
+
+    @property
+    def input_height(self) -> int:
+        return self.config["input_height"]
+
+    def forward(self, x: torch.Tensor, widths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x``: N x 1 x H x W (1.0 = white), ``widths``: true widths (None = all full).
+
+        Returns ``(log_probs T x N x C, frame_lengths N)``. With ``widths`` the LSTM runs on
+        packed sequences, so a line's output does not depend on how much padding its batch has.
+        """
+        if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != self.input_height:
+            raise ValueError(f"expected input N x 1 x {self.input_height} x W, got {tuple(x.shape)}")
+        n, _, _, w = x.shape
+        if w < self.factor:
+            raise ValueError(f"input width {w} is below the model's width factor {self.factor}")
+        f = self.features(1.0 - x)  # ink -> positive, white padding -> 0
+        n, c, h, t = f.shape
+        f = f.permute(3, 0, 1, 2).reshape(t, n, c * h)  # T x N x (C*h)
+        f = self.dropout(self.proj(f))
+        if widths is None:
+            lengths = torch.full((n,), t, dtype=torch.long)
+            y, _ = self.rnn(f)
+        else:
+            lengths = output_lengths(widths.cpu(), self.factor).clamp(1, t)
+            packed = pack_padded_sequence(f, lengths, enforce_sorted=False)
+            y, _ = self.rnn(packed)
+            y, _ = pad_packed_sequence(y, total_length=t)
+        y = self.classifier(self.dropout(y))
+        return torch.log_softmax(y.float(), dim=-1), lengths
+
+
+_BUILDERS: dict[str, Callable[[dict], nn.Module]] = {}
+
+
+def register(name: str, defaults: dict) -> None:
+    """Add a named variant (defaults of every config key but ``num_classes``)."""
+    VARIANTS[name] = copy.deepcopy(defaults)
+
+
+def build_model(config: dict) -> CRNN:
+    """Build a CRNN from a (possibly partial) config; see :data:`VARIANTS` for defaults."""
+    return CRNN(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

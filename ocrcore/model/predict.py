@@ -1,0 +1,149 @@
+"""Inference: a loaded checkpoint that reads line images, batched by width.
+
+:class:`Recognizer` owns the model, its charset and its preprocessing (taken from the
+checkpoint's JSON, so training and inference agree). Results carry, per character, the frame
+interval and the matching column interval in the ORIGINAL line image, for boxes downstream.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from ocrcore.imageio import decode_image, to_gray
+from ocrcore.model.charset import Charset
+from ocrcore.model.checkpoint import CheckpointError, load_model
+from ocrcore.model.crnn import CRNN
+from ocrcore.model.ctc import LineHyp, batch_greedy_decode, beam_decode
+from ocrcore.model.lines import check_line_shape, pad_batch, scale_to_height
+
+# The shipped default model: package data ``ocrcore/models/model.json`` + ``model.safetensors``.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def default_model_url() -> str:
+    """Location of the shipped model (raises :class:`CheckpointError` when not installed)."""
+    if not (DEFAULT_MODEL_DIR / "model.json").is_file():
+        raise CheckpointError(f"no default model shipped at {DEFAULT_MODEL_DIR}; pass a model URL")
+    return str(DEFAULT_MODEL_DIR)
+
+
+def pick_device(device: Optional[str] = None) -> torch.device:
+    """``"auto"``/None -> cuda when available, else cpu."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def record_to_gray(record: dict) -> np.ndarray:
+    """A dataset record's image as float32 grayscale (1.0 = white), via ``decode_image``."""
+    img = record.get("image")
+    data = img.get("bytes") if isinstance(img, dict) else img
+    name = str(record.get("id", "<record>"))
+    if data is None and isinstance(img, dict) and img.get("path"):
+        from ocrcore import storage
+
+        data = storage.read_bytes(img["path"])
+    if data is None:
+        from ocrcore.imageio import ImageError
+
+        raise ImageError(f"{name}: record has no image bytes", "empty_file")
+    return to_gray(decode_image(bytes(data), name=name))
+
+
+@dataclass
+class CharResult:
+    """A recognised character: frames [start, end) and columns [x0, x1) of the input line."""
+
+    text: str
+    confidence: float
+    start: int
+    end: int
+    x0: int
+    x1: int
+
+
+@dataclass
+class LineResult:
+    text: str
+    confidence: float
+    chars: list[CharResult] = field(default_factory=list)
+
+
+class Recognizer:
+    """A CRNN with its charset and preprocessing; thread-safe for inference."""
+
+    def __init__(self, model: CRNN, charset: Charset, config: Optional[dict] = None,
+                 device: Optional[str | torch.device] = None, max_width: int = 8192):
+        self.device = pick_device(device if device is None or isinstance(device, str) else str(device))
+        self.model = model.to(self.device).eval()
+        self.charset = charset
+        self.config = config or {}
+        self.max_width = max_width
+
+    @classmethod
+    def load(cls, url: Optional[str] = None, *, device: Optional[str] = None,
+             storage_options: Optional[dict] = None, num_threads: Optional[int] = None) -> "Recognizer":
+        """Load a model directory/prefix (local or any fsspec URL); None = the shipped model."""
+        if num_threads:
+            torch.set_num_threads(int(num_threads))
+        model, charset, config = load_model(url or default_model_url(), storage_options=storage_options)
+        return cls(model, charset, config, device=device)
+
+    @property
+    def input_height(self) -> int:
+        return self.model.input_height
+
+    @property
+    def width_factor(self) -> int:
+        return self.model.factor
+
+    def check_line(self, gray: np.ndarray) -> None:
+        """Raise :class:`~ocrcore.model.lines.LineImageError` if ``gray`` cannot be read."""
+        check_line_shape(np.shape(gray), self.input_height, max_width=self.max_width)
+
+    @torch.no_grad()
+    def recognize_lines(self, lines: Sequence[np.ndarray], *, batch_size: int = 16,
+                        decoder: str = "greedy", beam_width: int = 10, lexicon=None) -> list[LineResult]:
+        """Read 2-D float line images (1.0 = white), in the given order.
+
+        Lines are sorted by scaled width and batched, so padding stays small; each result's
+        character columns are in the coordinates of the image passed in.
+        """
+        if decoder not in ("greedy", "beam"):
+            raise ValueError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")
+        scaled, scales = [], []
+        for g in lines:
+            g = np.asarray(g, dtype=np.float32)
+            s = scale_to_height(g, self.input_height, max_width=self.max_width)
+            scaled.append(s)
+            scales.append(g.shape[1] / max(s.shape[1], 1))
+        order = sorted(range(len(scaled)), key=lambda i: scaled[i].shape[1])
+        out: list[Optional[LineResult]] = [None] * len(scaled)
+        f = self.width_factor
+        for b in range(0, len(order), max(1, batch_size)):
+            idx = order[b: b + batch_size]
+            x, widths = pad_batch([scaled[i] for i in idx], min_width=f)
+            log_probs, lengths = self.model(x.to(self.device), widths)
+            lp = log_probs.float().cpu().numpy()
+            if decoder == "greedy":
+                hyps = batch_greedy_decode(lp, lengths.tolist(), self.charset, log_probs=True)
+            else:
+                hyps = [beam_decode(lp[:, j], self.charset, log_probs=True, beam_width=beam_width,
+                                    lexicon=lexicon, length=int(lengths[j])) for j in range(len(idx))]
+            for i, hyp in zip(idx, hyps):
+                out[i] = self._to_result(hyp, scales[i], lines[i].shape[1] if hasattr(lines[i], "shape") else 0)
+        return out  # type: ignore[return-value]
+
+    def _to_result(self, hyp: LineHyp, scale: float, width: int) -> LineResult:
+        f = self.width_factor
+        chars = []
+        for c in hyp.chars:
+            x0 = int(np.floor(c.start * f * scale))
+            x1 = int(np.ceil(c.end * f * scale))
+            chars.append(CharResult(c.text, c.confidence, c.start, c.end, max(0, x0), min(width, x1) if width else x1))
+        return LineResult(hyp.text, hyp.confidence, chars)

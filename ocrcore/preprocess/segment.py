@@ -1,0 +1,693 @@
+"""Text line segmentation and reading order, in the spirit of OCRopus ``gpageseg``.
+
+Works on the deskewed ink image of :func:`~ocrcore.preprocess.binarize.binarize`, at a reduced
+"work" resolution (the longer side near ``work_size`` pixels):
+
+1. connected components; the text scale is the median square root of character box areas;
+2. components are classed as text, small marks (dots, noise), rules (long and thin) and
+   non-text blobs (pictures, frames); only text makes line seeds;
+3. column separators: tall vertical strips of whitespace with text on both sides (text edges),
+   plus vertical rules;
+4. line seeds: between a top edge (density rising downwards) and the next bottom edge of the
+   horizontally smeared text density, the vertical gradient at the text scale; cut at separators;
+5. label spreading at component level: each component joins the seed it overlaps most, small
+   marks (i-dots, accents, commas) join the nearest seed above or below;
+6. lines: union boxes of their components, pieces of one line merged, masks kept for extraction;
+7. reading order: a line comes before lines below it that it overlaps horizontally, and before
+   lines to its right unless a line overlapping both lies between them (so columns are read left
+   to right, and a full-width heading ends a section); topological sort.
+
+Every :class:`LineRegion` carries its box in ORIGINAL image coordinates.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from ocrcore.containers import BBox
+from ocrcore.preprocess.binarize import BinarizeResult, _slice_padded, to_gray_u8
+from ocrcore.preprocess.geometry import PageTransform
+
+__all__ = ["LineCrop", "LineRegion", "segment", "single_line", "estimate_scale"]
+
+
+@dataclass
+class LineCrop:
+    """A line image cut from a page, with its mapping back to the ORIGINAL image.
+
+    ``image``: float32, 1.0 = background, 0.0 = ink, in the deskewed frame. ``origin``: deskewed-
+    frame position of the crop's top-left corner. ``content``: ``(x0, x1)`` columns of ``image``
+    holding the line itself (the rest is padding).
+    """
+
+    image: np.ndarray
+    origin: tuple[int, int]
+    transform: PageTransform
+    content: tuple[int, int]
+
+    def to_original(self, xs, ys) -> tuple[np.ndarray, np.ndarray]:
+        """Crop pixel coordinates (continuous) -> original image coordinates."""
+        return self.transform.to_original(np.asarray(xs, np.float64) + self.origin[0],
+                                          np.asarray(ys, np.float64) + self.origin[1])
+
+    def to_original_bbox(self, bbox: BBox) -> BBox:
+        """Crop box -> box in the original image."""
+        x0, y0, x1, y1 = bbox
+        ox, oy = self.origin
+        return self.transform.to_original_bbox((x0 + ox, y0 + oy, x1 + ox, y1 + oy))
+
+
+@dataclass
+class LineRegion:
+    """One text line found on a page.
+
+    ``bbox``: ORIGINAL image coordinates ``(x0, y0, x1, y1)``, right/bottom exclusive. ``column``:
+    column index (0 = leftmost; lines spanning columns get the column they start in). ``order``:
+    position in reading order. ``box``: the same line in the deskewed frame of ``transform``.
+    ``mask``: optional bool array over ``mask_box`` (deskewed frame, ``mask_scale`` pixels per
+    cell), False where a pixel belongs to another line; :meth:`crop` paints those white.
+    """
+
+    bbox: BBox
+    column: int
+    order: int
+    box: BBox
+    transform: PageTransform
+    pad: int = 4
+    mask: Optional[np.ndarray] = field(default=None, repr=False)
+    mask_box: Optional[BBox] = None
+    mask_scale: int = 1
+
+    def padded_box(self, pad: Optional[int] = None) -> BBox:
+        p = self.pad if pad is None else int(pad)
+        x0, y0, x1, y1 = self.box
+        return (x0 - p, y0 - p, x1 + p, y1 + p)
+
+    def crop(self, source, *, pad: Optional[int] = None, masked: bool = True, frame: str = "original") -> LineCrop:
+        """The line image with padding, as a :class:`LineCrop` (float32, 1.0 = background).
+
+        ``source``: the :class:`BinarizeResult` the line came from (gives normalized grey; the
+        best choice), or the page as a PIL image or 2-D array, in the ORIGINAL frame (default; the
+        deskewed line is resampled from it) or already in the deskewed frame (``frame="deskewed"``).
+        ``masked``: paint ink of neighbouring lines white.
+        """
+        pbox = self.padded_box(pad)
+        px0, py0, px1, py1 = pbox
+        if isinstance(source, BinarizeResult):
+            img = source.gray_region(pbox)
+        elif frame == "deskewed" or self.transform.is_identity:
+            arr, div = _gray_array(source)
+            img = _slice_padded(arr, pbox, div).astype(np.float32) / np.float32(div)
+        elif frame == "original":
+            arr, div = _gray_array(source)
+            yy, xx = np.mgrid[py0:py1, px0:px1].astype(np.float64) + 0.5
+            xo, yo = self.transform.to_original(xx, yy)
+            img = ndi.map_coordinates(arr.astype(np.float32), [yo - 0.5, xo - 0.5], order=1, mode="constant",
+                                      cval=float(div), output=np.float32, prefilter=False) / np.float32(div)
+        else:
+            raise ValueError(f"frame must be 'original' or 'deskewed', not {frame!r}")
+        img = np.clip(img, 0.0, 1.0).astype(np.float32)
+        if masked and self.mask is not None:
+            keep = self._mask_for(pbox)
+            img[~keep] = 1.0
+        x0, _, x1, _ = self.box
+        return LineCrop(img, (px0, py0), self.transform, (x0 - px0, x1 - px0))
+
+    def _mask_for(self, pbox: BBox) -> np.ndarray:
+        """The keep-mask resampled (nearest) onto a deskewed-frame box; outside the mask: keep."""
+        px0, py0, px1, py1 = pbox
+        mx0, my0, _, _ = self.mask_box
+        s = self.mask_scale
+        ys = (np.arange(py0, py1) - my0) // s
+        xs = (np.arange(px0, px1) - mx0) // s
+        mh, mw = self.mask.shape
+        iy = (ys >= 0) & (ys < mh)
+        ix = (xs >= 0) & (xs < mw)
+        keep = np.ones((py1 - py0, px1 - px0), bool)
+        if iy.any() and ix.any():
+            keep[np.ix_(iy, ix)] = self.mask[np.ix_(ys[iy], xs[ix])]
+        return keep
+
+
+def _gray_array(source) -> tuple[np.ndarray, float]:
+    """A 2-D grey array and its white value, converting PIL images (any mode) on the way."""
+    if isinstance(source, np.ndarray) and source.ndim == 2 and source.dtype != np.bool_:
+        if source.dtype == np.uint8:
+            return source, 255.0
+        if np.issubdtype(source.dtype, np.floating):
+            return source, 1.0
+    return to_gray_u8(source), 255.0
+
+
+def single_line(image, *, trim: bool = False, pad: int = 4) -> LineRegion:
+    """The whole input as one line (captchas, line images): no segmentation.
+
+    ``image``: PIL image, 2-D array or :class:`BinarizeResult`. With ``trim``, the line box is the
+    ink bounding box plus ``pad`` (the whole image when there is no ink).
+    """
+    if isinstance(image, BinarizeResult):
+        res = image
+    elif trim:
+        from ocrcore.preprocess.binarize import binarize
+
+        res = binarize(image, deskew=False, max_skew=0.0)
+    else:
+        res = None
+    if res is not None:
+        tr = res.transform
+        H, W = res.binary.shape
+        box = (0, 0, W, H)
+        if trim and res.binary.any():
+            rows = np.flatnonzero(res.binary.any(axis=1))
+            cols = np.flatnonzero(res.binary.any(axis=0))
+            box = (max(0, cols[0] - pad), max(0, rows[0] - pad), min(W, cols[-1] + 1 + pad), min(H, rows[-1] + 1 + pad))
+    else:
+        W, H = image.size if hasattr(image, "size") and not isinstance(image, np.ndarray) else (
+            np.asarray(image).shape[1], np.asarray(image).shape[0])
+        tr = PageTransform.identity(W, H)
+        box = (0, 0, W, H)
+    return LineRegion(bbox=tr.to_original_bbox(box), column=0, order=0, box=box, transform=tr, pad=0)
+
+
+# --------------------------------------------------------------------------------------------
+# segmentation
+
+
+def _reduce_any(b: np.ndarray, f: int) -> np.ndarray:
+    """Block-OR downsampling of a bool image by an integer factor (partial edge blocks kept)."""
+    if f <= 1:
+        return b
+    im = Image.fromarray(b.view(np.uint8) * np.uint8(255))
+    return np.asarray(im.reduce(f)) > 0
+
+
+def _odd(n: float) -> int:
+    n = max(1, int(round(n)))
+    return n if n % 2 else n + 1
+
+
+def estimate_scale(heights: np.ndarray, widths: np.ndarray) -> float:
+    """Text scale: median square root of component box areas, over character-sized components."""
+    sq = np.sqrt(heights.astype(np.float64) * widths)
+    ok = (sq >= 3) & (heights >= 2)
+    if not ok.any():
+        return 0.0
+    s = float(np.median(sq[ok]))
+    ok2 = ok & (sq > s / 3) & (sq < 3 * s)
+    return float(np.median(sq[ok2])) if ok2.any() else s
+
+
+def segment(
+    binarized: BinarizeResult,
+    *,
+    scale: Optional[float] = None,
+    work_size: int = 2000,
+    min_gutter: float = 1.2,
+    max_gutter: float = 12.0,
+    colsep_min_height: float = 10.0,
+    pad: Optional[int] = None,
+    masks: bool = True,
+) -> list[LineRegion]:
+    """Text lines of a binarized page in reading order (``[]`` for blank or tiny pages).
+
+    ``scale``: text scale in full-resolution pixels (estimated when None). ``min_gutter``,
+    ``max_gutter``, ``colsep_min_height``: column-gap width limits and minimal separator height,
+    in units of the text scale. ``pad``: crop padding in pixels (default from the scale).
+    ``masks``: keep per-line masks so crops can blank out neighbouring lines.
+    """
+    B = binarized.binary
+    H, W = B.shape
+    if H < 8 or W < 8 or not B.any():
+        return []
+    f = max(1, int(math.ceil(max(H, W) / float(work_size))))
+    b = _reduce_any(B, f)
+    labels, n = ndi.label(b, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return []
+    objs = ndi.find_objects(labels)
+    bb = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) for o in objs], dtype=np.int32)
+    cy0, cy1, cx0, cx1 = bb[:, 0], bb[:, 1], bb[:, 2], bb[:, 3]
+    ch, cw = cy1 - cy0, cx1 - cx0
+    if scale:
+        s = float(scale) / f
+    else:
+        s = estimate_scale(ch, cw)
+        # Broken strokes (thin or faint type) shrink components, touching glyphs grow them; the
+        # line pitch is immune to both. Trust the components unless the two disagree badly.
+        p = _line_pitch(b)
+        if p is not None and s > 0 and not (0.6 * p / 2.5 <= s <= 1.7 * p / 2.5):
+            s = p / 2.5
+    if s < 2.0 and f > 1 and not scale:
+        # Very small text: redo at full resolution.
+        return segment(binarized, scale=None, work_size=max(H, W), min_gutter=min_gutter, max_gutter=max_gutter,
+                       colsep_min_height=colsep_min_height, pad=pad, masks=masks)
+    if s <= 0:
+        return []
+    kind = _classify(ch, cw, s)  # 0 noise/small, 1 text, 2 hrule, 3 vrule, 4 big non-text
+    if not (kind == 1).any():
+        return []
+    table = np.zeros(n + 1, np.uint8)
+    table[1:] = kind
+    kimg = table[labels]
+    text = kimg == 1
+
+    colsep = _column_separators(text | (kimg == 4), text, s, min_gutter, max_gutter, colsep_min_height)
+    if (kind == 3).any():
+        vr = kimg == 3
+        vr = ndi.maximum_filter1d(vr.view(np.uint8), _odd(s), axis=1).view(bool)
+        colsep = vr if colsep is None else (colsep | vr)
+
+    seeds, nseeds, hb = _line_seeds(text, s, colsep)
+    if nseeds == 0:
+        return []
+    assign = _assign_components(labels, n, seeds, hb, kind, bb, s)
+    lines = _build_lines(assign, kind, bb, s, n)
+    if not lines:
+        return []
+    lines = _merge_pieces(lines, colsep, s, b.shape)
+    _attach_small(lines, kind, bb, s)
+    order = _reading_order([ln["box"] for ln in lines], s)
+    cols = _columns([ln["box"] for ln in lines], colsep, s)
+
+    tr = binarized.transform
+    p = int(pad) if pad is not None else max(2, int(round(0.3 * s * f)))
+    lid = None
+    if masks:
+        cc2line = np.zeros(n + 1, np.int32)
+        for i, ln in enumerate(lines):
+            cc2line[ln["ccs"]] = i + 1
+        lid = cc2line[labels]
+    out = []
+    for rank, i in enumerate(order):
+        ln = lines[i]
+        x0, y0, x1, y1 = ln["box"]
+        box = (x0 * f, y0 * f, min(W, x1 * f), min(H, y1 * f))
+        region = LineRegion(bbox=tr.to_original_bbox(box), column=int(cols[i]), order=rank, box=box,
+                            transform=tr, pad=p)
+        if lid is not None:
+            m = -(-p // f) + 1
+            mb = (x0 - m, y0 - m, x1 + m, y1 + m)
+            sub = _slice_padded(lid, mb, 0)
+            own = sub == i + 1
+            others = (sub > 0) & ~own
+            if others.any():
+                others = ndi.binary_dilation(others) & ~ndi.binary_dilation(own)
+                region.mask = ~others
+                region.mask_box = (mb[0] * f, mb[1] * f, mb[2] * f, mb[3] * f)
+                region.mask_scale = f
+        out.append(region)
+    return out
+
+
+def _line_pitch(b: np.ndarray) -> Optional[float]:
+    """Text line pitch (pixels) from the autocorrelation of the row profiles of both page halves."""
+    h, w = b.shape
+    lo, hi = 6, min(h // 3, 400)
+    if hi - lo < 4:
+        return None
+    ac = np.zeros(h)
+    for part in (b[:, : w // 2], b[:, w // 2:]):
+        prof = part.sum(axis=1, dtype=np.float64)
+        prof -= prof.mean()
+        spec = np.fft.rfft(prof, 2 * h)
+        ac += np.fft.irfft(spec.real ** 2 + spec.imag ** 2)[:h]
+    if ac[0] <= 0:
+        return None
+    seg = ac[lo:hi]
+    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
+    peaks = peaks[seg[peaks] > 0.1 * ac[0]]
+    if peaks.size == 0:
+        return None
+    # The first strong peak: multiples of the pitch can come out a little higher.
+    first = peaks[seg[peaks] >= 0.5 * seg[peaks].max()][0]
+    return float(lo + first)
+
+
+def _classify(ch, cw, s) -> np.ndarray:
+    kind = np.ones(len(ch), np.uint8)
+    small = (ch < 0.45 * s) & (cw < 0.9 * s) | (ch < 2) | (np.maximum(ch, cw) < 0.3 * s)
+    hrule = (cw > 6 * s) & (ch < 0.5 * s)
+    vrule = (ch > 4 * s) & (cw < 0.5 * s)
+    big = (ch > 8 * s) & ~vrule
+    kind[small] = 0
+    kind[hrule] = 2
+    kind[vrule] = 3
+    kind[big] = 4
+    return kind
+
+
+_DEBUG = None
+
+
+def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75, min_lines=6) -> Optional[np.ndarray]:
+    """Vertical whitespace strips at least ``min_height`` tall with text on both sides."""
+    h, w = ink.shape
+    cf = max(1, int(s // 4))
+    ic = _reduce_any(ink, cf)
+    tc = _reduce_any(text, cf)
+    sc = s / cf
+    hc, wc = ic.shape
+    gw = _odd(min_gutter * sc)
+    minh = _odd(min_height * sc)
+    if hc < minh or wc < 3 * gw:
+        return None
+    blank = ~ndi.maximum_filter1d(ic.view(np.uint8), gw, axis=1).view(bool)
+    blank = ndi.minimum_filter1d(blank.view(np.uint8), minh, axis=0)
+    blank = ndi.maximum_filter1d(blank, minh, axis=0).view(bool)
+    if not blank.any():
+        return None
+    # Text within max_gutter to the left and to the right, rows smeared over about two lines.
+    tv = ndi.maximum_filter1d(tc.view(np.uint8), _odd(3 * sc), axis=0).astype(np.int32)
+    D = max(2, int(round(max_gutter * sc)))
+    cs = np.zeros((hc, wc + 1), np.int32)
+    np.cumsum(tv, axis=1, out=cs[:, 1:])
+    x = np.arange(wc)
+    left = cs[:, x] - cs[:, np.maximum(x - D, 0)]
+    right = cs[:, np.minimum(x + 1 + D, wc)] - cs[:, x + 1]
+    cand = blank & (left > 0) & (right > 0)
+    # Bridge rows where a short line (paragraph end, heading) leaves one side empty for a while.
+    close = _odd(6 * sc)
+    cand = ndi.minimum_filter1d(ndi.maximum_filter1d(cand.view(np.uint8), close, axis=0), close, axis=0) & blank
+    cand = ndi.minimum_filter1d(cand, minh, axis=0)
+    cand = ndi.maximum_filter1d(cand, minh, axis=0).view(bool)
+    if not cand.any():
+        return None
+    lab, k = ndi.label(cand, structure=np.ones((3, 3), bool))
+    # Text edges: a column's lines start at one x (its left edge), while a river of word gaps in
+    # justified text is followed by words starting anywhere. Pieces of one gutter (cut where a
+    # column has a paragraph gap) are judged together: pieces overlapping in x form a group.
+    big = np.int32(1 << 30)
+    xx = np.arange(wc, dtype=np.int32)[None, :]
+    nxt = np.minimum.accumulate(np.where(tc, xx, big)[:, ::-1], axis=1)[:, ::-1]
+    tol = max(1.0, 0.5 * sc)
+    pieces = []
+    for i, o in enumerate(ndi.find_objects(lab)):
+        m = lab[o] == i + 1
+        rows = np.flatnonzero(m.any(axis=1))
+        xr = o[1].start + m.shape[1] - 1 - np.argmax(m[rows, ::-1], axis=1)
+        nx = nxt[o[0].start + rows, np.minimum(xr + 1, wc - 1)]
+        valid = (nx - xr) <= D
+        ry, nv = rows[valid], nx[valid]
+        if ry.size == 0:
+            continue
+        # Runs of consecutive rows with text to the right are text lines; a line starts at the
+        # leftmost of its rows.
+        brk = np.flatnonzero(np.diff(ry) > 1) + 1
+        pieces.append((i + 1, o[1].start, o[1].stop, np.minimum.reduceat(nv, np.r_[0, brk]), o[0].start, o[0].stop,
+                       int(np.median(xr))))
+    keep = np.zeros(k + 1, bool)
+    pieces.sort(key=lambda p: p[1])
+    groups, cur, cur_x1 = [], [], -1
+    for p in pieces:
+        if cur and p[1] < cur_x1:
+            cur.append(p)
+            cur_x1 = max(cur_x1, p[2])
+        else:
+            if cur:
+                groups.append(cur)
+            cur, cur_x1 = [p], p[2]
+    if cur:
+        groups.append(cur)
+    for g in groups:
+        starts = np.concatenate([p[3] for p in g])
+        aligned = float(np.mean(np.abs(starts - np.median(starts)) <= tol))
+        ok = starts.size >= min_lines and aligned >= align_min
+        if ok:
+            # A gap enclosed by text right above and right below it is a river inside a column.
+            y0, y1 = min(p[4] for p in g), max(p[5] for p in g)
+            xs = int(np.median([p[6] for p in g]))
+            xa, xb = max(0, xs - gw), min(wc, xs + 1)
+            reach = max(1, int(round(2 * sc)))
+            above = ic[max(0, y0 - reach):y0, xa:xb].any()
+            below = ic[y1:y1 + reach, xa:xb].any()
+            ok = not (above and below)
+        if _DEBUG is not None:
+            _DEBUG.append((g[0][1] * cf, g[-1][2] * cf, aligned, starts.size, ok))
+        if ok:
+            keep[[p[0] for p in g]] = True
+    sep = keep[lab]
+    if not sep.any():
+        return None
+    if cf > 1:
+        sep = np.repeat(np.repeat(sep, cf, axis=0), cf, axis=1)[:h, :w]
+        if sep.shape != (h, w):
+            sep = np.pad(sep, ((0, h - sep.shape[0]), (0, w - sep.shape[1])), mode="edge")
+    return sep
+
+
+def _line_seeds(text, s, colsep):
+    """Seed label image on a horizontally binned grid (``hb`` work pixels per cell)."""
+    h, w = text.shape
+    hb = max(1, int(round(s / 3)))
+    wb = -(-w // hb)
+    t = text
+    if wb * hb != w:
+        t = np.pad(t, ((0, 0), (0, wb * hb - w)))
+    d = t.reshape(h, wb, hb).mean(axis=2, dtype=np.float32)
+    sx = max(1, int(round(2.5 * s / hb)))
+    d = ndi.uniform_filter1d(ndi.uniform_filter1d(d, sx, axis=1), sx, axis=1)
+    g = ndi.gaussian_filter1d(d, max(1.0, 0.3 * s), axis=0, order=1)
+    vr = _odd(s)
+    gmax = float(np.abs(g).max())
+    if gmax <= 0:
+        return None, 0, hb
+    thr = 0.04 * gmax
+    top = (g > thr) & (g == ndi.maximum_filter1d(g, vr, axis=0))
+    neg = -g
+    bot = (neg > thr) & (neg == ndi.maximum_filter1d(neg, vr, axis=0))
+    yy = np.arange(h, dtype=np.int32)[:, None]
+    big = np.int32(1 << 30)
+    lt = np.maximum.accumulate(np.where(top, yy, -1), axis=0)
+    lb = np.maximum.accumulate(np.where(bot, yy, -1), axis=0)
+    nb = np.minimum.accumulate(np.where(bot, yy, big)[::-1], axis=0)[::-1]
+    # Next top edge strictly below each row: a seed must reach its bottom edge before it.
+    nt = np.full_like(nb, big)
+    nt[:-1] = np.minimum.accumulate(np.where(top, yy, big)[::-1], axis=0)[::-1][1:]
+    delta = max(2, int(round(s / 2)))
+    seed = ((lt > lb) & (nb - lt <= 3 * s)) | (nb - yy < delta)
+    seed &= (nb < big) & (nb < nt) & (d > 0.02)
+    if colsep is not None:
+        cb = colsep if wb * hb == w else np.pad(colsep, ((0, 0), (0, wb * hb - w)))
+        cb = cb.reshape(h, wb, hb).any(axis=2)
+        seed &= ~cb
+    else:
+        cb = None
+    seed = ndi.maximum_filter1d(seed.view(np.uint8), max(1, int(round(s / hb))), axis=1).view(bool)
+    if cb is not None:
+        seed &= ~cb
+    lab, k = ndi.label(seed)
+    return lab, k, hb
+
+
+def _assign_components(labels, n, seeds, hb, kind, bb, s) -> np.ndarray:
+    """Seed number (0 = none) per text component: most-overlapped seed, else the nearest one.
+
+    Small marks are left out here and attached to finished lines (:func:`_attach_small`), so that
+    a speck beside a line cannot stretch it along the seed's smeared ends.
+    """
+    h, w = labels.shape
+    sfull = np.repeat(seeds, hb, axis=1)[:, :w] if hb > 1 else seeds
+    m = (labels > 0) & (sfull > 0)
+    cc = labels[m].astype(np.int64)
+    sd = sfull[m].astype(np.int64)
+    ns = int(seeds.max())
+    assign = np.zeros(n + 1, np.int32)
+    if cc.size:
+        key = cc * (ns + 1) + sd
+        uk, cnt = np.unique(key, return_counts=True)
+        kc, ks = uk // (ns + 1), uk % (ns + 1)
+        o = np.lexsort((cnt, kc))
+        kc, ks = kc[o], ks[o]
+        last = np.ones(len(kc), bool)
+        last[:-1] = kc[1:] != kc[:-1]
+        assign[kc[last]] = ks[last]
+    assign[1:][kind != 1] = 0
+    todo = np.flatnonzero((assign[1:] == 0) & (kind == 1)) + 1
+    if todo.size:
+        # Nearest seed straight above or below the component's centre, within about a line.
+        hs, wbs = seeds.shape
+        yy = np.arange(hs, dtype=np.int32)[:, None]
+        has = seeds > 0
+        up = np.maximum.accumulate(np.where(has, yy, -1), axis=0)
+        dn = np.minimum.accumulate(np.where(has, yy, hs)[::-1], axis=0)[::-1]
+        b = bb[todo - 1]
+        ycen = (b[:, 0] + b[:, 1]) // 2
+        xc = np.minimum((b[:, 2] + b[:, 3]) // 2 // hb, wbs - 1)
+        yu, yd = up[ycen, xc], dn[ycen, xc]
+        du = np.where(yu >= 0, ycen - yu, 1 << 30)
+        dd = np.where(yd < hs, yd - ycen, 1 << 30)
+        lu = np.where(yu >= 0, seeds[np.maximum(yu, 0), xc], 0)
+        ld = np.where(yd < hs, seeds[np.minimum(yd, hs - 1), xc], 0)
+        best = np.where(du <= dd, lu, ld)
+        dist = np.minimum(du, dd)
+        ok = dist <= 1.2 * s
+        assign[todo[ok]] = best[ok]
+    return assign
+
+
+def _build_lines(assign, kind, bb, s, n) -> list[dict]:
+    """Group components by seed into lines with union boxes (work resolution)."""
+    ids = np.arange(1, n + 1)
+    a = assign[1:]
+    m = a > 0
+    if not m.any():
+        return []
+    ids, a = ids[m], a[m]
+    b = bb[m]
+    k = kind[m]
+    o = np.argsort(a, kind="stable")
+    ids, a, b, k = ids[o], a[o], b[o], k[o]
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+    y0 = np.minimum.reduceat(b[:, 0], starts)
+    y1 = np.maximum.reduceat(b[:, 1], starts)
+    x0 = np.minimum.reduceat(b[:, 2], starts)
+    x1 = np.maximum.reduceat(b[:, 3], starts)
+    ntext = np.add.reduceat((k == 1).astype(np.int32), starts)
+    ends = np.r_[starts[1:], len(a)]
+    lines = []
+    for i in range(len(starts)):
+        if ntext[i] == 0 or (y1[i] - y0[i]) < 0.4 * s:
+            continue
+        lines.append({"box": (int(x0[i]), int(y0[i]), int(x1[i]), int(y1[i])), "ccs": ids[starts[i]:ends[i]]})
+    return lines
+
+
+def _attach_small(lines, kind, bb, s) -> None:
+    """Attach small marks (i-dots, accents, punctuation) lying within a line's span, in place."""
+    small = np.flatnonzero(kind == 0)
+    if small.size == 0 or not lines:
+        return
+    b = bb[small].astype(np.float64)
+    yc, xc = (b[:, 0] + b[:, 1]) / 2, (b[:, 2] + b[:, 3]) / 2
+    lb = np.array([ln["box"] for ln in lines], dtype=np.float64)
+    inside_x = (xc[:, None] >= lb[None, :, 0] - 0.5 * s) & (xc[:, None] <= lb[None, :, 2] + 0.5 * s)
+    dy = np.maximum(lb[None, :, 1] - yc[:, None], 0) + np.maximum(yc[:, None] - lb[None, :, 3], 0)
+    dy = np.where(inside_x, dy, np.inf)
+    best = np.argmin(dy, axis=1)
+    ok = dy[np.arange(len(small)), best] <= 0.8 * s
+    if not ok.any():
+        return
+    add: dict[int, list[int]] = {}
+    for c, li in zip(small[ok], best[ok]):
+        add.setdefault(int(li), []).append(int(c))
+    for li, cs in add.items():
+        cb = bb[cs]
+        x0, y0, x1, y1 = lines[li]["box"]
+        lines[li]["box"] = (min(x0, int(cb[:, 2].min())), min(y0, int(cb[:, 0].min())),
+                            max(x1, int(cb[:, 3].max())), max(y1, int(cb[:, 1].max())))
+        lines[li]["ccs"] = np.concatenate([lines[li]["ccs"], np.asarray(cs, dtype=np.int64) + 1])
+
+
+def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
+    """Merge pieces of one line: same band of rows, small horizontal gap, no separator between."""
+    if len(lines) < 2:
+        return lines
+    bx = np.array([ln["box"] for ln in lines], dtype=np.int64)
+    x0, y0, x1, y1 = bx.T
+    hgt = y1 - y0
+    ov = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    vo = ov / np.maximum(np.minimum(hgt[:, None], hgt[None, :]), 1)
+    gap = np.maximum(x0[None, :] - x1[:, None], x0[:, None] - x1[None, :])
+    cand = (vo > 0.6) & (gap < 10.0 * s)
+    np.fill_diagonal(cand, False)
+    if not cand.any():
+        return lines
+    parent = list(range(len(lines)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(cand))):
+        if colsep is not None:
+            gx0, gx1 = (x1[i], x0[j]) if x1[i] <= x0[j] else (x1[j], x0[i])
+            if gx1 > gx0:
+                ry0, ry1 = max(y0[i], y0[j]), min(y1[i], y1[j])
+                if colsep[ry0:max(ry1, ry0 + 1), gx0:gx1].any():
+                    continue
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[rj] = ri
+    groups: dict[int, list[int]] = {}
+    for i in range(len(lines)):
+        groups.setdefault(find(i), []).append(i)
+    out = []
+    for g in groups.values():
+        if len(g) == 1:
+            out.append(lines[g[0]])
+            continue
+        gb = bx[g]
+        out.append({"box": (int(gb[:, 0].min()), int(gb[:, 1].min()), int(gb[:, 2].max()), int(gb[:, 3].max())),
+                    "ccs": np.concatenate([lines[i]["ccs"] for i in g])})
+    return out
+
+
+def _reading_order(boxes, s) -> list[int]:
+    """Topological reading order (see module doc); ties go to the higher, then the left line."""
+    n = len(boxes)
+    if n <= 1:
+        return list(range(n))
+    b = np.array(boxes, dtype=np.float64)
+    x0, y0, x1, y1 = b.T
+    yc = (y0 + y1) / 2
+    tol = 0.5 * s
+    xov = (np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])) > tol
+    above = yc[:, None] < yc[None, :]
+    before = xov & above
+    left = x1[:, None] <= x0[None, :] + tol
+    if n <= 400:
+        # w separates u, v when it overlaps both horizontally and lies between them vertically.
+        lo = np.minimum(yc[:, None], yc[None, :])
+        hi = np.maximum(yc[:, None], yc[None, :])
+        between = (yc[None, None, :] > lo[:, :, None]) & (yc[None, None, :] < hi[:, :, None])
+        sep = (between & xov[:, None, :] & xov[None, :, :]).any(axis=2)
+        before |= left & ~sep
+    else:
+        before |= left
+    np.fill_diagonal(before, False)
+    indeg = before.sum(axis=0)
+    heap = [(y0[i], x0[i], i) for i in range(n) if indeg[i] == 0]
+    heapq.heapify(heap)
+    done = np.zeros(n, bool)
+    order = []
+    while len(order) < n:
+        if not heap:  # a cycle: take the top-most remaining line
+            rest = np.flatnonzero(~done)
+            i = int(rest[np.lexsort((x0[rest], y0[rest]))[0]])
+            heap.append((y0[i], x0[i], i))
+        _, _, i = heapq.heappop(heap)
+        if done[i]:
+            continue
+        done[i] = True
+        order.append(int(i))
+        for j in np.flatnonzero(before[i] & ~done):
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                heapq.heappush(heap, (y0[j], x0[j], int(j)))
+    return order
+
+
+def _columns(boxes, colsep, s) -> np.ndarray:
+    """Column index per line: separators crossing the line's rows that lie left of its start."""
+    n = len(boxes)
+    cols = np.zeros(n, np.int32)
+    if colsep is None or n == 0:
+        return cols
+    lab, k = ndi.label(colsep)
+    if k == 0:
+        return cols
+    objs = ndi.find_objects(lab)
+    seps = np.array([(o[0].start, o[0].stop, (o[1].start + o[1].stop) / 2.0) for o in objs])
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        yc = (y0 + y1) / 2.0
+        cross = (seps[:, 0] <= yc + s) & (seps[:, 1] >= yc - s) & (seps[:, 2] < x0 + 0.5 * s)
+        cols[i] = int(np.count_nonzero(cross))
+    return cols

@@ -1,0 +1,770 @@
+"""Training of the CRNN line recognizer: device-agnostic, deterministic, resumable.
+
+Pipeline: records (a dataset URL, a list of records, or a callable returning an iterable of
+them) -> decode -> grayscale -> scale to the model's input height keeping aspect -> batches of
+similar width (bucketing) padded white with true widths -> seeded on-the-fly augmentation ->
+CRNN -> CTC loss (``zero_infinity``) -> AdamW with warm-up + cosine/linear decay, gradient
+clipping, mixed precision on CUDA -> periodic validation (CER, WER, sequence accuracy) -> best
+checkpoint kept, early stopping, last checkpoint for resume.
+
+Determinism: every random draw derives from ``(seed, epoch, batch)`` or ``(seed, step)``: the
+epoch's order and bucketing from ``(seed, epoch)``, augmentation from ``(seed, epoch, batch)``,
+torch's generator (dropout) is re-seeded from ``(seed, step)`` before each step. Resuming
+therefore needs only the step, epoch and batch position plus the weights and optimizer state,
+which the last checkpoint holds (safetensors + JSON; the RNG states are stored as well). On CPU a
+run interrupted and resumed ends bit-identical to an uninterrupted one.
+
+Output layout under ``out``: ``model.safetensors`` + ``model.json`` (the best model by
+validation CER, what ``ocr eval`` and recognition load) and ``last/`` (the latest model plus
+``training_state.safetensors`` / ``training_state.json`` for resuming).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import math
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ocrcore import storage
+from ocrcore.evaluate import EvalReport, score
+from ocrcore.imageio import ImageError
+from ocrcore.model import checkpoint as ckpt
+from ocrcore.model.augment import AugmentConfig, augment_line
+from ocrcore.model.charset import Charset, UnknownCharactersError, normalize_text
+from ocrcore.model.crnn import CRNN, VARIANTS, build_model, resolve_config
+from ocrcore.model.ctc import batch_greedy_decode
+from ocrcore.model.lines import LineImageError, from_uint8, pad_batch, scale_to_height, to_uint8
+from ocrcore.model.predict import pick_device, record_to_gray
+
+log = logging.getLogger("ocrcore.train")
+
+STATE_FORMAT = "ocrcore-train-state"
+# Config fields that may change between an interrupted run and its resumption.
+RUNTIME_FIELDS = {"num_threads", "device", "amp", "log_every", "checkpoint_every", "val_batch_size", "cache"}
+
+
+class TrainError(ValueError):
+    """Training cannot start or continue; the message says why."""
+
+
+class EmptyDatasetError(TrainError):
+    """The dataset (or the training part of the split) has no usable records."""
+
+
+# ------------------------------------------------------------------------------- configuration
+
+@dataclass
+class TrainConfig:
+    """All training settings; :meth:`from_dict` rejects unknown keys."""
+
+    arch: str = "crnn_small"             # a name in ocrcore.model.crnn.VARIANTS
+    model: dict = field(default_factory=dict)  # overrides of the architecture config
+    charset: Optional[str] = None        # explicit characters; None = built from training labels
+    normalize: str = "ocr"               # label normalisation: none | nfc | ocr (see charset.py)
+    on_unknown_chars: str = "raise"      # training label outside an explicit charset: raise | skip
+    batch_size: int = 32
+    max_steps: Optional[int] = None      # total optimizer steps; None = epochs x batches per epoch
+    epochs: float = 30.0
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_fraction: float = 0.05        # of max_steps (warmup_steps overrides)
+    warmup_steps: Optional[int] = None
+    schedule: str = "cosine"             # cosine | linear | constant (after warm-up)
+    min_lr_ratio: float = 0.02
+    grad_clip: float = 5.0               # max global gradient norm; 0 = off
+    amp: str = "auto"                    # auto (CUDA: bf16, else fp16 + GradScaler; CPU: off) | off | bf16 | fp16
+    device: str = "auto"                 # auto | cpu | cuda | cuda:N
+    num_threads: Optional[int] = None    # torch CPU threads
+    seed: int = 0
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    max_val_samples: Optional[int] = None
+    val_every: Optional[int] = None      # steps; None = once per epoch
+    val_batch_size: int = 64
+    patience: int = 0                    # validations without improvement before stopping; 0 = off
+    checkpoint_every: Optional[int] = None  # steps between last-checkpoint saves; None = val_every
+    log_every: int = 10
+    augment: bool = True
+    augment_params: dict = field(default_factory=dict)  # overrides of AugmentConfig
+    bucket_batches: int = 8              # batches sorted by width together
+    max_width: int = 4096                # scaled width above which a line is skipped
+    on_bad_sample: str = "skip"          # undecodable / too small / too wide image: skip | raise
+    cache: str = "auto"                  # memory | stream | auto (memory up to cache_limit records)
+    cache_limit: int = 50_000
+    shuffle_buffer: int = 4096           # stream mode
+
+    def __post_init__(self):
+        choices = {"normalize": ("none", "nfc", "ocr"), "on_unknown_chars": ("raise", "skip"),
+                   "schedule": ("cosine", "linear", "constant"), "amp": ("auto", "off", "bf16", "fp16"),
+                   "on_bad_sample": ("skip", "raise"), "cache": ("auto", "memory", "stream")}
+        for k, allowed in choices.items():
+            if getattr(self, k) not in allowed:
+                raise ValueError(f"TrainConfig.{k} must be one of {allowed}, got {getattr(self, k)!r}")
+        if self.arch not in VARIANTS:
+            raise ValueError(f"unknown arch {self.arch!r}; known: {sorted(VARIANTS)}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.batch_size < 1 or (self.max_steps is not None and self.max_steps < 1):
+            raise ValueError("batch_size and max_steps must be positive")
+        resolve_config({**self.model, "arch": self.arch, "num_classes": 2})  # unknown model keys raise
+        AugmentConfig.from_dict(self.augment_params)  # unknown augmentation keys raise
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown TrainConfig key(s) {sorted(unknown)}; allowed: {sorted(names)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """What a training run did and reached."""
+
+    out: str
+    best_metrics: dict
+    step: int
+    epochs: float
+    history: list[dict]
+    stopped_early: bool
+    skipped: dict
+    n_train: int
+    n_val: int
+    val_unknown_chars: dict
+    samples_per_s: float
+    elapsed_s: float
+    resumed_from_step: int = 0
+    device: str = "cpu"
+    amp: str = "off"
+
+
+# ------------------------------------------------------------------------------- helpers
+
+def split_ids(ids: Iterable[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Deterministic train/validation split of record ids (sorted lists, disjoint).
+
+    The unique ids are sorted, permuted with ``numpy.random.default_rng(seed)`` and the first
+    ``round(n * val_fraction)`` (at least one when ``val_fraction > 0`` and n > 1) go to
+    validation. Independent of the order records arrive in; recorded with the model so
+    ``ocr eval --split val`` evaluates exactly the same lines.
+    """
+    uniq = sorted(set(str(i) for i in ids))
+    n = len(uniq)
+    n_val = int(round(n * float(val_fraction)))
+    if val_fraction > 0 and n > 1:
+        n_val = min(max(n_val, 1), n - 1)
+    perm = np.random.default_rng(int(seed)).permutation(n)
+    val = sorted(uniq[i] for i in perm[:n_val])
+    val_set = set(val)
+    return [i for i in uniq if i not in val_set], val
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """Short SHA-256 of a sorted id list (identifies a split without storing it)."""
+    h = hashlib.sha256()
+    for i in sorted(ids):
+        h.update(i.encode("utf-8") + b"\n")
+    return h.hexdigest()[:16]
+
+
+def split_from_model_config(model_config: dict, ids: Iterable[str], split: str = "val") -> list[str]:
+    """The ids of ``split`` ("train" | "val") as recorded in a trained model's ``model.json``."""
+    sp = (model_config.get("training") or {}).get("split")
+    if not sp:
+        raise TrainError("this model records no train/validation split (trained elsewhere or with explicit val data)")
+    train_ids, val_ids = split_ids(ids, sp["val_fraction"], sp["seed"])
+    chosen = val_ids if split == "val" else train_ids if split == "train" else None
+    if chosen is None:
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    if split == "val" and sp.get("val_ids_sha256") and ids_digest(val_ids) != sp["val_ids_sha256"]:
+        log.warning("the dataset's ids differ from those the model was trained on; the validation split differs")
+    return chosen
+
+
+def batches_per_epoch(n: int, batch_size: int, bucket_batches: int) -> int:
+    """Batches one epoch of ``n`` samples yields (chunks of ``bucket_batches`` batches)."""
+    chunk = batch_size * bucket_batches
+    full, rest = divmod(n, chunk)
+    return full * bucket_batches + math.ceil(rest / batch_size)
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str, min_ratio: float) -> float:
+    """Learning-rate multiplier for (0-based) ``step``: linear warm-up, then decay."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant":
+        return 1.0
+    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    if schedule == "cosine":
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p))
+    return min_ratio + (1 - min_ratio) * (1 - p)
+
+
+def ctc_min_frames(labels: Sequence[int]) -> int:
+    """Frames CTC needs for a label sequence (one per label + one between repeats)."""
+    return len(labels) + sum(1 for a, b in zip(labels, labels[1:]) if a == b)
+
+
+@dataclass
+class _Sample:
+    id: str
+    image: np.ndarray  # uint8, model height, 255 = white
+    labels: list[int]
+    text: str
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class _Source:
+    """Re-iterable records from a dataset URL, a sequence, or a zero-argument callable."""
+
+    def __init__(self, data: Any, storage_options: Optional[dict]):
+        self.url = None
+        if isinstance(data, str):
+            from ocrcore import datasets
+
+            self.url = data
+            self._it = lambda columns=None: datasets.iter_records(data, columns=columns, storage_options=storage_options)
+        elif callable(data):
+            self._it = lambda columns=None: iter(data())
+        elif data is None:
+            raise TrainError("no training data given")
+        else:
+            items = data if isinstance(data, (list, tuple)) else list(data)
+            self._it = lambda columns=None: iter(items)
+
+    def __call__(self, columns=None) -> Iterator[dict]:
+        return self._it(columns)
+
+    def describe(self) -> str:
+        return storage.redact(self.url) if self.url else "<records>"
+
+
+def _amp_setup(amp: str, device: torch.device) -> tuple[Optional[torch.dtype], bool]:
+    """(autocast dtype or None, use GradScaler)."""
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None, False
+    if amp == "auto":
+        return (torch.bfloat16, False) if torch.cuda.is_bf16_supported() else (torch.float16, True)
+    return (torch.bfloat16, False) if amp == "bf16" else (torch.float16, True)
+
+
+def _amp_name(dtype: Optional[torch.dtype]) -> str:
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "off")
+
+
+def _seed_torch(seed: int, step: int) -> None:
+    torch.manual_seed((int(seed) * 1_000_003 + int(step)) % (2**63 - 1))
+
+
+# ------------------------------------------------------------------------------- trainer
+
+class Trainer:
+    """One training run; :func:`train` is the usual entry point."""
+
+    def __init__(self, config: TrainConfig | dict, data: Any, *, out: str, val_data: Any = None,
+                 init: Optional[str] = None, resume: bool = True,
+                 progress: Optional[Callable[[dict], None]] = None, storage_options: Optional[dict] = None):
+        self.cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(dict(config))
+        self.out = str(out)
+        self.so = storage_options
+        self.progress = progress
+        self.init = init
+        self.resume = resume
+        if self.cfg.num_threads:
+            torch.set_num_threads(int(self.cfg.num_threads))
+        self.device = pick_device(self.cfg.device)
+        self.amp_dtype, self.use_scaler = _amp_setup(self.cfg.amp, self.device)
+        self.src = _Source(data, storage_options)
+        self.val_src = _Source(val_data, storage_options) if val_data is not None else None
+        self.skipped: Counter = Counter()
+        self.aug_cfg = AugmentConfig.from_dict(self.cfg.augment_params)
+
+    # -- events ---------------------------------------------------------------------------------
+    def _emit(self, event: str, **kw) -> None:
+        if self.progress is not None:
+            self.progress({"event": event, **kw})
+
+    # -- data -----------------------------------------------------------------------------------
+    def _plan_data(self) -> None:
+        """Read ids and labels, split, build or check the charset."""
+        rows = [(str(r["id"]), r.get("text") or "") for r in self.src(columns=["id", "text"])]
+        if not rows:
+            raise EmptyDatasetError(f"the training dataset {self.src.describe()} has no records")
+        norm = self.cfg.normalize
+        if self.val_src is None:
+            train_ids, val_ids = split_ids([i for i, _ in rows], self.cfg.val_fraction, self.cfg.split_seed)
+            self.split_info = {"seed": self.cfg.split_seed, "val_fraction": self.cfg.val_fraction,
+                               "n_train": len(train_ids), "n_val": len(val_ids), "val_ids_sha256": ids_digest(val_ids)}
+            val_rows = [(i, t) for i, t in rows if i in set(val_ids)]
+        else:
+            train_ids = sorted({i for i, _ in rows})
+            val_rows = [(str(r["id"]), r.get("text") or "") for r in self.val_src(columns=["id", "text"])]
+            val_ids = sorted({i for i, _ in val_rows})
+            self.split_info = None
+        if self.cfg.max_val_samples is not None and len(val_ids) > self.cfg.max_val_samples:
+            val_ids = val_ids[: self.cfg.max_val_samples]
+        self.train_ids, self.val_ids = set(train_ids), set(val_ids)
+        if not self.train_ids:
+            raise EmptyDatasetError(f"no training records left after the validation split of {self.src.describe()}")
+        train_texts = [t for i, t in rows if i in self.train_ids]
+
+        self.charset = self._make_charset(train_texts, norm)
+        bad_train: Counter = Counter()
+        for t in train_texts:
+            bad_train.update(self.charset.unknown_chars(t))
+        if bad_train and self.cfg.on_unknown_chars == "raise":
+            raise UnknownCharactersError(bad_train, where="training labels (set on_unknown_chars='skip' to drop them)")
+        self.val_unknown = Counter()
+        for i, t in val_rows:
+            if i in self.val_ids:
+                self.val_unknown.update(self.charset.unknown_chars(t))
+        if self.val_unknown:
+            msg = str(UnknownCharactersError(self.val_unknown, where="validation labels"))
+            log.warning("%s (they count as errors)", msg)
+            self._emit("warning", message=msg)
+        self.n_train_rows = len(self.train_ids)
+        cache = self.cfg.cache
+        self.in_memory = cache == "memory" or (cache == "auto" and len(rows) <= self.cfg.cache_limit)
+
+    def _make_charset(self, train_texts: list[str], norm: str) -> Charset:
+        if self.init is not None:
+            if self.cfg.charset is not None:
+                raise TrainError("give either init (whose charset is extended) or an explicit charset, not both")
+            model, cs, _ = ckpt.load_model(self.init, storage_options=self.so)
+            self.init_model = model
+            self.init_charset = cs
+            if self.cfg.charset is None:
+                new = sorted({c for t in train_texts for c in normalize_text(t, cs.normalize)} - set(cs.chars))
+                return Charset(cs.chars + new, normalize=cs.normalize)
+        if self.cfg.charset is not None:
+            return Charset(list(self.cfg.charset), normalize=norm)
+        return Charset.from_texts(train_texts, normalize=norm)
+
+    def _prepare(self, rec: dict, *, labels_needed: bool) -> _Sample:
+        sid = str(rec.get("id"))
+        try:
+            gray = record_to_gray(rec)
+            img = scale_to_height(gray, self.height, max_width=self.cfg.max_width)
+        except ImageError as e:
+            raise _Skip(e.error_type, str(e)) from None
+        except LineImageError as e:
+            raise _Skip(e.reason, f"{sid}: {e}") from None
+        text = self.charset.normalize_text(rec.get("text") or "")
+        labels: list[int] = []
+        if labels_needed:
+            if self.charset.unknown_chars(text):
+                raise _Skip("unknown_chars", f"{sid}: label has characters outside the charset")
+            labels = self.charset.encode(text)
+            if max(img.shape[1], self.factor) // self.factor < ctc_min_frames(labels):
+                raise _Skip("label_too_long", f"{sid}: {len(labels)} characters do not fit {img.shape[1]} px "
+                                              f"({img.shape[1] // self.factor} frames)")
+        return _Sample(sid, to_uint8(img), labels, text)
+
+    def _iter_train_samples(self, count: bool) -> Iterator[_Sample]:
+        for rec in self.src():
+            if str(rec.get("id")) not in self.train_ids:
+                continue
+            try:
+                yield self._prepare(rec, labels_needed=True)
+            except _Skip as e:
+                if self.cfg.on_bad_sample == "raise" and e.reason != "unknown_chars":
+                    raise TrainError(str(e)) from None
+                if count:
+                    self.skipped[e.reason] += 1
+
+    def _load_val(self) -> None:
+        self.val: list[_Sample] = []
+        self.val_bad: list[tuple[str, str, str]] = []
+        if not self.val_ids:
+            return
+        src = self.val_src or self.src
+        for rec in src():
+            sid = str(rec.get("id"))
+            if sid not in self.val_ids:
+                continue
+            try:
+                self.val.append(self._prepare(rec, labels_needed=False))
+            except _Skip as e:
+                self.val_bad.append((sid, self.charset.normalize_text(rec.get("text") or ""), f"{e.reason}: {e}"))
+        self.val.sort(key=lambda s: (s.image.shape[1], s.id))
+
+    def _epoch_batches(self, epoch: int) -> Iterator[list[_Sample]]:
+        """Deterministic batches of one epoch: seeded order, then width-bucketed chunks."""
+        rng = np.random.default_rng([self.cfg.seed, epoch, 0xB47C])
+        if self.in_memory:
+            order = rng.permutation(len(self.train))
+            stream: Iterable[_Sample] = (self.train[i] for i in order)
+        else:
+            stream = self._shuffled(self._iter_train_samples(count=epoch == 0), rng)
+        bs, chunk_n = self.cfg.batch_size, self.cfg.batch_size * self.cfg.bucket_batches
+        chunk: list[_Sample] = []
+        for s in stream:
+            chunk.append(s)
+            if len(chunk) == chunk_n:
+                yield from self._bucket(chunk, bs, rng)
+                chunk = []
+        if chunk:
+            yield from self._bucket(chunk, bs, rng)
+
+    @staticmethod
+    def _bucket(chunk: list[_Sample], bs: int, rng: np.random.Generator) -> Iterator[list[_Sample]]:
+        chunk = sorted(chunk, key=lambda s: s.image.shape[1])
+        batches = [chunk[i: i + bs] for i in range(0, len(chunk), bs)]
+        for j in rng.permutation(len(batches)):
+            yield batches[int(j)]
+
+    def _shuffled(self, it: Iterable[_Sample], rng: np.random.Generator) -> Iterator[_Sample]:
+        buf: list[_Sample] = []
+        for s in it:
+            buf.append(s)
+            if len(buf) >= self.cfg.shuffle_buffer:
+                j = int(rng.integers(len(buf)))
+                buf[j], buf[-1] = buf[-1], buf[j]
+                yield buf.pop()
+        order = rng.permutation(len(buf))
+        for j in order:
+            yield buf[int(j)]
+
+    def _make_batch(self, batch: list[_Sample], epoch: int, index: int):
+        rng = np.random.default_rng([self.cfg.seed, epoch, index, 0xA06])
+        images = []
+        for s in batch:
+            img = from_uint8(s.image)
+            if self.cfg.augment:
+                aug = augment_line(img, rng, self.aug_cfg)
+                if aug.shape[1] // self.factor >= ctc_min_frames(s.labels):
+                    img = aug
+            images.append(img)
+        x, widths = pad_batch(images, min_width=self.factor)
+        targets = torch.tensor([k for s in batch for k in s.labels], dtype=torch.long)
+        target_lengths = torch.tensor([len(s.labels) for s in batch], dtype=torch.long)
+        return x, widths, targets, target_lengths
+
+    # -- model / optimizer -----------------------------------------------------------------------
+    def _build(self) -> None:
+        if self.init is not None:
+            mcfg = dict(self.init_model.config)
+            mcfg["num_classes"] = self.charset.num_classes
+            self.model = build_model(mcfg)
+            src_sd = self.init_model.state_dict()
+            sd = self.model.state_dict()
+            for k, v in src_sd.items():
+                if sd[k].shape == v.shape:
+                    sd[k] = v.clone()
+                else:  # classifier rows of the classes the init model knew
+                    n = v.shape[0]
+                    sd[k][:n] = v
+            self.model.load_state_dict(sd)
+            del self.init_model
+        else:
+            _seed_torch(self.cfg.seed, -1)
+            self.model = build_model({**self.cfg.model, "arch": self.cfg.arch, "num_classes": self.charset.num_classes})
+        self.model.to(self.device)
+        self.height, self.factor = self.model.input_height, self.model.factor
+        decay = [p for p in self.model.parameters() if p.ndim >= 2]
+        no_decay = [p for p in self.model.parameters() if p.ndim < 2]
+        self.opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": self.cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=self.cfg.lr)
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.use_scaler else None
+        self.ctc = nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def _training_meta(self, metrics: Optional[dict]) -> dict:
+        return {
+            "data": self.src.describe(),
+            "val_data": self.val_src.describe() if self.val_src else None,
+            "split": self.split_info,
+            "steps": self.step,
+            "epochs": round(self.epoch + self.batch_in_epoch / max(1, self.bpe), 4),
+            "metrics": metrics or {},
+            "config": self.cfg.to_dict(),
+            "init": self.init,
+            "device": str(self.device),
+            "amp": _amp_name(self.amp_dtype),
+            "n_train": len(self.train) if self.in_memory else self.n_train_rows,
+            "n_val": len(self.val) + len(self.val_bad),
+            "skipped": dict(self.skipped),
+            "history": self.history,
+        }
+
+    def _save_last(self) -> None:
+        last = storage.join(self.out, "last")
+        ckpt.save_model(last, self.model, self.charset, training=self._training_meta(self.best_metrics),
+                        storage_options=self.so)
+        tensors: dict[str, torch.Tensor] = {}
+        osd = self.opt.state_dict()
+        extra_state: dict[str, dict] = {}
+        for pid, st in osd["state"].items():
+            for k, v in st.items():
+                if torch.is_tensor(v):
+                    tensors[f"optim.{pid}.{k}"] = v
+                else:
+                    extra_state.setdefault(str(pid), {})[k] = v
+        tensors["rng.torch"] = torch.get_rng_state()
+        if torch.cuda.is_available():
+            for i, s in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"rng.cuda.{i}"] = s
+        np_state = np.random.get_state()
+        py_state = random.getstate()
+        state = {
+            "format": STATE_FORMAT, "format_version": 1,
+            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+            "best_key": list(self.best_key) if self.best_key else None, "best_metrics": self.best_metrics,
+            "bad_validations": self.bad_validations, "history": self.history,
+            "stopped_early": self.stopped_early, "finished": self.finished,
+            "config": self.cfg.to_dict(), "charset": self.charset.to_dict(), "split": self.split_info,
+            "optimizer": {"param_groups": osd["param_groups"], "extra_state": extra_state},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "numpy_random": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+            "python_random": [py_state[0], list(py_state[1]), py_state[2]],
+            "samples_seen": self.samples_seen, "train_time_s": self.train_time,
+            "loss_acc": [self.loss_sum, self.loss_n], "running_loss": self.running_loss, "lr": self.lr,
+            "skipped": dict(self.skipped), "data": self.src.describe(),
+        }
+        ckpt.write_tensors(storage.join(last, ckpt.STATE_WEIGHTS_NAME), tensors, {"format": STATE_FORMAT}, self.so)
+        ckpt.write_json(storage.join(last, ckpt.STATE_CONFIG_NAME), state, self.so)
+        self._emit("checkpoint", step=self.step, url=storage.redact(last))
+
+    def _try_resume(self) -> bool:
+        last = storage.join(self.out, "last")
+        state_url = storage.join(last, ckpt.STATE_CONFIG_NAME)
+        if not self.resume or not storage.exists(state_url, self.so):
+            return False
+        state = ckpt.read_json(state_url, self.so)
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise ckpt.CheckpointError(f"{storage.redact(state_url)}: not an ocrcore training state")
+        mine, theirs = self.cfg.to_dict(), state.get("config", {})
+        differ = sorted(k for k in set(mine) | set(theirs) if k not in RUNTIME_FIELDS and mine.get(k) != theirs.get(k))
+        if differ:
+            raise TrainError(f"cannot resume from {storage.redact(last)}: the training config differs in {differ}; "
+                             "use the same settings, another output location, or resume=False")
+        if state.get("charset") != self.charset.to_dict() or state.get("split") != self.split_info:
+            raise TrainError(f"cannot resume from {storage.redact(last)}: the data (charset or split) changed")
+        model, _, _ = ckpt.load_model(last, storage_options=self.so)
+        self.model.load_state_dict(model.state_dict())
+        tensors = ckpt.read_tensors(storage.join(last, ckpt.STATE_WEIGHTS_NAME), self.so)
+        opt_state: dict[int, dict] = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, pid, name = k.split(".", 2)
+                opt_state.setdefault(int(pid), {})[name] = v.to(self.device) if name != "step" else v
+        for pid, extra in state["optimizer"].get("extra_state", {}).items():
+            opt_state.setdefault(int(pid), {}).update(extra)
+        try:
+            self.opt.load_state_dict({"state": opt_state, "param_groups": state["optimizer"]["param_groups"]})
+        except (ValueError, KeyError) as e:
+            raise ckpt.CheckpointError(f"{storage.redact(last)}: optimizer state does not fit the model: {e}") from None
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        if "rng.torch" in tensors:
+            torch.set_rng_state(tensors["rng.torch"])
+        if torch.cuda.is_available():
+            states = [tensors[k] for k in sorted(t for t in tensors if t.startswith("rng.cuda."))]
+            if len(states) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(states)
+        ns = state["numpy_random"]
+        np.random.set_state((ns[0], np.array(ns[1], dtype=np.uint32), *ns[2:]))
+        ps = state["python_random"]
+        random.setstate((ps[0], tuple(ps[1]), ps[2]))
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self.best_key = tuple(state["best_key"]) if state["best_key"] else None
+        self.best_metrics = state["best_metrics"]
+        self.bad_validations = state["bad_validations"]
+        self.history = state["history"]
+        self.stopped_early, self.finished = state["stopped_early"], state["finished"]
+        self.samples_seen, self.train_time = state["samples_seen"], state["train_time_s"]
+        self.loss_sum, self.loss_n = state["loss_acc"]
+        self.running_loss, self.lr = state["running_loss"], state["lr"]
+        if self.in_memory or not self.skipped:
+            self.skipped = Counter(state.get("skipped", {}))
+        self.resumed_from = self.step
+        self._emit("resume", step=self.step, epoch=self.epoch)
+        return True
+
+    # -- validation ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> Optional[EvalReport]:
+        """Greedy-decode the validation set; None when there is none."""
+        if not self.val and not self.val_bad:
+            return None
+        was_training = self.model.training
+        self.model.eval()
+        ids, refs, hyps, confs, errs = [], [], [], [], []
+        bs = self.cfg.val_batch_size
+        for i in range(0, len(self.val), bs):
+            batch = self.val[i: i + bs]
+            x, widths = pad_batch([from_uint8(s.image) for s in batch], min_width=self.factor)
+            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+                lp, lengths = self.model(x.to(self.device), widths)
+            for s, h in zip(batch, batch_greedy_decode(lp.float().cpu().numpy(), lengths.tolist(), self.charset)):
+                ids.append(s.id); refs.append(s.text); hyps.append(h.text); confs.append(h.confidence); errs.append("")
+        for sid, text, err in self.val_bad:
+            ids.append(sid); refs.append(text); hyps.append(""); confs.append(0.0); errs.append(err)
+        if was_training:
+            self.model.train()
+        return score(refs, hyps, ids=ids, confidences=confs, errors=errs, normalize="none")
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _train_step(self, batch: list[_Sample]) -> float:
+        x, widths, targets, target_lengths = self._make_batch(batch, self.epoch, self.batch_in_epoch)
+        _seed_torch(self.cfg.seed, self.step)
+        lr = self.cfg.lr * lr_factor(self.step, self.max_steps, self.warmup, self.cfg.schedule, self.cfg.min_lr_ratio)
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        self.lr = lr
+        dev = self.device
+        with torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            log_probs, lengths = self.model(x.to(dev), widths)
+        loss = self.ctc(log_probs.float(), targets.to(dev), lengths.to(dev), target_lengths.to(dev))
+        self.opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            self.nonfinite += 1
+            return float("nan")
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.opt)
+            if self.cfg.grad_clip:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            if self.cfg.grad_clip:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.opt.step()
+        return float(loss.detach())
+
+    def _on_validation(self, report: EvalReport) -> None:
+        m = {"step": self.step, "epoch": round(self.epoch + self.batch_in_epoch / max(1, self.bpe), 3),
+             "cer": report.cer, "wer": report.wer, "seq_acc": report.seq_acc, "n": report.n,
+             "train_loss": self.running_loss, "lr": self.lr}
+        key = (report.cer, -report.seq_acc)
+        improved = self.best_key is None or key < self.best_key
+        m["best"] = improved
+        self.history.append(m)
+        if improved:
+            self.best_key, self.best_metrics, self.bad_validations = key, dict(m), 0
+            ckpt.save_model(self.out, self.model, self.charset, training=self._training_meta(m), storage_options=self.so)
+        else:
+            self.bad_validations += 1
+        self._emit("val", **m, best_cer=self.best_key[0], best_seq_acc=-self.best_key[1])
+        if self.cfg.patience and self.bad_validations >= self.cfg.patience:
+            self.stopped_early = True
+
+    def run(self) -> TrainResult:
+        t_start = time.perf_counter()
+        self._plan_data()
+        self._build()
+        if self.in_memory:
+            self.train = list(self._iter_train_samples(count=True))
+            if not self.train:
+                raise EmptyDatasetError(f"no usable training samples in {self.src.describe()}; skipped: {dict(self.skipped)}")
+            n_train = len(self.train)
+        else:
+            n_train = self.n_train_rows
+        self._load_val()
+        cfg = self.cfg
+        self.bpe = batches_per_epoch(n_train, cfg.batch_size, cfg.bucket_batches)
+        self.max_steps = cfg.max_steps or max(1, int(round(cfg.epochs * self.bpe)))
+        self.warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_fraction * self.max_steps)
+        val_every = cfg.val_every or self.bpe
+        ckpt_every = cfg.checkpoint_every or val_every
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self.best_key, self.best_metrics, self.bad_validations = None, {}, 0
+        self.history: list[dict] = []
+        self.stopped_early = self.finished = False
+        self.samples_seen, self.train_time, self.nonfinite = 0, 0.0, 0
+        self.running_loss, self.lr, self.resumed_from = None, cfg.lr, 0
+        self.loss_sum, self.loss_n = 0.0, 0
+        self._try_resume()
+        amp_name = _amp_name(self.amp_dtype)
+        self._emit("start", step=self.step, max_steps=self.max_steps, n_train=n_train,
+                   n_val=len(self.val) + len(self.val_bad), device=str(self.device), amp=amp_name,
+                   charset="".join(self.charset.chars), skipped=dict(self.skipped))
+        self.model.train()
+        while not (self.finished or self.stopped_early) and self.step < self.max_steps:
+            got_batch = False
+            for b, batch in enumerate(self._epoch_batches(self.epoch)):
+                if b < self.batch_in_epoch:
+                    continue
+                got_batch = True
+                t0 = time.perf_counter()
+                loss = self._train_step(batch)
+                self.train_time += time.perf_counter() - t0
+                self.step += 1
+                self.batch_in_epoch = b + 1
+                self.samples_seen += len(batch)
+                if loss == loss:
+                    self.loss_sum, self.loss_n = self.loss_sum + loss, self.loss_n + 1
+                if self.step % cfg.log_every == 0 or self.step == self.max_steps:
+                    self.running_loss = self.loss_sum / max(1, self.loss_n)
+                    self.loss_sum, self.loss_n = 0.0, 0
+                    self._emit("step", step=self.step, max_steps=self.max_steps, epoch=self.epoch,
+                               loss=self.running_loss, lr=self.lr,
+                               samples_per_s=self.samples_seen / max(self.train_time, 1e-9))
+                done = self.step >= self.max_steps
+                if self.step % val_every == 0 or done:
+                    report = self.validate()
+                    if report is not None:
+                        self._on_validation(report)
+                if done or self.stopped_early:
+                    self.finished = True
+                if self.step % ckpt_every == 0 or self.finished:
+                    self._save_last()
+                if self.finished:
+                    break
+            else:
+                if not got_batch and self.batch_in_epoch == 0:
+                    raise EmptyDatasetError(f"no usable training samples in {self.src.describe()}; "
+                                            f"skipped: {dict(self.skipped)}")
+                self.epoch += 1
+                self.batch_in_epoch = 0
+        if not self.history:  # no validation data: the last model is the result
+            ckpt.save_model(self.out, self.model, self.charset, training=self._training_meta({}), storage_options=self.so)
+        result = TrainResult(
+            out=self.out, best_metrics=dict(self.best_metrics), step=self.step,
+            epochs=round(self.epoch + self.batch_in_epoch / max(1, self.bpe), 4), history=list(self.history),
+            stopped_early=self.stopped_early, skipped=dict(self.skipped), n_train=n_train,
+            n_val=len(self.val) + len(self.val_bad), val_unknown_chars=dict(self.val_unknown),
+            samples_per_s=self.samples_seen / max(self.train_time, 1e-9),
+            elapsed_s=time.perf_counter() - t_start, resumed_from_step=self.resumed_from,
+            device=str(self.device), amp=amp_name,
+        )
+        self._emit("done", **{k: v for k, v in dataclasses.asdict(result).items() if k != "history"})
+        return result
+
+
+def train(config: TrainConfig | dict, data: Any, *, out: str, val_data: Any = None, init: Optional[str] = None,
+          resume: bool = True, progress: Optional[Callable[[dict], None]] = None,
+          storage_options: Optional[dict] = None) -> TrainResult:
+    """Train a recognizer on ``data`` and write it to ``out`` (see the module docstring).
+
+    ``data``: a dataset URL (Parquet shards, local or S3), a list of records, or a callable
+    returning an iterable of records (``id``, ``image={"bytes", "path"}``, ``text``). Without
+    ``val_data`` a seeded split of ``data`` (``val_fraction``, ``split_seed``) validates and is
+    recorded in ``model.json``. ``init``: a model URL to fine-tune (its charset is extended with
+    new characters). ``resume``: continue from ``out/last`` when it holds a training state.
+    ``progress`` receives event dicts: ``start``, ``step``, ``val``, ``checkpoint``, ``resume``,
+    ``warning``, ``done``.
+    """
+    return Trainer(config, data, out=out, val_data=val_data, init=init, resume=resume,
+                   progress=progress, storage_options=storage_options).run()

@@ -1,0 +1,164 @@
+"""Checkpoints: safetensors + JSON round trip (local and S3), never unpickling, clear errors."""
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from ocrcore.model.charset import Charset
+from ocrcore.model.checkpoint import CheckpointError, load_model, save_model, sniff
+from ocrcore.model.crnn import build_model
+from ocrcore.model.predict import Recognizer
+
+torch.set_num_threads(1)
+
+CS = Charset(list("abc"))
+
+
+def small_model():
+    torch.manual_seed(0)
+    return build_model({"arch": "crnn_small", "num_classes": CS.num_classes, "hidden": 16,
+                        "blocks": [[8, 1, 2, 2], [8, 1, 2, 2], [16, 1, 2, 1], [16, 1, 2, 1]]})
+
+
+def assert_same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+def test_round_trip(tmp_path):
+    m = small_model()
+    training = {"data": "s3://bucket/data", "steps": 12, "metrics": {"cer": 0.1}, "split": {"seed": 3, "val_fraction": 0.1}}
+    written = save_model(str(tmp_path / "m"), m, CS, training=training)
+    assert sorted(os.listdir(tmp_path / "m")) == ["model.json", "model.safetensors"]
+    m2, cs2, cfg = load_model(str(tmp_path / "m"))
+    assert_same_weights(m, m2)
+    assert cs2 == CS and cfg == written
+    assert cfg["model"] == m.config and cfg["input_height"] == 32 and cfg["normalization"] == "ocr"
+    assert cfg["training"] == training
+    assert not m2.training  # eval mode
+    # the json and weights URLs work too
+    load_model(str(tmp_path / "m" / "model.json"))
+    load_model(str(tmp_path / "m" / "model.safetensors"))
+
+
+def test_half_precision_file(tmp_path):
+    m = small_model()
+    save_model(str(tmp_path / "h"), m, CS, dtype=torch.float16)
+    m2, _, _ = load_model(str(tmp_path / "h"))
+    assert next(m2.parameters()).dtype == torch.float32
+    for k, v in m.state_dict().items():
+        assert torch.allclose(v.float(), m2.state_dict()[k].float(), atol=1e-2, rtol=1e-2)
+
+
+class Boom:
+    """Unpickling this would create a marker file: proves nothing is unpickled."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pickle_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "pwned"
+    d = tmp_path / "m"
+    save_model(str(d), small_model(), CS)
+    (d / "model.safetensors").write_bytes(pickle.dumps(Boom(str(marker)), protocol=4))
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_model(str(d))
+    assert not marker.exists()
+
+
+def test_torch_save_file_is_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save(small_model().state_dict(), path)  # a zip holding a pickle
+    assert sniff(path.read_bytes()) == "zip"
+    with pytest.raises(CheckpointError, match="zip.*refused|refused"):
+        load_model(str(path))
+    d = tmp_path / "m"
+    save_model(str(d), small_model(), CS)
+    (d / "model.safetensors").write_bytes(path.read_bytes())
+    with pytest.raises(CheckpointError, match="torch.save"):
+        load_model(str(d))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_corrupt_weights(tmp_path, damage):
+    d = tmp_path / "m"
+    save_model(str(d), small_model(), CS)
+    p = d / "model.safetensors"
+    data = p.read_bytes()
+    p.write_bytes({"truncate": data[: len(data) // 2], "garbage": os.urandom(1000), "empty": b""}[damage])
+    with pytest.raises(CheckpointError, match="safetensors|corrupt"):
+        load_model(str(d))
+
+
+def test_corrupt_or_wrong_json(tmp_path):
+    d = tmp_path / "m"
+    save_model(str(d), small_model(), CS)
+    cfg = json.loads((d / "model.json").read_text())
+    (d / "model.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="corrupt JSON"):
+        load_model(str(d))
+    bad = dict(cfg, model=dict(cfg["model"], colour="red"))
+    (d / "model.json").write_text(json.dumps(bad))
+    with pytest.raises(CheckpointError, match="unknown model config key"):
+        load_model(str(d))
+    bad = dict(cfg, model=dict(cfg["model"], hidden=32))
+    (d / "model.json").write_text(json.dumps(bad))
+    with pytest.raises(CheckpointError, match="shape mismatch"):
+        load_model(str(d))
+    bad = dict(cfg, format="something-else")
+    (d / "model.json").write_text(json.dumps(bad))
+    with pytest.raises(CheckpointError, match="format"):
+        load_model(str(d))
+    bad = dict(cfg, charset={"chars": ["a", "b"], "normalize": "ocr"})
+    (d / "model.json").write_text(json.dumps(bad))
+    with pytest.raises(CheckpointError, match="classes"):
+        load_model(str(d))
+
+
+def test_missing_keys_and_files(tmp_path):
+    from safetensors.torch import save_file
+
+    d = tmp_path / "m"
+    m = small_model()
+    save_model(str(d), m, CS)
+    sd = {k: v for k, v in m.state_dict().items() if not k.startswith("classifier")}
+    save_file(sd, str(d / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="missing keys.*classifier"):
+        load_model(str(d))
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(str(tmp_path / "nothing-here"))
+
+
+def test_recognizer_from_checkpoint(tmp_path):
+    save_model(str(tmp_path / "m"), small_model(), CS)
+    rec = Recognizer.load(str(tmp_path / "m"), device="cpu")
+    lines = [np.ones((20, 70), np.float32), np.random.default_rng(0).random((40, 300)).astype(np.float32)]
+    out = rec.recognize_lines(lines, batch_size=1)
+    assert out == rec.recognize_lines(lines, batch_size=16)  # batching does not change results
+    for res, img in zip(out, lines):
+        assert set(res.text) <= set("abc")
+        assert 0.0 <= res.confidence <= 1.0
+        for c in res.chars:
+            assert 0 <= c.x0 < c.x1 <= img.shape[1] and c.end > c.start
+
+
+def test_round_trip_on_s3(s3_bucket):
+    url = f"{s3_bucket}/models/small"
+    m = small_model()
+    save_model(url, m, CS, training={"data": "memory://x"})
+    m2, cs2, cfg = load_model(url)
+    assert_same_weights(m, m2)
+    assert cs2 == CS and cfg["training"]["data"] == "memory://x"
+    rec = Recognizer.load(url)
+    assert len(rec.recognize_lines([np.ones((32, 64), np.float32)])) == 1

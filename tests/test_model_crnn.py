@@ -1,0 +1,68 @@
+"""CRNN factory: variants, config validation, output shapes, padding independence."""
+import numpy as np
+import pytest
+import torch
+
+from ocrcore.model.lines import pad_batch
+from ocrcore.model.crnn import VARIANTS, build_model, count_parameters, output_lengths, resolve_config, width_factor
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("arch", ["crnn_small", "crnn_base"])
+def test_forward_shapes(arch):
+    torch.manual_seed(0)
+    m = build_model({"arch": arch, "num_classes": 11}).eval()
+    h, f = m.input_height, m.factor
+    assert f == width_factor({"arch": arch, "num_classes": 11}) == 4
+    x = torch.rand(3, 1, h, 100)
+    widths = torch.tensor([100, 60, 9])
+    with torch.no_grad():
+        lp, lengths = m(x, widths)
+    assert lp.shape == (100 // f, 3, 11)
+    assert lengths.tolist() == [25, 15, 2] == output_lengths(widths, f).tolist()
+    assert torch.allclose(lp.exp().sum(-1), torch.ones(25, 3), atol=1e-5)
+
+
+def test_parameter_budgets():
+    small = count_parameters(build_model({"arch": "crnn_small", "num_classes": 20}))
+    base = count_parameters(build_model({"arch": "crnn_base", "num_classes": 100}))
+    assert 0.5e6 <= small <= 2e6
+    assert base > 2 * small and base * 4 < 25e6  # float32 file under the 25 MB budget
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="unknown model config key"):
+        build_model({"arch": "crnn_small", "num_classes": 5, "hiden": 64})
+    with pytest.raises(ValueError, match="unknown architecture"):
+        build_model({"arch": "resnet", "num_classes": 5})
+    with pytest.raises(ValueError, match="num_classes"):
+        build_model({"arch": "crnn_small"})
+    with pytest.raises(ValueError, match="too small"):
+        build_model({"arch": "crnn_small", "num_classes": 5, "input_height": 8})
+    cfg = resolve_config({"arch": "crnn_small", "num_classes": 5, "hidden": 32})
+    assert cfg["hidden"] == 32 and cfg["blocks"] == VARIANTS["crnn_small"]["blocks"]
+
+
+def test_wrong_input_rejected():
+    m = build_model({"arch": "crnn_small", "num_classes": 5})
+    with pytest.raises(ValueError, match="expected input"):
+        m(torch.rand(1, 1, 48, 64))
+    with pytest.raises(ValueError, match="width factor"):
+        m(torch.rand(1, 1, 32, 2))
+
+
+def test_output_does_not_depend_on_batch_padding():
+    """A line read alone equals the same line inside a wider batch (pad_batch's white margin)."""
+    torch.manual_seed(1)
+    m = build_model({"arch": "crnn_small", "num_classes": 7}).eval()
+    line = np.random.default_rng(0).random((32, 48)).astype(np.float32)
+    other = np.random.default_rng(1).random((32, 96)).astype(np.float32)
+    x1, w1 = pad_batch([line], min_width=m.factor)
+    x2, w2 = pad_batch([line, other], min_width=m.factor)
+    assert w2.tolist() == [48, 96] and x2.shape[-1] > 96
+    with torch.no_grad():
+        alone, _ = m(x1, w1)
+        batch, lengths = m(x2, w2)
+    assert lengths.tolist() == [12, 24]
+    assert torch.allclose(alone[:12, 0], batch[:12, 0], atol=1e-5)

@@ -1,0 +1,221 @@
+"""Training: loss goes down, exact resume, AMP path on CPU, splits, bad data, Parquet input."""
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from ocrcore.model.charset import UnknownCharactersError
+from ocrcore.model.checkpoint import load_model, read_tensors
+from ocrcore.train import (EmptyDatasetError, TrainConfig, TrainError, batches_per_epoch, lr_factor,
+                           split_from_model_config, split_ids, train)
+
+torch.set_num_threads(1)
+
+ALPHABET = "abcde"
+# A tiny network keeps every run here to a second or two.
+TINY = {"hidden": 32, "blocks": [[8, 1, 2, 2], [16, 1, 2, 2], [32, 1, 2, 1], [32, 1, 2, 1]], "dropout": 0.1}
+
+
+def render(text: str, height: int = 24, mode: str = "L") -> bytes:
+    img = Image.new("L", (11 * len(text) + 8, height), 255)
+    ImageDraw.Draw(img).text((4, 4), text, fill=0, font=ImageFont.load_default(14))
+    if mode != "L":
+        img = img.convert(mode)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def records(n: int, seed: int = 0, prefix: str = "s"):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        t = "".join(rng.choice(list(ALPHABET), size=int(rng.integers(2, 5))))
+        out.append({"id": f"{prefix}{i:03d}", "image": {"bytes": render(t), "path": None}, "text": t,
+                    "width": 0, "height": 0, "source": "test"})
+    return out
+
+
+def cfg(**kw):
+    base = dict(model=TINY, batch_size=8, max_steps=12, lr=3e-3, val_every=6, log_every=2, seed=3,
+                bucket_batches=2, val_fraction=0.15)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def recs():
+    return records(64)
+
+
+def test_loss_goes_down(tmp_path, recs):
+    events = []
+    res = train(cfg(max_steps=48, val_every=24, augment=False), recs, out=str(tmp_path / "m"), progress=events.append)
+    losses = [e["loss"] for e in events if e["event"] == "step"]
+    assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
+    assert {e["event"] for e in events} >= {"start", "step", "val", "checkpoint", "done"}
+    assert res.step == 48 and res.n_train + res.n_val == 64 and len(res.history) == 2
+    model, cs, config = load_model(str(tmp_path / "m"))  # best model is loadable
+    assert "".join(cs.chars) == ALPHABET
+    tr = config["training"]
+    assert tr["split"]["seed"] == 0 and tr["split"]["val_fraction"] == 0.15 and tr["steps"] in (24, 48)
+    assert tr["metrics"]["cer"] == res.best_metrics["cer"]
+
+
+def test_resume_is_exact(tmp_path, recs):
+    """Straight run == run interrupted mid-way (between checkpoints) and resumed."""
+    c = cfg(max_steps=16, val_every=4, checkpoint_every=6)
+    a = train(c, recs, out=str(tmp_path / "a"))
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_at_9(e):
+        if e["event"] == "val" and e["step"] == 8:
+            raise Interrupt  # last checkpoint was at step 6: steps 7-8 are redone
+
+    with pytest.raises(Interrupt):
+        train(c, recs, out=str(tmp_path / "b"), progress=stop_at_9)
+    b = train(c, recs, out=str(tmp_path / "b"))
+    assert b.resumed_from_step == 6
+    assert a.history == b.history and a.best_metrics == b.best_metrics
+    for name in ("model.safetensors", "last/model.safetensors", "last/training_state.safetensors"):
+        ta, tb = read_tensors(str(tmp_path / "a" / name)), read_tensors(str(tmp_path / "b" / name))
+        assert ta.keys() == tb.keys()
+        for k in ta:
+            assert torch.equal(ta[k], tb[k]), (name, k)
+    # a finished run resumed again does nothing more
+    again = train(c, recs, out=str(tmp_path / "b"))
+    assert again.step == 16 and again.history == a.history
+
+
+def test_resume_refuses_changed_config(tmp_path, recs):
+    train(cfg(max_steps=4), recs, out=str(tmp_path / "m"))
+    with pytest.raises(TrainError, match="differs in \\['lr'\\]"):
+        train(cfg(max_steps=4, lr=1e-2), recs, out=str(tmp_path / "m"))
+    train(cfg(max_steps=4, lr=1e-2), recs, out=str(tmp_path / "m"), resume=False)
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_amp_code_path_on_cpu(tmp_path, recs, amp):
+    """The mixed-precision path (autocast, GradScaler for fp16) runs on CPU too."""
+    events = []
+    res = train(cfg(max_steps=6, amp=amp, checkpoint_every=3), recs[:32], out=str(tmp_path / amp), progress=events.append)
+    assert res.amp == amp
+    assert all(np.isfinite(e["loss"]) for e in events if e["event"] == "step")
+    state = json.loads((tmp_path / amp / "last" / "training_state.json").read_text())
+    assert (state["scaler"] is not None) == (amp == "fp16")
+
+
+def test_split_ids():
+    ids = [f"id{i}" for i in range(100)]
+    tr, va = split_ids(ids, 0.1, seed=7)
+    assert len(va) == 10 and len(tr) == 90 and not set(tr) & set(va)
+    assert split_ids(list(reversed(ids)), 0.1, seed=7) == (tr, va)  # order-independent
+    assert split_ids(ids, 0.1, seed=8)[1] != va
+    assert split_ids(["a", "b"], 0.1, 0)[1] != []  # at least one validation id
+    assert split_ids(ids, 0.0, 0) == (sorted(ids), [])
+
+
+def test_split_recorded_for_evaluation(tmp_path, recs):
+    train(cfg(max_steps=2, val_fraction=0.25, split_seed=5), recs, out=str(tmp_path / "m"))
+    _, _, config = load_model(str(tmp_path / "m"))
+    ids = [r["id"] for r in recs]
+    assert split_from_model_config(config, ids, "val") == split_ids(ids, 0.25, 5)[1]
+    assert config["training"]["split"]["n_val"] == 16
+
+
+def test_schedule_helpers():
+    assert lr_factor(0, 100, 10, "cosine", 0.0) == pytest.approx(0.1)
+    assert lr_factor(10, 100, 10, "cosine", 0.0) == pytest.approx(1.0)
+    assert lr_factor(100, 100, 10, "linear", 0.1) == pytest.approx(0.1)
+    assert batches_per_epoch(100, 8, 2) == 6 * 2 + 1
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="unknown TrainConfig key"):
+        TrainConfig.from_dict({"lr": 1e-3, "learning_rate": 1})
+    with pytest.raises(ValueError, match="unknown model config key"):
+        TrainConfig(model={"hidden_size": 3})
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        TrainConfig(augment_params={"p_rain": 0.5})
+    with pytest.raises(ValueError, match="amp"):
+        TrainConfig(amp="int8")
+
+
+def test_empty_dataset(tmp_path):
+    with pytest.raises(EmptyDatasetError, match="no records"):
+        train(cfg(), [], out=str(tmp_path / "m"))
+    bad = [{"id": f"x{i}", "image": {"bytes": b"not an image", "path": None}, "text": "ab"} for i in range(5)]
+    with pytest.raises(EmptyDatasetError, match="not_an_image"):
+        train(cfg(val_fraction=0.0), bad, out=str(tmp_path / "m"))
+
+
+def test_unknown_characters(tmp_path, recs):
+    with pytest.raises(UnknownCharactersError, match="'e'"):
+        train(cfg(charset="abcd"), recs, out=str(tmp_path / "m"))
+    res = train(cfg(charset="abcd", on_unknown_chars="skip", max_steps=2), recs, out=str(tmp_path / "m2"))
+    assert res.skipped["unknown_chars"] > 0
+
+
+def test_validation_chars_outside_charset_are_reported(tmp_path, recs):
+    val = records(4, seed=9, prefix="v")
+    val[0]["text"] = "abz"
+    val[0]["image"]["bytes"] = render("abz")
+    events = []
+    res = train(cfg(max_steps=2), recs, val_data=val, out=str(tmp_path / "m"), progress=events.append)
+    assert res.val_unknown_chars == {"z": 1} and res.n_val == 4
+    assert any(e["event"] == "warning" and "'z'" in e["message"] for e in events)
+
+
+def test_bad_images_are_skipped_with_counts(tmp_path, recs):
+    def img_bytes(img):
+        buf = io.BytesIO()
+        img.save(buf, "PNG")
+        return buf.getvalue()
+
+    odd = [
+        {"id": "rgba", "text": "ab", "image": {"bytes": render("ab", mode="RGBA"), "path": None}},
+        {"id": "i16", "text": "ab", "image": {"bytes": img_bytes(Image.new("I;16", (40, 24), 60000)), "path": None}},
+        {"id": "tiny", "text": "a", "image": {"bytes": img_bytes(Image.new("L", (2, 2), 0)), "path": None}},
+        {"id": "strip", "text": "a", "image": {"bytes": img_bytes(Image.new("L", (5000, 5), 255)), "path": None}},
+        {"id": "corrupt", "text": "a", "image": {"bytes": render("abcde")[:60], "path": None}},
+        {"id": "none", "text": "a", "image": {"bytes": None, "path": None}},
+        {"id": "long", "text": "abcdeabcdeabcde", "image": {"bytes": render("ab"), "path": None}},
+    ]
+    res = train(cfg(max_steps=2, val_fraction=0.0, max_width=2000), recs[:16] + odd, out=str(tmp_path / "m"))
+    assert res.skipped == {"too_small": 1, "too_wide": 1, "truncated_image": 1, "empty_file": 1, "label_too_long": 1}
+    assert res.n_train == 16 + 2  # RGBA and 16-bit images are fine
+    with pytest.raises(TrainError, match="too small"):
+        train(cfg(max_steps=2, on_bad_sample="raise", val_fraction=0.0), recs[:4] + odd[2:3], out=str(tmp_path / "r"))
+
+
+def test_streaming_from_parquet_dataset(tmp_path, recs):
+    from ocrcore import storage
+    from ocrcore.datasets import rows_to_parquet_bytes
+
+    url = str(tmp_path / "ds")
+    storage.write_bytes_atomic(storage.join(url, "part-00000.parquet"), rows_to_parquet_bytes(recs[:32]))
+    storage.write_bytes_atomic(storage.join(url, "part-00001.parquet"), rows_to_parquet_bytes(recs[32:]))
+    a = train(cfg(cache="stream", shuffle_buffer=16), url, out=str(tmp_path / "a"))
+    b = train(cfg(cache="memory"), url, out=str(tmp_path / "b"))
+    assert a.n_val == b.n_val == 10
+    _, _, config = load_model(str(tmp_path / "a"))
+    assert config["training"]["data"] == url
+    c = train(cfg(cache="stream", shuffle_buffer=16), url, out=str(tmp_path / "c"))
+    assert c.history == a.history  # streaming is deterministic too
+
+
+def test_fine_tune_extends_charset(tmp_path, recs):
+    train(cfg(max_steps=2), recs, out=str(tmp_path / "base"))
+    more = records(16, seed=4, prefix="f")
+    for r in more[:4]:
+        r["text"] = r["text"] + "f"
+        r["image"]["bytes"] = render(r["text"])
+    res = train(cfg(max_steps=2), more, out=str(tmp_path / "ft"), init=str(tmp_path / "base"))
+    _, cs, config = load_model(str(tmp_path / "ft"))
+    assert "".join(cs.chars) == ALPHABET + "f" and res.step == 2
+    assert config["training"]["init"] == str(tmp_path / "base")
