@@ -1,0 +1,203 @@
+"""Recognize flow: image archives -> Parquet results with nested boxes, errors table, hOCR files.
+
+Output prefix: ``part-N.parquet`` (one row per page), ``errors/part-N.parquet`` (one row per page
+that failed, with stage and error type), ``hocr/<page>.html``, ``_manifest.json`` (written with the
+plan, completed with counts at the end) and ``_SUCCESS`` last. In a shard the errors file and the
+hOCR files are written first and the result part last, so the result part marks the shard
+committed. Every input page lands exactly once in results or errors.
+
+``run_id`` is derived from the input, the model and the parameters, not from the Prefect flow
+run, so a resumed run writes the same bytes as an undisturbed one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from typing import Optional
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE as NO_CACHE
+from prefect.futures import as_completed
+
+from flows import artifacts
+from flows.cluster import make_task_runner, runner_from_env
+from flows.pages import committed, plan_input
+from ocrcore import storage
+from ocrcore.sharding import PageShard, plan_page_shards, shard_name
+
+_MODELS: dict = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _recognizer(model: Optional[str], storage_options: Optional[dict]):
+    """The model, loaded once per worker process (not per shard)."""
+    key = model or "<default>"
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            from ocrcore.model.predict import Recognizer
+
+            threads = int(os.environ.get("OCR_TORCH_THREADS", "1"))
+            _MODELS[key] = Recognizer.load(model, storage_options=storage_options, num_threads=threads)
+        return _MODELS[key]
+
+
+def model_id(model: Optional[str], storage_options: Optional[dict] = None) -> str:
+    """``name@hash`` of a model directory (the shipped one when None)."""
+    from ocrcore.model.checkpoint import model_urls
+    from ocrcore.model.predict import default_model_url
+
+    url = model or default_model_url()
+    h = hashlib.sha256()
+    for u in model_urls(url, storage_options):
+        h.update(storage.read_bytes(u, storage_options))
+    name = "default" if model is None else url.rstrip("/").rsplit("/", 1)[-1]
+    return f"{name}@{h.hexdigest()[:12]}"
+
+
+@task(name="recognize-shard", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str, run_id: str,
+                    single_line: bool = False, write_hocr: bool = True, storage_options: Optional[dict] = None) -> dict:
+    """Recognise every page of one shard and write its part files."""
+    from ocrcore.datasets import errors_to_parquet_bytes
+    from ocrcore.inputs import iter_source_pages
+    from ocrcore.recognize import PageRecognizer
+    from ocrcore.serialize.hocr import hocr_file_name, page_to_hocr
+    from ocrcore.serialize.parquet import pages_to_parquet_bytes
+
+    s = PageShard.from_dict(shard)
+    t0 = time.perf_counter()
+    reader = PageRecognizer(_recognizer(model, storage_options), single_line=single_line, model_name=model_name)
+    pages, errors = [], []
+    for source, ids in s.items:
+        wanted, seen = set(ids), set()
+        for p in iter_source_pages(source, storage_options, want=wanted.__contains__):
+            seen.add(p.page_id)
+            if not p.ok:
+                errors.append(p.error_row("input"))
+                continue
+            try:
+                page = reader(p.image, page_id=p.page_id, source_uri=p.source_uri, page_no=p.page_no, run_id=run_id)
+            except Exception as e:  # one bad page never stops the shard
+                errors.append({"page_id": p.page_id, "source_uri": p.source_uri, "stage": "recognize",
+                               "error_type": type(e).__name__, "message": str(e)[:2000]})
+                continue
+            pages.append(page)
+            if write_hocr:
+                storage.write_bytes_atomic(storage.join(out, "hocr", hocr_file_name(p.page_id)),
+                                           page_to_hocr(page).encode("utf-8"), storage_options)
+        for pid in sorted(wanted - seen):
+            errors.append({"page_id": pid, "source_uri": storage.redact(source), "stage": "input",
+                           "error_type": "page_missing", "message": f"{pid} was listed but not found when read again"})
+    storage.write_bytes_atomic(storage.join(out, "errors", s.name), errors_to_parquet_bytes(errors), storage_options)
+    storage.write_bytes_atomic(storage.join(out, s.name), pages_to_parquet_bytes(pages), storage_options)
+    n_lines = sum(len(pg.lines) for pg in pages)
+    n_chars = sum(len(c.text) for pg in pages for ln in pg.lines for w in ln.words for c in w.chars)
+    conf = [pg.confidence for pg in pages]
+    by_type: dict[str, int] = {}
+    for e in errors:
+        by_type[e["error_type"]] = by_type.get(e["error_type"], 0) + 1
+    return {"shard": s.name, "pages": len(pages), "lines": n_lines, "chars": n_chars, "errors": len(errors),
+            "errors_by_type": by_type, "confidence_sum": float(sum(conf)), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def done_page_ids(out: str, storage_options: Optional[dict] = None) -> set[str]:
+    """Page ids already in the output's results or errors (for incremental runs)."""
+    import pyarrow.parquet as pq
+
+    ids: set[str] = set()
+    for base in (out, storage.join(out, "errors")):
+        for name in sorted(committed(base, "", storage_options)):
+            if name.startswith("part-") and name.endswith(".parquet"):
+                fs, path = storage.get_fs(storage.join(base, name), storage_options)
+                with fs.open(path, "rb") as f:
+                    ids.update(pq.read_table(f, columns=["page_id"]).column("page_id").to_pylist())
+    return ids
+
+
+@flow(name="recognize-archive", log_prints=True, task_runner=runner_from_env())
+def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_size: int = 50,
+                      single_line: bool = False, incremental: bool = False, write_hocr: bool = True,
+                      storage_options: Optional[dict] = None) -> dict:
+    """Recognise every page under ``input`` into ``out``; resumable by shard, optionally incremental."""
+    log = get_run_logger()
+    storage.preflight_writable(out, storage_options)
+    mid = model_id(model, storage_options)
+    params = {"shard_size": shard_size, "single_line": single_line, "write_hocr": write_hocr}
+    run_id = hashlib.sha256(json.dumps([storage.redact(input), mid, params], sort_keys=True).encode()).hexdigest()[:16]
+    plan = plan_input(input, shard_size, storage_options)
+    present = committed(out, "", storage_options)
+    if incremental and present:
+        have = done_page_ids(out, storage_options)
+        new = [(src, pid) for s in plan for src, ids in s.items for pid in ids if pid not in have]
+        first = 1 + max((int(n[5:10]) for n in present if n.startswith("part-") and n.endswith(".parquet")), default=-1)
+        plan = [PageShard(s.index + first, shard_name(s.index + first), s.items) for s in plan_page_shards(new, shard_size)]
+        log.info("incremental: %d pages already in the output, %d new", len(have), len(new))
+    todo = [s for s in plan if s.name not in present]
+    total = sum(s.size for s in plan)
+    manifest_url = storage.join(out, "_manifest.json")
+    manifest = {"kind": "recognize", "input": storage.redact(input), "model": mid, "run_id": run_id, "params": params,
+                "shards": [s.to_dict() for s in plan], "pages": total}
+    if todo:
+        storage.remove(storage.join(out, "_SUCCESS"), storage_options)
+        storage.write_json_atomic(manifest_url, manifest, storage_options)
+    elif storage.exists(storage.join(out, "_SUCCESS"), storage_options):
+        log.info("output at %s is complete; nothing to do", storage.redact(out))
+        return {"pages": total, "shards": len(plan), "written": 0, "skipped": len(plan), "out": out, "run_id": run_id}
+    log.info("%d pages in %d shards (%d to do), model %s", total, len(plan), len(todo), mid)
+    t0 = time.perf_counter()
+    progress = artifacts.Progress(total, key="recognize-progress", description="pages recognised",
+                                  done=sum(s.size for s in plan if s.name in present))
+    futs = {recognize_shard.submit(s.to_dict(), out, model, mid, run_id, single_line, write_hocr, storage_options): s
+            for s in todo}
+    results, failed = [], []
+    for fut in as_completed(list(futs)):
+        s = futs[fut]
+        try:
+            r = fut.result()
+        except Exception as e:
+            log.error("shard %s failed: %s", s.name, e)
+            failed.append(f"{s.name}: {e}")
+            continue
+        results.append(r)
+        if r["errors"]:
+            log.warning("shard %s: %d pages failed: %s", s.name, r["errors"], r["errors_by_type"])
+        progress.advance(s.size, shard=s.name)
+    if failed:
+        raise RuntimeError(f"{len(failed)} shards failed; rerun to retry them: " + "; ".join(failed[:5]))
+    wall = time.perf_counter() - t0
+    pages = sum(r["pages"] for r in results)
+    errors: dict[str, int] = {}
+    for r in results:
+        for k, v in r["errors_by_type"].items():
+            errors[k] = errors.get(k, 0) + v
+    summary = {"pages": total, "shards": len(plan), "written": len(results), "skipped": len(plan) - len(todo),
+               "recognised": pages, "lines": sum(r["lines"] for r in results), "chars": sum(r["chars"] for r in results),
+               "errors": sum(errors.values()), "errors_by_type": errors,
+               "mean_confidence": (sum(r["confidence_sum"] for r in results) / pages) if pages else None,
+               "seconds": round(wall, 2), "pages_per_s": round(pages / wall, 3) if wall else None,
+               "out": out, "run_id": run_id, "model": mid}
+    storage.write_json_atomic(manifest_url, manifest, storage_options)
+    storage.write_bytes_atomic(storage.join(out, "_SUCCESS"), b"", storage_options)
+    artifacts.table(sorted(({k: v for k, v in r.items() if k != "errors_by_type"} for r in results), key=lambda r: r["shard"]),
+                    key="recognize-shards", description="shards recognised in this run")
+    err_rows = "".join(f"| {k} | {v} |\n" for k, v in sorted(errors.items())) or "| (none) | 0 |\n"
+    mc = summary["mean_confidence"]
+    artifacts.markdown(
+        f"# Recognition\n\n| | |\n|---|---|\n| pages (this run) | {pages} of {total} |\n| lines | {summary['lines']} |\n"
+        f"| characters | {summary['chars']} |\n| mean confidence | {'-' if mc is None else f'{mc:.3f}'} |\n"
+        f"| pages/s | {summary['pages_per_s']} |\n| model | `{mid}` |\n"
+        f"| output | [{storage.redact(out)}]({artifacts.link_for(out)}) |\n\n## Errors by type\n\n| type | pages |\n|---|---|\n{err_rows}",
+        key="recognize-summary", description="recognition summary")
+    return summary
+
+
+def run_recognize(input: str, out: str, *, model: Optional[str] = None, shard_size: int = 50, single_line: bool = False,
+                  incremental: bool = False, write_hocr: bool = True, workers: Optional[int] = None,
+                  scheduler: Optional[str] = None, storage_options: Optional[dict] = None) -> dict:
+    runner = make_task_runner(workers=workers, scheduler=scheduler)
+    return recognize_archive.with_options(task_runner=runner)(
+        input=input, out=out, model=model, shard_size=shard_size, single_line=single_line, incremental=incremental,
+        write_hocr=write_hocr, storage_options=storage_options)

@@ -1,0 +1,77 @@
+"""``ocr recognize`` (the recognize flow), ``ocr hocr`` (render a result row) and ``ocr pipeline``."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def cmd_recognize(args) -> int:
+    from ocrcore import storage
+    from ocrcore.cli import _Bar, _prefect_env, _storage_options
+
+    if args.shard_size <= 0:
+        raise ValueError(f"--shard-size must be positive, got {args.shard_size}")
+    opts = _storage_options(args)
+    storage.preflight_writable(args.out, opts)
+    from ocrcore.model.checkpoint import load_model
+    from ocrcore.model.predict import default_model_url
+
+    load_model(args.model or default_model_url(), storage_options=opts)  # a bad model fails here, clearly
+    _prefect_env(args)
+    from flows.artifacts import progress_hook
+    from flows.recognize import run_recognize
+
+    bar = _Bar("recognize", "page")
+    try:
+        with progress_hook(bar):
+            res = run_recognize(args.input, args.out, model=args.model, shard_size=args.shard_size,
+                                single_line=args.single_line, incremental=args.incremental,
+                                write_hocr=not args.no_hocr, workers=args.workers, scheduler=args.scheduler,
+                                storage_options=opts)
+    finally:
+        bar.close()
+    print(json.dumps(res, indent=2))
+    return 0
+
+
+def cmd_hocr(args) -> int:
+    from ocrcore import storage
+    from ocrcore.serialize.hocr import page_to_hocr
+    from ocrcore.serialize.parquet import iter_pages
+
+    found = 0
+    for page in iter_pages(args.results):
+        if args.page_id and page.page_id != args.page_id:
+            continue
+        html = page_to_hocr(page)
+        if args.out:
+            storage.write_bytes_atomic(args.out, html.encode("utf-8"))
+            print(f"hOCR of {page.page_id} written to {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(html)
+        found += 1
+        break
+    if not found:
+        raise ValueError(f"no result row {'for ' + args.page_id if args.page_id else ''} in {args.results}")
+    return 0
+
+
+def register(sub) -> None:
+    from ocrcore.cli import _cluster_args
+
+    r = sub.add_parser("recognize", help="recognise every page of an archive into Parquet + hOCR")
+    r.add_argument("input", help="folder, prefix, glob, tar, zip, multi-page TIFF or PDF (path or URL)")
+    r.add_argument("--out", required=True, help="output URL")
+    r.add_argument("--model", help="model URL (default: the shipped model)")
+    r.add_argument("--shard-size", type=int, default=50, help="pages per shard (one Prefect task each)")
+    r.add_argument("--single-line", action="store_true", help="inputs are single lines (captchas, line images)")
+    r.add_argument("--incremental", action="store_true", help="process only pages not yet in the output")
+    r.add_argument("--no-hocr", action="store_true", help="skip the per-page hOCR files")
+    _cluster_args(r)
+    r.set_defaults(func=cmd_recognize)
+
+    h = sub.add_parser("hocr", help="render a result row (a page) as hOCR")
+    h.add_argument("results", help="a results part file or output prefix")
+    h.add_argument("--page-id", help="which page (default: the first)")
+    h.add_argument("--out", help="write here instead of stdout")
+    h.set_defaults(func=cmd_hocr)

@@ -1,0 +1,122 @@
+"""The recognize flow over a mixed archive on S3 with bad members: nothing lost, output reads back."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from ocrcore import storage
+from ocrcore.imageio import encode_png
+from ocrcore.synth import generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A real checkpoint (random weights): the flow's mechanics do not depend on accuracy."""
+    import torch
+
+    from ocrcore.model.charset import Charset
+    from ocrcore.model.checkpoint import save_model
+    from ocrcore.model.crnn import build_model
+    from ocrcore.synth.corpus import DEFAULT_LINE_CHARSET
+
+    torch.manual_seed(0)
+    cs = Charset(sorted(set(DEFAULT_LINE_CHARSET)))
+    model = build_model({"arch": "crnn_small", "num_classes": len(cs.chars) + 1})
+    url = str(tmp_path_factory.mktemp("m") / "tiny")
+    save_model(url, model, cs)
+    return url
+
+
+def _page_png(i, **kw):
+    return encode_png(generate("pages", 8, i, {"dpi": 60, "degrade": 0.1, **kw}).image)
+
+
+def _archive(root: str):
+    """Pages as files, tar, zip, multi-page TIFF and PDF, plus bad members."""
+    storage.write_bytes_atomic(f"{root}/a/p0.png", _page_png(0))
+    storage.write_bytes_atomic(f"{root}/a/empty.png", b"")
+    storage.write_bytes_atomic(f"{root}/a/text.png", b"hello, not an image")
+    storage.write_bytes_atomic(f"{root}/a/trunc.png", _page_png(1)[:200])
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in (("x/p2.png", _page_png(2)), ("../evil.png", _page_png(3))):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    storage.write_bytes_atomic(f"{root}/b.tar", buf.getvalue())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("z/p4.png", _page_png(4))
+    storage.write_bytes_atomic(f"{root}/c.zip", buf.getvalue())
+    frames = [Image.open(io.BytesIO(_page_png(i))) for i in (5, 6)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:])
+    storage.write_bytes_atomic(f"{root}/d.tif", buf.getvalue())
+    buf = io.BytesIO()
+    frames[0].convert("RGB").save(buf, format="PDF", save_all=True, append_images=[frames[1].convert("RGB")])
+    storage.write_bytes_atomic(f"{root}/e.pdf", buf.getvalue())
+    # 1 + 1 (tar) + 1 (zip) + 2 (tiff) + 2 (pdf) good pages; 4 bad inputs
+    return 7, {"empty_file", "not_an_image", "unsafe_member"}
+
+
+def test_recognize_s3_archive_every_page_once(prefect_api, s3_bucket, tiny_model):
+    from flows.recognize import run_recognize
+
+    root = f"{s3_bucket}/scans"
+    good, bad_types = _archive(root)
+    out = f"{s3_bucket}/results"
+    res = run_recognize(root, out, model=tiny_model, shard_size=3, workers=2)
+    fs, path = storage.get_fs(out)
+    results = pq.read_table(fs.open(f"{path}/part-00000.parquet", "rb"))
+    rows = []
+    for name in sorted(n.rsplit("/", 1)[-1] for n in fs.ls(path, detail=False) if n.endswith(".parquet")):
+        rows += pq.read_table(fs.open(f"{path}/{name}", "rb")).to_pylist()
+    errors = []
+    for name in sorted(fs.ls(f"{path}/errors", detail=False)):
+        errors += pq.read_table(fs.open(name, "rb")).to_pylist()
+    ids = [r["page_id"] for r in rows] + [e["page_id"] for e in errors]
+    assert len(ids) == len(set(ids)) == res["pages"] == good + 4
+    assert len(rows) == good
+    assert bad_types <= {e["error_type"] for e in errors}
+    assert {"truncated_image", "corrupt_image"} & {e["error_type"] for e in errors}
+    assert "lines" in results.schema.names and results.schema.field("lines").type.value_type.get_field_index("words") >= 0
+    assert len(fs.ls(f"{path}/hocr")) == good
+    assert storage.exists(f"{out}/_SUCCESS") and storage.read_json(f"{out}/_manifest.json")["pages"] == good + 4
+    again = run_recognize(root, out, model=tiny_model, shard_size=3, workers=1)
+    assert again["written"] == 0
+
+
+def test_resume_and_incremental_equal_undisturbed(prefect_api, tmp_path, tiny_model):
+    from flows.recognize import run_recognize
+
+    src = tmp_path / "in"
+    for i in range(4):
+        storage.write_bytes_atomic(str(src / f"p{i}.png"), _page_png(10 + i, columns=1))
+    full, part = str(tmp_path / "full"), str(tmp_path / "part")
+    run_recognize(str(src), full, model=tiny_model, shard_size=2, workers=1)
+    run_recognize(str(src), part, model=tiny_model, shard_size=2, workers=1)
+    os.remove(f"{part}/part-00001.parquet")  # a crash before the second shard committed
+    os.remove(f"{part}/_SUCCESS")
+    res = run_recognize(str(src), part, model=tiny_model, shard_size=2, workers=1)
+    assert res["written"] == 1 and res["skipped"] == 1
+    for name in ("part-00000.parquet", "part-00001.parquet"):
+        assert open(f"{full}/{name}", "rb").read() == open(f"{part}/{name}", "rb").read()
+    # nightly-bucket case: new pages arrive; only they are processed
+    storage.write_bytes_atomic(str(src / "p9.png"), _page_png(19, columns=1))
+    inc = run_recognize(str(src), part, model=tiny_model, shard_size=2, workers=1, incremental=True)
+    assert inc["pages"] == 1 and inc["written"] == 1
+    assert pq.read_table(f"{part}/part-00002.parquet").column("page_id").to_pylist()[0].endswith("p9.png#1")
+    # ocr hocr renders a stored row
+    exe = os.path.join(os.path.dirname(sys.executable), "ocr")
+    r = subprocess.run([exe, "hocr", f"{part}/part-00002.parquet"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "ocr_page" in r.stdout, r.stderr

@@ -1,0 +1,72 @@
+"""Box geometry of page recognition: CTC spans -> widened, ink-snapped boxes on the original page.
+
+The recognizer is replaced by an oracle that returns the true text with CTC-like spans (narrow
+spikes inside each true glyph): this checks the geometry alone, independent of model quality.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+
+from ocrcore.containers import bbox_iou
+from ocrcore.imageio import to_gray
+from ocrcore.recognize import LineImage, PageRecognizer, build_line, char_boxes
+from ocrcore.synth import generate
+
+
+def _spikes(sample, x_off=0):
+    """CTC-like output: each char a narrow span in the middle of its true box, spaces between words."""
+    out, k = [], 0
+    for ch in sample.text:
+        if ch == " ":
+            prev = out[-1]
+            out.append(SimpleNamespace(text=" ", confidence=0.9, x0=prev.x1, x1=prev.x1 + 1))
+            continue
+        t, (x0, y0, x1, y1) = sample.chars[k]
+        k += 1
+        c = (x0 + x1) // 2 - x_off
+        out.append(SimpleNamespace(text=t, confidence=0.95, x0=c - 1, x1=c + 2))
+    return out
+
+
+def test_char_boxes_recover_true_glyph_boxes():
+    ious = []
+    for i in range(5):
+        s = generate("lines", 21, i, {"degrade": 0.0})
+        g = to_gray(s.image)
+        spikes = [c for c in _spikes(s) if c.text != " "]
+        boxes = char_boxes(g, [(c.x0, c.x1) for c in spikes])
+        ious += [bbox_iou(b, t[1]) for b, t in zip(boxes, s.chars)]
+    assert np.mean(ious) >= 0.8, np.mean(ious)
+
+
+def test_build_line_maps_to_page_and_makes_words():
+    s = generate("lines", 22, 3, {"degrade": 0.0})
+    g = to_gray(s.image)
+    h, w = g.shape
+    off = (100, 40)
+    li = LineImage(g, (off[0], off[1], off[0] + w, off[1] + h),
+                   lambda b: (b[0] + off[0], b[1] + off[1], b[2] + off[0], b[3] + off[1]))
+    line = build_line(li, s.text, 0.9, _spikes(s))
+    assert line.text == " ".join(s.text.split())
+    assert [w.text for w in line.words] == s.text.split()
+    chars = [c for w in line.words for c in w.chars]
+    assert len(chars) == len(s.chars)
+    shifted = [(x0 + off[0], y0 + off[1], x1 + off[0], y1 + off[1]) for _, (x0, y0, x1, y1) in s.chars]
+    assert np.mean([bbox_iou(c.bbox, t) for c, t in zip(chars, shifted)]) >= 0.8
+    for w_ in line.words:  # a word is the union of its chars; its confidence their minimum
+        assert w_.bbox == (min(c.bbox[0] for c in w_.chars), min(c.bbox[1] for c in w_.chars),
+                           max(c.bbox[2] for c in w_.chars), max(c.bbox[3] for c in w_.chars))
+        assert w_.confidence == min(c.confidence for c in w_.chars)
+
+
+def test_single_line_page_with_oracle_recognizer():
+    s = generate("captcha", 5, 0)
+
+    class Oracle:
+        def recognize_lines(self, lines, batch_size=32):
+            return [SimpleNamespace(text=s.text, confidence=0.8, chars=_spikes(s))]
+
+    page = PageRecognizer(Oracle(), single_line=True, model_name="oracle")(s.image, page_id="cap#1", page_no=1)
+    assert page.text == s.text and page.width == 200 and page.height == 50
+    assert len(page.lines) == 1 and page.lines[0].bbox == (0, 0, 200, 50)
+    assert 0.0 <= page.confidence <= 1.0 and page.model == "oracle"
