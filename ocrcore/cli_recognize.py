@@ -75,3 +75,30 @@ def register(sub) -> None:
     h.add_argument("--page-id", help="which page (default: the first)")
     h.add_argument("--out", help="write here instead of stdout")
     h.set_defaults(func=cmd_hocr)
+    register_pipeline(sub)
+
+
+def cmd_pipeline(args) -> int:
+    from ocrcore.cli import _prefect_env
+
+    _prefect_env(args)
+    from flows.pipeline import pipeline
+
+    res = pipeline(out=args.out, train_lines=args.lines, train_steps=args.train_steps, pages=args.pages,
+                   page_dpi=args.dpi, workers=args.workers, use_trained=args.use_trained)
+    s = res["score"]
+    print(json.dumps({"score": s, "recognize": res["recognize"], "train_best": res["train"]["best_metrics"]}, indent=2, default=str))
+    return 0
+
+
+def register_pipeline(sub) -> None:
+    p = sub.add_parser("pipeline", help="end to end: synthetic data -> training -> recognition -> scored report")
+    p.add_argument("--out", default="data/pipeline", help="output URL for every stage (default: data/pipeline)")
+    p.add_argument("--lines", type=int, default=2000, help="synthetic training lines")
+    p.add_argument("--train-steps", type=int, default=150, help="training steps (a short fine-tune)")
+    p.add_argument("--pages", type=int, default=8, help="synthetic pages to recognise")
+    p.add_argument("--dpi", type=int, default=200)
+    p.add_argument("--use-trained", action="store_true", help="recognise with the model trained here")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--no-server", action="store_true")
+    p.set_defaults(func=cmd_pipeline)
