@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import threading
 import time
 from typing import Optional
@@ -100,7 +101,8 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
     for e in errors:
         by_type[e["error_type"]] = by_type.get(e["error_type"], 0) + 1
     return {"shard": s.name, "pages": len(pages), "lines": n_lines, "chars": n_chars, "errors": len(errors),
-            "errors_by_type": by_type, "confidence_sum": float(sum(conf)), "seconds": round(time.perf_counter() - t0, 3)}
+            "errors_by_type": by_type, "confidence_sum": float(sum(conf)), "seconds": round(time.perf_counter() - t0, 3),
+            "worker_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 def done_page_ids(out: str, storage_options: Optional[dict] = None) -> set[str]:
@@ -178,6 +180,7 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
                "errors": sum(errors.values()), "errors_by_type": errors,
                "mean_confidence": (sum(r["confidence_sum"] for r in results) / pages) if pages else None,
                "seconds": round(wall, 2), "pages_per_s": round(pages / wall, 3) if wall else None,
+               "worker_max_rss_mb": max((r["worker_max_rss_mb"] for r in results), default=None),
                "out": out, "run_id": run_id, "model": mid}
     storage.write_json_atomic(manifest_url, manifest, storage_options)
     storage.write_bytes_atomic(storage.join(out, "_SUCCESS"), b"", storage_options)

@@ -26,6 +26,8 @@ import fsspec
 from fsspec.core import url_to_fs
 
 SECRET_KEYS = ("secret", "password", "token", "key")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 class StorageError(RuntimeError):
@@ -148,6 +150,7 @@ def write_bytes_atomic(url: str, data: bytes, storage_options: Optional[dict] = 
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
+                os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
                 os.replace(tmp, path)
             except BaseException:
                 if os.path.exists(tmp):

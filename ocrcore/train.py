@@ -40,7 +40,7 @@ from ocrcore.imageio import ImageError
 from ocrcore.model import checkpoint as ckpt
 from ocrcore.model.augment import AugmentConfig, augment_line
 from ocrcore.model.charset import Charset, UnknownCharactersError, normalize_text
-from ocrcore.model.crnn import CRNN, VARIANTS, build_model, resolve_config
+from ocrcore.model.crnn import VARIANTS, build_model, resolve_config, width_factor, with_width_factor
 from ocrcore.model.ctc import batch_greedy_decode
 from ocrcore.model.lines import LineImageError, from_uint8, pad_batch, scale_to_height, to_uint8
 from ocrcore.model.predict import pick_device, record_to_gray
@@ -68,10 +68,11 @@ class TrainConfig:
 
     arch: str = "crnn_small"             # a name in ocrcore.model.crnn.VARIANTS
     model: dict = field(default_factory=dict)  # overrides of the architecture config
+    width_factor: Any = "auto"           # pixels per output frame: "auto" (4 or 8 from the data), an int, or None (arch default)
     charset: Optional[str] = None        # explicit characters; None = built from training labels
     normalize: str = "ocr"               # label normalisation: none | nfc | ocr (see charset.py)
     on_unknown_chars: str = "raise"      # training label outside an explicit charset: raise | skip
-    batch_size: int = 32
+    batch_size: int = 16                 # small data on CPU learns fastest with small batches; use 64+ on GPU
     max_steps: Optional[int] = None      # total optimizer steps; None = epochs x batches per epoch
     epochs: float = 30.0
     lr: float = 1e-3
@@ -116,6 +117,8 @@ class TrainConfig:
         if self.batch_size < 1 or (self.max_steps is not None and self.max_steps < 1):
             raise ValueError("batch_size and max_steps must be positive")
         resolve_config({**self.model, "arch": self.arch, "num_classes": 2})  # unknown model keys raise
+        if self.width_factor not in ("auto", None) and not isinstance(self.width_factor, int):
+            raise ValueError(f"width_factor must be 'auto', None or an int, got {self.width_factor!r}")
         AugmentConfig.from_dict(self.augment_params)  # unknown augmentation keys raise
 
     @classmethod
@@ -305,7 +308,12 @@ class Trainer:
     # -- data -----------------------------------------------------------------------------------
     def _plan_data(self) -> None:
         """Read ids and labels, split, build or check the charset."""
-        rows = [(str(r["id"]), r.get("text") or "") for r in self.src(columns=["id", "text"])]
+        rows, self.px_per_char = [], []
+        for r in self.src(columns=["id", "text", "width", "height"]):
+            rows.append((str(r["id"]), r.get("text") or ""))
+            w, h, n = r.get("width") or 0, r.get("height") or 0, len(r.get("text") or "")
+            if w > 0 and h > 0 and n > 0:
+                self.px_per_char.append((rows[-1][0], w * self.height / h / n))
         if not rows:
             raise EmptyDatasetError(f"the training dataset {self.src.describe()} has no records")
         norm = self.cfg.normalize
@@ -313,7 +321,8 @@ class Trainer:
             train_ids, val_ids = split_ids([i for i, _ in rows], self.cfg.val_fraction, self.cfg.split_seed)
             self.split_info = {"seed": self.cfg.split_seed, "val_fraction": self.cfg.val_fraction,
                                "n_train": len(train_ids), "n_val": len(val_ids), "val_ids_sha256": ids_digest(val_ids)}
-            val_rows = [(i, t) for i, t in rows if i in set(val_ids)]
+            val_set = set(val_ids)
+            val_rows = [(i, t) for i, t in rows if i in val_set]
         else:
             train_ids = sorted({i for i, _ in rows})
             val_rows = [(str(r["id"]), r.get("text") or "") for r in self.val_src(columns=["id", "text"])]
@@ -325,6 +334,7 @@ class Trainer:
         if not self.train_ids:
             raise EmptyDatasetError(f"no training records left after the validation split of {self.src.describe()}")
         train_texts = [t for i, t in rows if i in self.train_ids]
+        self.px_per_char = [v for i, v in self.px_per_char if i in self.train_ids]
 
         self.charset = self._make_charset(train_texts, norm)
         bad_train: Counter = Counter()
@@ -373,17 +383,22 @@ class Trainer:
             if self.charset.unknown_chars(text):
                 raise _Skip("unknown_chars", f"{sid}: label has characters outside the charset")
             labels = self.charset.encode(text)
-            if max(img.shape[1], self.factor) // self.factor < ctc_min_frames(labels):
-                raise _Skip("label_too_long", f"{sid}: {len(labels)} characters do not fit {img.shape[1]} px "
-                                              f"({img.shape[1] // self.factor} frames)")
         return _Sample(sid, to_uint8(img), labels, text)
+
+    def _fits(self, s: _Sample) -> bool:
+        """Whether CTC can align the sample's label with its frames."""
+        return max(s.image.shape[1], self.factor) // self.factor >= ctc_min_frames(s.labels)
 
     def _iter_train_samples(self, count: bool) -> Iterator[_Sample]:
         for rec in self.src():
             if str(rec.get("id")) not in self.train_ids:
                 continue
             try:
-                yield self._prepare(rec, labels_needed=True)
+                sample = self._prepare(rec, labels_needed=True)
+                if not self._fits(sample):
+                    raise _Skip("label_too_long", f"{sample.id}: {len(sample.labels)} characters do not fit "
+                                                  f"{sample.image.shape[1]} px ({sample.image.shape[1] // self.factor} frames)")
+                yield sample
             except _Skip as e:
                 if self.cfg.on_bad_sample == "raise" and e.reason != "unknown_chars":
                     raise TrainError(str(e)) from None
@@ -459,10 +474,34 @@ class Trainer:
         return x, widths, targets, target_lengths
 
     # -- model / optimizer -----------------------------------------------------------------------
-    def _build(self) -> None:
+    def _model_config_height(self) -> int:
         if self.init is not None:
-            mcfg = dict(self.init_model.config)
-            mcfg["num_classes"] = self.charset.num_classes
+            return int(ckpt.read_json(ckpt.model_urls(self.init, self.so)[1], self.so)["model"]["input_height"])
+        return int(resolve_config({**self.cfg.model, "arch": self.cfg.arch, "num_classes": 2})["input_height"])
+
+    def _model_config(self) -> dict:
+        """Architecture config before the width factor is chosen (init model's when fine-tuning)."""
+        if self.init is not None:
+            return dict(self.init_model.config)
+        return resolve_config({**self.cfg.model, "arch": self.cfg.arch, "num_classes": 2})
+
+    def _choose_factor(self, px_per_char: list[float]) -> int:
+        """Width factor: fixed by config, or "auto": 8 when characters are wide enough to get
+        about 3 frames each at 8 px per frame, else 4. Fewer frames per character make CTC leave
+        its all-blank plateau much sooner on wide glyphs (captchas: ~5x fewer steps)."""
+        default = width_factor(self._model_config())
+        wf = self.cfg.width_factor
+        if self.init is not None or wf is None:
+            return default
+        if wf != "auto":
+            return int(wf)
+        if not px_per_char:
+            return default
+        return 8 if float(np.median(px_per_char)) / 8 >= 3.0 else 4
+
+    def _build(self, factor: int) -> None:
+        mcfg = with_width_factor({**self._model_config(), "num_classes": self.charset.num_classes}, factor)
+        if self.init is not None:
             self.model = build_model(mcfg)
             src_sd = self.init_model.state_dict()
             sd = self.model.state_dict()
@@ -476,7 +515,7 @@ class Trainer:
             del self.init_model
         else:
             _seed_torch(self.cfg.seed, -1)
-            self.model = build_model({**self.cfg.model, "arch": self.cfg.arch, "num_classes": self.charset.num_classes})
+            self.model = build_model(mcfg)
         self.model.to(self.device)
         self.height, self.factor = self.model.input_height, self.model.factor
         decay = [p for p in self.model.parameters() if p.ndim >= 2]
@@ -672,14 +711,22 @@ class Trainer:
 
     def run(self) -> TrainResult:
         t_start = time.perf_counter()
+        self.height = self._model_config_height()
         self._plan_data()
-        self._build()
         if self.in_memory:
+            self.factor = 1  # length check after the factor is chosen
             self.train = list(self._iter_train_samples(count=True))
+            factor = self._choose_factor([s.image.shape[1] / len(s.labels) for s in self.train if s.labels])
+            self._build(factor)
+            fits = [s for s in self.train if self._fits(s)]
+            self.skipped["label_too_long"] += len(self.train) - len(fits)
+            self.skipped = +self.skipped
+            self.train = fits
             if not self.train:
                 raise EmptyDatasetError(f"no usable training samples in {self.src.describe()}; skipped: {dict(self.skipped)}")
             n_train = len(self.train)
         else:
+            self._build(self._choose_factor(self.px_per_char))
             n_train = self.n_train_rows
         self._load_val()
         cfg = self.cfg

@@ -1,7 +1,6 @@
 """CER / WER / sequence accuracy, and evaluate() over records with bad inputs."""
 import io
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image

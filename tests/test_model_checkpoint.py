@@ -1,9 +1,7 @@
 """Checkpoints: safetensors + JSON round trip (local and S3), never unpickling, clear errors."""
-import io
 import json
 import os
 import pickle
-import zipfile
 
 import numpy as np
 import pytest
@@ -146,6 +144,8 @@ def test_recognizer_from_checkpoint(tmp_path):
     lines = [np.ones((20, 70), np.float32), np.random.default_rng(0).random((40, 300)).astype(np.float32)]
     out = rec.recognize_lines(lines, batch_size=1)
     assert out == rec.recognize_lines(lines, batch_size=16)  # batching does not change results
+    beam = rec.recognize_lines(lines, decoder="beam", beam_width=4)
+    assert [len(b.chars) for b in beam] == [len(b.text) for b in beam]
     for res, img in zip(out, lines):
         assert set(res.text) <= set("abc")
         assert 0.0 <= res.confidence <= 1.0

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from ocrcore.model.lines import pad_batch
-from ocrcore.model.crnn import VARIANTS, build_model, count_parameters, output_lengths, resolve_config, width_factor
+from ocrcore.model.crnn import (VARIANTS, build_model, count_parameters, output_lengths, resolve_config,
+                                width_factor, with_width_factor)
 
 torch.set_num_threads(1)
 
@@ -66,3 +67,17 @@ def test_output_does_not_depend_on_batch_padding():
         batch, lengths = m(x2, w2)
     assert lengths.tolist() == [12, 24]
     assert torch.allclose(alone[:12, 0], batch[:12, 0], atol=1e-5)
+
+
+def test_with_width_factor():
+    base = {"arch": "crnn_small", "num_classes": 5}
+    for f in (1, 2, 4, 8, 16):
+        cfg = with_width_factor(base, f)
+        assert width_factor(cfg) == f
+        assert [b[2] for b in cfg["blocks"]] == [b[2] for b in VARIANTS["crnn_small"]["blocks"]]
+        m = build_model(cfg)
+        assert m(torch.rand(1, 1, 32, 64))[0].shape[0] == 64 // f
+    with pytest.raises(ValueError, match="power of two"):
+        with_width_factor(base, 3)
+    with pytest.raises(ValueError, match="cannot pool"):
+        with_width_factor(base, 32)

@@ -37,13 +37,13 @@ def test_uint8_round_trip():
 def test_augment_is_seeded_and_keeps_height():
     img = np.ones((32, 100), np.float32)
     img[10:22, 10:90] = 0.0
-    always = AugmentConfig(p_stretch=1, p_affine=1, p_morph=1, p_blur=1, p_contrast=1, p_noise=1)
+    always = AugmentConfig(p_stretch=1, p_affine=1, p_elastic=1, p_morph=1, p_blur=1, p_contrast=1, p_noise=1)
     a = augment_line(img, np.random.default_rng(5), always)
     b = augment_line(img, np.random.default_rng(5), always)
     c = augment_line(img, np.random.default_rng(6), always)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert a.shape[0] == 32 and 80 <= a.shape[1] <= 120 and a.min() >= 0 and a.max() <= 1
-    never = AugmentConfig(p_stretch=0, p_affine=0, p_morph=0, p_blur=0, p_contrast=0, p_noise=0)
+    never = AugmentConfig(p_stretch=0, p_affine=0, p_elastic=0, p_morph=0, p_blur=0, p_contrast=0, p_noise=0)
     assert np.array_equal(augment_line(img, np.random.default_rng(0), never), img)
     with pytest.raises(ValueError, match="unknown augmentation"):
         AugmentConfig.from_dict({"p_snow": 1})

@@ -83,3 +83,15 @@ def test_join_and_relative():
     assert storage.join("s3://b/p/", "x", "/y") == "s3://b/p/x/y"
     assert storage.relative_to("s3://b/p/q/a.png", "s3://b/p") == "q/a.png"
     assert storage.relative_to("/data/x/a.png", "/data/x/") == "a.png"
+
+
+def test_local_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    url = str(tmp_path / "p.bin")
+    storage.write_bytes_atomic(url, b"x")
+    mode = stat.S_IMODE(os.stat(url).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

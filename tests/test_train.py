@@ -19,9 +19,14 @@ ALPHABET = "abcde"
 TINY = {"hidden": 32, "blocks": [[8, 1, 2, 2], [16, 1, 2, 2], [32, 1, 2, 1], [32, 1, 2, 1]], "dropout": 0.1}
 
 
-def render(text: str, height: int = 24, mode: str = "L") -> bytes:
-    img = Image.new("L", (11 * len(text) + 8, height), 255)
-    ImageDraw.Draw(img).text((4, 4), text, fill=0, font=ImageFont.load_default(14))
+def render(text: str, height: int = 24, mode: str = "L", pitch: int = 0) -> bytes:
+    if pitch:  # one character every `pitch` pixels (wide glyphs, like captchas)
+        img = Image.new("L", (pitch * len(text) + 8, height), 255)
+        for i, ch in enumerate(text):
+            ImageDraw.Draw(img).text((4 + i * pitch, 2), ch, fill=0, font=ImageFont.load_default(20))
+    else:
+        img = Image.new("L", (11 * len(text) + 8, height), 255)
+        ImageDraw.Draw(img).text((4, 4), text, fill=0, font=ImageFont.load_default(14))
     if mode != "L":
         img = img.convert(mode)
     buf = io.BytesIO()
@@ -219,3 +224,13 @@ def test_fine_tune_extends_charset(tmp_path, recs):
     _, cs, config = load_model(str(tmp_path / "ft"))
     assert "".join(cs.chars) == ALPHABET + "f" and res.step == 2
     assert config["training"]["init"] == str(tmp_path / "base")
+
+
+def test_width_factor_auto_follows_character_width(tmp_path, recs):
+    train(cfg(max_steps=1), recs[:16], out=str(tmp_path / "narrow"))
+    assert load_model(str(tmp_path / "narrow"))[2]["width_factor"] == 4
+    wide = [dict(r, image={"bytes": render(r["text"], pitch=28), "path": None}) for r in recs[:16]]
+    train(cfg(max_steps=1), wide, out=str(tmp_path / "wide"))
+    assert load_model(str(tmp_path / "wide"))[2]["width_factor"] == 8
+    train(cfg(max_steps=1, width_factor=None), wide, out=str(tmp_path / "fixed"))
+    assert load_model(str(tmp_path / "fixed"))[2]["width_factor"] == 4

@@ -25,6 +25,9 @@ class AugmentConfig:
     max_angle: float = 1.5      # degrees
     max_shear: float = 0.15     # x shift per row (italics-like)
     max_shift: float = 0.06     # fraction of the height
+    p_elastic: float = 0.3      # smooth random displacement field (handwriting/captcha-like warps)
+    elastic_alpha: tuple = (1.0, 2.5)  # displacement in pixels
+    elastic_sigma: float = 4.0  # smoothness of the field in pixels
     p_morph: float = 0.2        # erosion (bolder ink) or dilation (thinner ink)
     p_blur: float = 0.3
     blur_sigma: tuple = (0.3, 1.0)
@@ -61,6 +64,14 @@ def augment_line(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig =
         centre = np.array([h / 2.0, w / 2.0])
         offset = centre - m @ centre + np.array([shift, 0.0])
         a = ndimage.affine_transform(a, m, offset=offset, order=1, mode="nearest")
+    if rng.random() < cfg.p_elastic:
+        alpha = rng.uniform(*cfg.elastic_alpha)
+        dy = ndimage.gaussian_filter(rng.standard_normal((h, w)), cfg.elastic_sigma)
+        dx = ndimage.gaussian_filter(rng.standard_normal((h, w)), cfg.elastic_sigma)
+        norm = max(float(np.abs(dy).max()), float(np.abs(dx).max()), 1e-6)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        coords = [yy + alpha * dy / norm, xx + alpha * dx / norm]
+        a = ndimage.map_coordinates(a, coords, order=1, mode="nearest").astype(np.float32)
     if rng.random() < cfg.p_morph:
         size = (2, 2)
         a = ndimage.grey_erosion(a, size=size) if rng.random() < 0.5 else ndimage.grey_dilation(a, size=size)

@@ -17,8 +17,6 @@ line's true frame count from its true width.
 from __future__ import annotations
 
 import copy
-from typing import Callable
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -36,15 +34,16 @@ CONFIG_KEYS = {
 }
 
 VARIANTS: dict[str, dict] = {
-    # ~0.8M parameters, ~17M multiply-adds per 128 px of line: fast on one CPU core, enough
-    # for captchas and clean printed lines. Few channels at high resolution, where convs cost most.
+    # ~1.0M parameters: fast on one CPU core, enough for captchas and clean printed lines.
+    # (A lighter 16-32-64-96 conv stack trains ~2x faster but generalised clearly worse on
+    # 936 synthetic captchas: validation CER 12% vs 8% after 50 epochs.)
     "crnn_small": {
         "input_height": 32,
-        "blocks": [[16, 1, 2, 2], [32, 1, 2, 2], [64, 1, 2, 1], [96, 1, 2, 1]],
+        "blocks": [[32, 1, 2, 2], [64, 1, 2, 2], [128, 1, 2, 1], [128, 1, 2, 1]],
         "hidden": 128,
         "lstm_layers": 2,
         "proj": 0,
-        "dropout": 0.1,
+        "dropout": 0.2,
     },
     # ~4.5M parameters: printed lines of many fonts; still under 20 MB as float32.
     "crnn_base": {
@@ -88,6 +87,29 @@ def width_factor(config: dict) -> int:
     for b in resolve_config(config)["blocks"]:
         f *= b[3]
     return f
+
+
+def with_width_factor(config: dict, factor: int) -> dict:
+    """``config`` with its width pooling changed to give ``factor`` columns per frame.
+
+    Pooling is doubled from the first block that does not pool in width (or halved from the
+    last one that does), so the height pooling and everything else stay as they are.
+    """
+    cfg = resolve_config(config)
+    blocks = [list(b) for b in cfg["blocks"]]
+    cur = width_factor(cfg)
+    if factor < 1 or factor & (factor - 1):
+        raise ValueError(f"width factor must be a power of two, got {factor}")
+    while cur < factor:
+        free = [b for b in blocks if b[3] == 1]
+        if not free:
+            raise ValueError(f"{len(blocks)} blocks cannot pool the width by {factor}")
+        free[0][3] = 2
+        cur *= 2
+    while cur > factor:
+        [b for b in blocks if b[3] == 2][-1][3] = 1
+        cur //= 2
+    return {**config, "blocks": blocks}
 
 
 def output_lengths(widths: torch.Tensor | list[int], factor: int) -> torch.Tensor:
@@ -156,9 +178,6 @@ class CRNN(nn.Module):
             y, _ = pad_packed_sequence(y, total_length=t)
         y = self.classifier(self.dropout(y))
         return torch.log_softmax(y.float(), dim=-1), lengths
-
-
-_BUILDERS: dict[str, Callable[[dict], nn.Module]] = {}
 
 
 def register(name: str, defaults: dict) -> None:

@@ -6,7 +6,6 @@ interval and the matching column interval in the ORIGINAL line image, for boxes 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -111,8 +110,11 @@ class Recognizer:
                         decoder: str = "greedy", beam_width: int = 10, lexicon=None) -> list[LineResult]:
         """Read 2-D float line images (1.0 = white), in the given order.
 
-        Lines are sorted by scaled width and batched, so padding stays small; each result's
-        character columns are in the coordinates of the image passed in.
+        Lines are sorted by scaled width and batched, so padding stays small, and results do
+        not depend on the batch size; each result's character columns are in the coordinates
+        of the image passed in. A line that cannot be read (too small, too wide, not 2-D)
+        raises :class:`~ocrcore.model.lines.LineImageError`: screen with :meth:`check_line`.
+        ``decoder="beam"`` runs CTC prefix beam search, optionally constrained to ``lexicon``.
         """
         if decoder not in ("greedy", "beam"):
             raise ValueError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")

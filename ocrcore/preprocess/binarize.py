@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 from scipy import ndimage as ndi
 
 from ocrcore.containers import BBox
@@ -47,6 +47,13 @@ def to_gray_u8(image) -> np.ndarray:
             return np.ascontiguousarray(np.asarray(image, dtype=np.uint8) * np.uint8(255))
         if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
             return np.round(to_gray(image) * 255.0).astype(np.uint8)
+        if mode == "LAB":  # lightness is the first band
+            return np.ascontiguousarray(np.asarray(image.getchannel(0), dtype=np.uint8))
+        if mode == "La":  # premultiplied alpha: over white is L + (255 - alpha)
+            la = np.asarray(image, dtype=np.int16)
+            return np.clip(la[:, :, 0] + 255 - la[:, :, 1], 0, 255).astype(np.uint8)
+        if mode == "RGBa":
+            return to_gray_u8(image.convert("RGBA"))
         return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
     a = np.asarray(image)
     if a.ndim == 3 and a.shape[2] in (1, 2, 3, 4):
@@ -55,8 +62,7 @@ def to_gray_u8(image) -> np.ndarray:
         else:
             if a.dtype != np.uint8:
                 a = _stretch_u8(a.astype(np.float32))
-            mode = {2: "LA", 3: "RGB", 4: "RGBA"}[a.shape[2]]
-            return to_gray_u8(Image.fromarray(np.ascontiguousarray(a), mode))
+            return to_gray_u8(Image.fromarray(np.ascontiguousarray(a)))  # LA, RGB or RGBA
     if a.ndim != 2:
         raise ValueError(f"expected a 2-D image array, got shape {a.shape}")
     if a.dtype == np.bool_:
@@ -156,7 +162,7 @@ class BinarizeResult:
                 ink = np.asarray(Image.fromarray(self.ink_map).resize((W, H), Image.BILINEAR))
                 g = np.clip((g - ink) / np.maximum(bg - ink, 1e-3), 0.0, 1.0)
             if self.deskewed:
-                im = Image.fromarray(g.astype(np.float32), "F").transform(
+                im = Image.fromarray(g.astype(np.float32)).transform(
                     self.transform.size, Image.AFFINE, self.transform.pil_affine(), Image.BILINEAR, fillcolor=1.0)
                 g = np.asarray(im, dtype=np.float32)
             self._gray = np.ascontiguousarray(g, dtype=np.float32)
@@ -187,6 +193,7 @@ def binarize(
     min_contrast: float = 0.2,
     bg_window: int = 25,
     map_size: int = 800,
+    denoise_above: float = 0.03,
 ) -> BinarizeResult:
     """Binarize and deskew a page or line image (PIL image of any mode, or a 2-D array).
 
@@ -194,8 +201,10 @@ def binarize(
     disables skew estimation). ``min_deskew``: smaller angles are reported but not rotated away.
     ``threshold``: between ink (0) and background (1) in normalized grey. ``ink_percentile``: the
     low percentile of a tile taken as its ink level; tiles whose contrast to the background is
-    below ``min_contrast`` count as empty. ``bg_window``: background filter size in map pixels;
-    ``map_size``: the longer side of the reduced-resolution maps.
+    below ``min_contrast`` (lowered to six times the pixel noise, at least 0.06, on clean
+    pages) count as empty. ``bg_window``: background filter size in map pixels;
+    ``map_size``: the longer side of the reduced-resolution maps. ``denoise_above``: pixel noise
+    (standard deviation, 0..1) above which the grey is smoothed a little before thresholding.
     """
     g8 = to_gray_u8(image)
     if g8.ndim != 2 or g8.size == 0:
@@ -217,11 +226,21 @@ def binarize(
         ink0 = g8 < (lo + hi + 1) // 2 if hi > lo else np.zeros_like(g8, dtype=bool)
         bg_map = ink_map = None
     else:
-        bg_map, ink_map = _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast)
+        bg_map, ink_map, noise = _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast)
+        gt = g8
+        if noise > denoise_above and min(H, W) >= 16:
+            # Grainy scan: threshold a lightly smoothed copy (noise drops about 3x, 2-3 pixel
+            # strokes keep most of their contrast); crops still read the unsmoothed grey.
+            gt = np.asarray(Image.fromarray(g8).filter(ImageFilter.GaussianBlur(1.0)))
+            bg_map, ink_map, _ = _level_maps(gt, small, f, bg_window, ink_percentile, min_contrast)
         tmap = ink_map + np.float32(threshold) * (bg_map - ink_map)
         t8 = np.clip(np.round(tmap * 255.0), 0, 255).astype(np.uint8)
         t_full = np.asarray(Image.fromarray(t8).resize((W, H), Image.NEAREST))
-        ink0 = g8 < t_full
+        ink0 = gt < t_full
+        if gt is not g8:
+            # Smoothing spreads strokes: drop pixels that are plainly light in the original.
+            margin = np.uint8(min(255, round(2.0 * noise * 255)))
+            ink0 &= g8 < np.minimum(t_full.astype(np.uint16) + margin, 255).astype(np.uint8)
 
     angle = estimate_skew(ink0, max_skew) if max_skew > 0 else 0.0
     if deskew and abs(angle) >= min_deskew:
@@ -246,7 +265,9 @@ def _is_two_level(g8: np.ndarray) -> bool:
     if np.count_nonzero((sub != lo) & (sub != hi)):
         return False
     lo, hi = int(g8.min()), int(g8.max())
-    return hi - lo >= 64 and not np.count_nonzero((g8 != lo) & (g8 != hi)) or hi == lo
+    if hi == lo:
+        return True
+    return hi - lo >= 64 and not np.count_nonzero((g8 != lo) & (g8 != hi))
 
 
 def _looks_inverted(g8: np.ndarray, small: np.ndarray, binary_input: bool) -> bool:
@@ -262,7 +283,8 @@ def _looks_inverted(g8: np.ndarray, small: np.ndarray, binary_input: bool) -> bo
 
 
 def _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast):
-    """Background and ink level maps (float32, 0..1) at the reduced resolution of ``small``.
+    """Background and ink level maps (float32, 0..1) at the reduced resolution of ``small``, and
+    the pixel noise level.
 
     Background: max filter over ``bg_window`` (wider than strokes and line gaps), smoothed.
     Ink: a low percentile of the full-resolution grey in tiles of ``2 * bg_window`` map pixels
@@ -271,6 +293,9 @@ def _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast):
     """
     mh, mw = small.shape
     win = int(max(3, min(bg_window, max(mh, mw))))
+    if f < 4:
+        # Average about 4x4 source pixels first, or the max filter would pick the noise peaks.
+        small = ndi.uniform_filter(small, size=max(2, 4 // f), mode="nearest")
     bg = ndi.maximum_filter(small, size=(min(win, mh), min(win, mw)), mode="nearest")
     bg = ndi.uniform_filter(bg, size=(min(win, mh), min(win, mw)), mode="nearest")
     bg = np.maximum(bg, small)  # never darker than the pixel itself: background stays above threshold
@@ -284,27 +309,25 @@ def _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast):
     th, tw = sub.shape[0] // ty, sub.shape[1] // tx
     blocks = sub[: ty * th, : tx * tw].reshape(ty, th, tx, tw).transpose(0, 2, 1, 3).reshape(ty, tx, th * tw)
     bg_t = np.asarray(Image.fromarray(bg).resize((tx, ty), Image.BOX), dtype=np.float32)
-    if ink_percentile > 0:
-        k = int(round(ink_percentile / 100.0 * (th * tw - 1)))
-        ink_t = np.partition(blocks, k, axis=2)[:, :, k].astype(np.float32) / 255.0
-        valid = (bg_t - ink_t) >= min_contrast
-    else:
-        # Mean level of the pixels that are surely ink (well below the background): thin or
-        # faint strokes get a threshold nearer the background than heavy ones.
-        cut = np.clip((bg_t - 1.5 * min_contrast) * 255.0, 0, 255)[:, :, None]
-        sure = blocks < cut
-        cnt = sure.sum(axis=2)
-        ink_t = (np.where(sure, blocks, 0).sum(axis=2, dtype=np.float64) / np.maximum(cnt, 1) / 255.0).astype(np.float32)
-        valid = cnt >= 0.005 * th * tw
+    n = th * tw
+    k = int(round(ink_percentile / 100.0 * (n - 1)))
+    k25, k50 = n // 4, n // 2
+    part = np.partition(blocks, sorted({k, k25, k50}), axis=2)
+    ink_t = part[:, :, k].astype(np.float32) / 255.0
+    # Pixel noise from the spread of the mostly-background middle of each tile: on a clean page
+    # faint text is still text, on a noisy one the contrast needed rises with the noise.
+    noise = float(np.median(part[:, :, k50].astype(np.float32) - part[:, :, k25])) / 0.674 / 255.0
+    min_c = float(np.clip(6.0 * noise, 0.06, min_contrast))
+    valid = (bg_t - ink_t) >= min_c
     # Text-free tiles: a level far below the background (noise never reaches the threshold there).
-    fallback = np.maximum(bg_t - 2.5 * min_contrast, 0.0) if not valid.any() else np.minimum(
-        np.float32(np.median(ink_t[valid])), np.maximum(bg_t - 2.5 * min_contrast, 0.0))
+    fallback = np.maximum(bg_t - 2.5 * min_c, 0.0) if not valid.any() else np.minimum(
+        np.float32(np.median(ink_t[valid])), np.maximum(bg_t - 2.5 * min_c, 0.0))
     ink_t = np.where(valid, ink_t, fallback).astype(np.float32)
     if ink_t.size > 1:
         ink_t = ndi.uniform_filter(ink_t, size=3, mode="nearest")
     ink = np.asarray(Image.fromarray(ink_t).resize((mw, mh), Image.BILINEAR), dtype=np.float32)
-    ink = np.minimum(ink, bg - min_contrast / 2)
-    return bg.astype(np.float32), ink.astype(np.float32)
+    ink = np.minimum(ink, bg - min_c / 2)
+    return bg.astype(np.float32), ink.astype(np.float32), noise
 
 
 def estimate_skew(ink: np.ndarray, max_angle: float = 3.0, *, coarse_step: float = 0.2,
@@ -313,14 +336,15 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 3.0, *, coarse_step: float
 
     The page is cut into vertical strips; each strip's row sums (horizontal projection) are
     shifted as a rotation by the candidate angle would shift them, and the summed profile is
-    sharpest when text lines are horizontal. A coarse search over
-    ``+-max_angle`` on row-binned profiles is refined around the best angle on finer profiles,
-    then a parabola through the best three scores gives sub-step precision.
+    sharpest when text lines are horizontal. A coarse search over ``+-max_angle`` on row-binned
+    profiles is refined around the best angle on full-resolution profiles, then a parabola
+    through the best three scores gives sub-step precision.
     """
     H, W = ink.shape
     if H < 16 or W < 16:
         return 0.0
-    K = int(np.clip(W // 40, 4, 64))
+    # Narrow strips: within a strip a line drifts by width * tan(angle), which blurs the profile.
+    K = int(np.clip(W // 20, 4, 64))
     bounds = np.linspace(0, W, K + 1).round().astype(np.intp)
     P = np.add.reduceat(ink.view(np.uint8), bounds[:-1], axis=1, dtype=np.int32)
     if int(P.sum()) < 50:
@@ -336,11 +360,11 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 3.0, *, coarse_step: float
     angles = np.arange(-max_angle, max_angle + 1e-9, coarse_step)
     if len(angles) < 3:
         angles = np.array([-max_angle, 0.0, max_angle])
-    sc = _profile_scores(binned(rb), xk / rb, angles)
+    sc = _profile_scores(binned(rb), xk / rb, np.tan(np.radians(angles)))
     best = float(angles[int(np.argmax(sc))])
     rf = max(1, H // 1800)
     fine = best + np.arange(-2 * coarse_step, 2 * coarse_step + 1e-9, fine_step)
-    sf = _profile_scores(binned(rf), xk / rf, fine)
+    sf = _profile_scores(binned(rf), xk / rf, np.tan(np.radians(fine)))
     i = int(np.argmax(sf))
     a = float(fine[i])
     if 0 < i < len(fine) - 1:
@@ -351,21 +375,21 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 3.0, *, coarse_step: float
     return float(np.clip(a, -max_angle, max_angle))
 
 
-def _profile_scores(P: np.ndarray, xk: np.ndarray, angles: np.ndarray) -> np.ndarray:
+def _profile_scores(P: np.ndarray, xk: np.ndarray, slopes: np.ndarray) -> np.ndarray:
     """Sharpness (sum of squared row-to-row differences) of the strip-shifted projection profile.
 
-    One score per angle. Differences, not the profile itself, so the flat part (noise, pictures)
-    adds nothing and the edges of text lines (x-height line, baseline) dominate.
+    One score per slope (tangent of a candidate angle; strip k moves by ``xk * slope`` rows).
+    Differences, not the profile itself, so the flat part (noise, pictures) adds nothing and the
+    edges of text lines (x-height line, baseline) dominate.
     """
     U, K = P.shape
-    t = np.tan(np.radians(angles))
+    t = np.asarray(slopes, dtype=np.float64)
     # A line rotated counter-clockwise by a sits at y = c - x tan(a): strip k's profile is read
     # at u - xk tan(a) (linear interpolation), so that every strip lines up with the centre.
-    # A fixed sub-row offset per strip (golden-ratio sequence) spreads the interpolation weights
-    # evenly at every angle; without it angle 0 (all weights 0, no interpolation blur) would score
-    # higher than its neighbours for no reason.
-    phase = (np.arange(K) * 0.6180339887) % 1.0
-    shifts = xk[None, :] * t[:, None] + phase[None, :]  # (A, K), in rows
+    # The profiles are smoothed first: linear interpolation blurs a little at every angle except
+    # 0 (no shift at all), which would otherwise score higher than its neighbours for no reason.
+    P = ndi.gaussian_filter1d(P.astype(np.float32), 1.0, axis=0)
+    shifts = xk[None, :] * t[:, None]  # (A, K), in rows
     M = int(math.ceil(np.abs(shifts).max())) + 2
     n = U + 2 * M  # output rows cover all shifted mass
     Pp = np.zeros((K, U + 4 * M + 1), np.float32)
@@ -378,9 +402,9 @@ def _profile_scores(P: np.ndarray, xk: np.ndarray, angles: np.ndarray) -> np.nda
     # The two halves of the page are scored apart: text columns whose lines are not at the same
     # heights must not reward the angle that lines up one column's lines with the other's.
     group = max(1, (K + 1) // 2)
-    scores = np.zeros(len(angles))
+    scores = np.zeros(len(t))
     prof = np.empty(n, np.float32)
-    for a in range(len(angles)):
+    for a in range(len(t)):
         for g0 in range(0, K, group):
             prof[:] = 0
             for k in range(g0, min(K, g0 + group)):

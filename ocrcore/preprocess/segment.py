@@ -208,7 +208,7 @@ def segment(
     *,
     scale: Optional[float] = None,
     work_size: int = 2000,
-    min_gutter: float = 1.2,
+    min_gutter: float = 2.0,
     max_gutter: float = 12.0,
     colsep_min_height: float = 10.0,
     pad: Optional[int] = None,
@@ -234,15 +234,17 @@ def segment(
     bb = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) for o in objs], dtype=np.int32)
     cy0, cy1, cx0, cx1 = bb[:, 0], bb[:, 1], bb[:, 2], bb[:, 3]
     ch, cw = cy1 - cy0, cx1 - cx0
+    pitch = _line_pitch(b)
     if scale:
         s = float(scale) / f
     else:
         s = estimate_scale(ch, cw)
         # Broken strokes (thin or faint type) shrink components, touching glyphs grow them; the
         # line pitch is immune to both. Trust the components unless the two disagree badly.
-        p = _line_pitch(b)
-        if p is not None and s > 0 and not (0.6 * p / 2.5 <= s <= 1.7 * p / 2.5):
-            s = p / 2.5
+        if pitch is not None and s > 0 and not (0.6 * pitch / 2.5 <= s <= 1.7 * pitch / 2.5):
+            s = pitch / 2.5
+    # Gutter widths are judged against the smaller of the two (bold type inflates components).
+    s_gap = min(s, pitch / 2.5) if pitch is not None else s
     if s < 2.0 and f > 1 and not scale:
         # Very small text: redo at full resolution.
         return segment(binarized, scale=None, work_size=max(H, W), min_gutter=min_gutter, max_gutter=max_gutter,
@@ -257,7 +259,8 @@ def segment(
     kimg = table[labels]
     text = kimg == 1
 
-    colsep = _column_separators(text | (kimg == 4), text, s, min_gutter, max_gutter, colsep_min_height)
+    colsep = _column_separators(text | (kimg == 4) | (kimg == 2), text, s_gap, min_gutter, max_gutter,
+                                colsep_min_height)
     if (kind == 3).any():
         vr = kimg == 3
         vr = ndi.maximum_filter1d(vr.view(np.uint8), _odd(s), axis=1).view(bool)
@@ -266,32 +269,41 @@ def segment(
     seeds, nseeds, hb = _line_seeds(text, s, colsep)
     if nseeds == 0:
         return []
-    assign = _assign_components(labels, n, seeds, hb, kind, bb, s)
-    lines = _build_lines(assign, kind, bb, s, n)
+    assign, splits, seeds = _assign_components(labels, n, objs, seeds, hb, kind, bb, s)
+    lines = _build_lines(assign, splits, kind, bb, s, seeds)
     if not lines:
         return []
     lines = _merge_pieces(lines, colsep, s, b.shape)
+    lines = [ln for ln in lines if not _is_speck(ln, labels, objs, s)]
+    lines = _absorb_fragments(lines, s)
+    if not lines:
+        return []
     _attach_small(lines, kind, bb, s)
-    order = _reading_order([ln["box"] for ln in lines], s)
-    cols = _columns([ln["box"] for ln in lines], colsep, s)
+    order, cols = _reading_order(lines, colsep, s)
 
     tr = binarized.transform
-    p = int(pad) if pad is not None else max(2, int(round(0.3 * s * f)))
+    pad_px = int(pad) if pad is not None else max(2, int(round(0.3 * s * f)))
     lid = None
     if masks:
         cc2line = np.zeros(n + 1, np.int32)
         for i, ln in enumerate(lines):
             cc2line[ln["ccs"]] = i + 1
+        for c in splits:
+            cc2line[c] = -1  # pixels set below
         lid = cc2line[labels]
+        lid[lid < 0] = 0
+        for i, ln in enumerate(lines):
+            for py, px in ln["pix"]:
+                lid[py, px] = i + 1
     out = []
     for rank, i in enumerate(order):
         ln = lines[i]
         x0, y0, x1, y1 = ln["box"]
         box = (x0 * f, y0 * f, min(W, x1 * f), min(H, y1 * f))
         region = LineRegion(bbox=tr.to_original_bbox(box), column=int(cols[i]), order=rank, box=box,
-                            transform=tr, pad=p)
+                            transform=tr, pad=pad_px)
         if lid is not None:
-            m = -(-p // f) + 1
+            m = -(-max(pad_px, int(1.5 * s * f)) // f) + 1  # room for larger crop pads too
             mb = (x0 - m, y0 - m, x1 + m, y1 + m)
             sub = _slice_padded(lid, mb, 0)
             own = sub == i + 1
@@ -330,6 +342,8 @@ def _line_pitch(b: np.ndarray) -> Optional[float]:
 
 
 def _classify(ch, cw, s) -> np.ndarray:
+    """Component kinds from box height/width in scale units: 0 small mark or noise, 1 text,
+    2 horizontal rule, 3 vertical rule, 4 large non-text (pictures, frames)."""
     kind = np.ones(len(ch), np.uint8)
     small = (ch < 0.45 * s) & (cw < 0.9 * s) | (ch < 2) | (np.maximum(ch, cw) < 0.3 * s)
     hrule = (cw > 6 * s) & (ch < 0.5 * s)
@@ -342,11 +356,12 @@ def _classify(ch, cw, s) -> np.ndarray:
     return kind
 
 
-_DEBUG = None
-
-
-def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75, min_lines=6) -> Optional[np.ndarray]:
-    """Vertical whitespace strips at least ``min_height`` tall with text on both sides."""
+def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75,
+                       min_lines=6) -> Optional[np.ndarray]:
+    """Column gutters: blank vertical strips at least ``min_gutter`` wide and ``min_height`` tall
+    (scale units) with text within ``max_gutter`` on both sides, whose right-hand lines start at
+    one x (``align_min`` of at least ``min_lines`` lines). Bool mask at work resolution or None.
+    """
     h, w = ink.shape
     cf = max(1, int(s // 4))
     ic = _reduce_any(ink, cf)
@@ -392,7 +407,7 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         rows = np.flatnonzero(m.any(axis=1))
         xr = o[1].start + m.shape[1] - 1 - np.argmax(m[rows, ::-1], axis=1)
         nx = nxt[o[0].start + rows, np.minimum(xr + 1, wc - 1)]
-        valid = (nx - xr) <= D
+        valid = (nx - xr) <= gw  # text right at the gap's edge (not further across more blank)
         ry, nv = rows[valid], nx[valid]
         if ry.size == 0:
             continue
@@ -400,8 +415,9 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         # leftmost of its rows.
         brk = np.flatnonzero(np.diff(ry) > 1) + 1
         pieces.append((i + 1, o[1].start, o[1].stop, np.minimum.reduceat(nv, np.r_[0, brk]), o[0].start, o[0].stop,
-                       int(np.median(xr))))
+                       int(np.median(xr)), o))
     keep = np.zeros(k + 1, bool)
+    accepted = []
     pieces.sort(key=lambda p: p[1])
     groups, cur, cur_x1 = [], [], -1
     for p in pieces:
@@ -424,16 +440,27 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
             xs = int(np.median([p[6] for p in g]))
             xa, xb = max(0, xs - gw), min(wc, xs + 1)
             reach = max(1, int(round(2 * sc)))
-            above = ic[max(0, y0 - reach):y0, xa:xb].any()
-            below = ic[y1:y1 + reach, xa:xb].any()
+            above = tc[max(0, y0 - reach):y0, xa:xb].any(axis=0).mean() >= 0.5 if y0 > 0 else False
+            below = tc[y1:y1 + reach, xa:xb].any(axis=0).mean() >= 0.5 if y1 < hc else False
             ok = not (above and below)
-        if _DEBUG is not None:
-            _DEBUG.append((g[0][1] * cf, g[-1][2] * cf, aligned, starts.size, ok))
         if ok:
             keep[[p[0] for p in g]] = True
+            accepted.append(g)
     sep = keep[lab]
     if not sep.any():
         return None
+    # Rows where the gap is much narrower than the gutter (a heading's word gap that happens to
+    # line up with the gutter below it) are not part of the separator.
+    for g in accepted:
+        objs_g = [(p[0], p[7]) for p in g]
+        widths = np.concatenate([(lab[o] == pid).sum(axis=1) for pid, o in objs_g])
+        wmin = 0.7 * np.percentile(widths, 10)
+        for pid, o in objs_g:
+            m = lab[o] == pid
+            narrow = m.sum(axis=1) < wmin
+            if narrow.any():
+                sub = sep[o]
+                sub[narrow] &= ~m[narrow]
     if cf > 1:
         sep = np.repeat(np.repeat(sep, cf, axis=0), cf, axis=1)[:h, :w]
         if sep.shape != (h, w):
@@ -485,77 +512,209 @@ def _line_seeds(text, s, colsep):
     return lab, k, hb
 
 
-def _assign_components(labels, n, seeds, hb, kind, bb, s) -> np.ndarray:
-    """Seed number (0 = none) per text component: most-overlapped seed, else the nearest one.
+def _assign_components(labels, n, objs, seeds, hb, kind, bb, s, merge_seeds=True):
+    """Seed number per text component (0 = none), and pixel splits of components joining lines.
 
-    Small marks are left out here and attached to finished lines (:func:`_attach_small`), so that
-    a speck beside a line cannot stretch it along the seed's smeared ends.
+    A component goes to the seed it overlaps most, else to the nearest seed straight above or
+    below within about a line. A component overlapping several seeds substantially (a descender
+    touching the ascender below) is split pixel by pixel to the nearest seed, as label spreading
+    would. Small marks are left out here and attached to finished lines (:func:`_attach_small`),
+    so that a speck beside a line cannot stretch it along the seed's smeared ends.
+    Returns ``(assign, splits, seeds)``, ``splits`` = {component: (ys, xs, seed per pixel)},
+    ``seeds`` possibly with seeds of one line joined.
     """
     h, w = labels.shape
+    hs, wbs = seeds.shape
     sfull = np.repeat(seeds, hb, axis=1)[:, :w] if hb > 1 else seeds
     m = (labels > 0) & (sfull > 0)
     cc = labels[m].astype(np.int64)
     sd = sfull[m].astype(np.int64)
     ns = int(seeds.max())
     assign = np.zeros(n + 1, np.int32)
+    splits = {}
+    # Nearest seed straight above / below every cell of the binned seed grid.
+    yy = np.arange(hs, dtype=np.int32)[:, None]
+    has = seeds > 0
+    up = np.maximum.accumulate(np.where(has, yy, -1), axis=0)
+    dn = np.minimum.accumulate(np.where(has, yy, hs)[::-1], axis=0)[::-1]
+
+    def nearest(ys, xcols):
+        yu, yd = up[ys, xcols], dn[ys, xcols]
+        du = np.where(yu >= 0, ys - yu, 1 << 30)
+        dd = np.where(yd < hs, yd - ys, 1 << 30)
+        lu = np.where(yu >= 0, seeds[np.maximum(yu, 0), xcols], 0)
+        ld = np.where(yd < hs, seeds[np.minimum(yd, hs - 1), xcols], 0)
+        return np.where(du <= dd, lu, ld), np.minimum(du, dd)
+
     if cc.size:
         key = cc * (ns + 1) + sd
         uk, cnt = np.unique(key, return_counts=True)
         kc, ks = uk // (ns + 1), uk % (ns + 1)
         o = np.lexsort((cnt, kc))
-        kc, ks = kc[o], ks[o]
+        kc, ks, cnt = kc[o], ks[o], cnt[o]
         last = np.ones(len(kc), bool)
         last[:-1] = kc[1:] != kc[:-1]
         assign[kc[last]] = ks[last]
+        if merge_seeds:
+            # Two seeds sharing most of their glyphs are one line of large type (the gradient at
+            # body-text scale can put two seeds in one tall line): join them and start over.
+            txt = kind[kc - 1] == 1
+            per_seed = np.bincount(ks[txt], minlength=ns + 1)
+            # Entries of components with more than one seed, paired with the component's best
+            # seed (the last entry of its run).
+            multi = np.flatnonzero(~last & txt)
+            if multi.size:
+                run_last = np.flatnonzero(last)
+                pa = ks[multi]
+                pb = ks[run_last[np.searchsorted(run_last, multi)]]
+                lo_, hi_ = np.minimum(pa, pb), np.maximum(pa, pb)
+                pk, pc = np.unique(lo_ * (ns + 1) + hi_, return_counts=True)
+                a_, b_ = pk // (ns + 1), pk % (ns + 1)
+                join = pc >= 0.4 * np.minimum(per_seed[a_], per_seed[b_])
+                if join.any():
+                    # ... and only seeds touching each other: the x-height bands of neighbouring
+                    # lines whose glyphs touch are a descender-plus-ascender height apart.
+                    so = ndi.find_objects(seeds)
+                    rows = np.array([(o[0].start, o[0].stop) if o is not None else (0, 0) for o in so])
+                    ra, rb_ = rows[a_ - 1], rows[b_ - 1]
+                    vgap = np.maximum(ra[:, 0], rb_[:, 0]) - np.minimum(ra[:, 1], rb_[:, 1])
+                    join &= vgap < 0.5 * s
+                if join.any():
+                    parent = np.arange(ns + 1)
+
+                    def find(i):
+                        while parent[i] != i:
+                            parent[i] = parent[parent[i]]
+                            i = parent[i]
+                        return i
+
+                    for x, y in zip(a_[join], b_[join]):
+                        rx, ry = find(int(x)), int(find(int(y)))
+                        if rx != ry:
+                            parent[max(rx, ry)] = min(rx, ry)
+                    remap = np.array([find(i) for i in range(ns + 1)])
+                    return _assign_components(labels, n, objs, remap[seeds], hb, kind, bb, s, merge_seeds=False)
+        # Components whose second seed holds a good share of their overlap get split.
+        idx_last = np.flatnonzero(last)
+        prev = idx_last - 1
+        okp = (prev >= 0) & (kc[np.maximum(prev, 0)] == kc[idx_last])
+        if okp.any():
+            tot = np.bincount(kc, weights=cnt, minlength=n + 1)
+            for j in np.flatnonzero(okp):
+                c = int(kc[idx_last[j]])
+                if kind[c - 1] != 1 or cnt[prev[j]] < max(0.2 * tot[c], 2):
+                    continue
+                sl = objs[c - 1]
+                ys, xs = np.nonzero(labels[sl] == c)
+                ys = ys + sl[0].start
+                xs = xs + sl[1].start
+                lab_px, _ = nearest(ys, np.minimum(xs // hb, wbs - 1))
+                splits[c] = (ys, xs, lab_px)
     assign[1:][kind != 1] = 0
     todo = np.flatnonzero((assign[1:] == 0) & (kind == 1)) + 1
     if todo.size:
-        # Nearest seed straight above or below the component's centre, within about a line.
-        hs, wbs = seeds.shape
-        yy = np.arange(hs, dtype=np.int32)[:, None]
-        has = seeds > 0
-        up = np.maximum.accumulate(np.where(has, yy, -1), axis=0)
-        dn = np.minimum.accumulate(np.where(has, yy, hs)[::-1], axis=0)[::-1]
         b = bb[todo - 1]
         ycen = (b[:, 0] + b[:, 1]) // 2
         xc = np.minimum((b[:, 2] + b[:, 3]) // 2 // hb, wbs - 1)
-        yu, yd = up[ycen, xc], dn[ycen, xc]
-        du = np.where(yu >= 0, ycen - yu, 1 << 30)
-        dd = np.where(yd < hs, yd - ycen, 1 << 30)
-        lu = np.where(yu >= 0, seeds[np.maximum(yu, 0), xc], 0)
-        ld = np.where(yd < hs, seeds[np.minimum(yd, hs - 1), xc], 0)
-        best = np.where(du <= dd, lu, ld)
-        dist = np.minimum(du, dd)
+        best, dist = nearest(ycen, xc)
         ok = dist <= 1.2 * s
         assign[todo[ok]] = best[ok]
-    return assign
+    return assign, splits, seeds
 
 
-def _build_lines(assign, kind, bb, s, n) -> list[dict]:
-    """Group components by seed into lines with union boxes (work resolution)."""
-    ids = np.arange(1, n + 1)
-    a = assign[1:]
-    m = a > 0
-    if not m.any():
-        return []
-    ids, a = ids[m], a[m]
-    b = bb[m]
-    k = kind[m]
-    o = np.argsort(a, kind="stable")
-    ids, a, b, k = ids[o], a[o], b[o], k[o]
-    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
-    y0 = np.minimum.reduceat(b[:, 0], starts)
-    y1 = np.maximum.reduceat(b[:, 1], starts)
-    x0 = np.minimum.reduceat(b[:, 2], starts)
-    x1 = np.maximum.reduceat(b[:, 3], starts)
-    ntext = np.add.reduceat((k == 1).astype(np.int32), starts)
-    ends = np.r_[starts[1:], len(a)]
+def _build_lines(assign, splits, kind, bb, s, seeds) -> list[dict]:
+    """Group components (and pieces of split ones) by seed into lines (work resolution).
+
+    Each line: ``box`` (x0, y0, x1, y1), ``core`` (rows of its seed: the x-height band), ``ccs``
+    (whole components) and ``pix`` (pixels of split components, as (ys, xs) pairs).
+    """
+    acc: dict[int, dict] = {}
+
+    def add(sd, y0, y1, x0, x1):
+        ln = acc.get(sd)
+        if ln is None:
+            acc[sd] = ln = {"b": [y0, y1, x0, x1], "ccs": [], "pix": []}
+        else:
+            b = ln["b"]
+            b[0], b[1], b[2], b[3] = min(b[0], y0), max(b[1], y1), min(b[2], x0), max(b[3], x1)
+        return ln
+
+    ids = np.flatnonzero(assign[1:] > 0) + 1
+    if splits:
+        ids = ids[~np.isin(ids, np.fromiter(splits.keys(), dtype=np.int64))]
+    if ids.size:
+        a = assign[ids]
+        o = np.argsort(a, kind="stable")
+        ids, a = ids[o], a[o]
+        b = bb[ids - 1]
+        starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+        ends = np.r_[starts[1:], len(a)]
+        y0 = np.minimum.reduceat(b[:, 0], starts)
+        y1 = np.maximum.reduceat(b[:, 1], starts)
+        x0 = np.minimum.reduceat(b[:, 2], starts)
+        x1 = np.maximum.reduceat(b[:, 3], starts)
+        for k in range(len(starts)):
+            acc[int(a[starts[k]])] = {"b": [int(y0[k]), int(y1[k]), int(x0[k]), int(x1[k])],
+                                      "ccs": ids[starts[k]:ends[k]].tolist(), "pix": []}
+    for c, (ys, xs, lab_px) in splits.items():
+        for sd in np.unique(lab_px):
+            if sd == 0:
+                continue
+            mk = lab_px == sd
+            py, px = ys[mk], xs[mk]
+            add(int(sd), int(py.min()), int(py.max()) + 1, int(px.min()), int(px.max()) + 1)["pix"].append((py, px))
+    cores = ndi.find_objects(seeds)
     lines = []
-    for i in range(len(starts)):
-        if ntext[i] == 0 or (y1[i] - y0[i]) < 0.4 * s:
+    for sd, ln in acc.items():
+        y0, y1, x0, x1 = ln["b"]
+        if (y1 - y0) < 0.4 * s:
             continue
-        lines.append({"box": (int(x0[i]), int(y0[i]), int(x1[i]), int(y1[i])), "ccs": ids[starts[i]:ends[i]]})
+        co = cores[sd - 1] if sd - 1 < len(cores) else None
+        core = (co[0].start, co[0].stop) if co is not None else (y0, y1)
+        lines.append({"box": (x0, y0, x1, y1), "core": core, "ccs": np.asarray(ln["ccs"], dtype=np.int64),
+                      "pix": ln["pix"]})
     return lines
+
+
+def _absorb_fragments(lines, s) -> list[dict]:
+    """Fold tiny "lines" (pieces of broken glyphs) into a real line they touch."""
+    if len(lines) < 2:
+        return lines
+    bx = np.array([ln["box"] for ln in lines], dtype=np.float64)
+    w = bx[:, 2] - bx[:, 0]
+    tiny = (w < 2 * s) & np.array([len(ln["ccs"]) + len(ln["pix"]) <= 3 for ln in lines])
+    if not tiny.any() or tiny.all():
+        return lines
+    big = np.flatnonzero(~tiny)
+    drop = set()
+    for i in np.flatnonzero(tiny):
+        cx, cy = (bx[i, 0] + bx[i, 2]) / 2, (bx[i, 1] + bx[i, 3]) / 2
+        b = bx[big]
+        dx = np.maximum(b[:, 0] - cx, 0) + np.maximum(cx - b[:, 2], 0)
+        dy = np.maximum(b[:, 1] - cy, 0) + np.maximum(cy - b[:, 3], 0)
+        d = np.where(dx <= 0.5 * s, dy, np.inf)
+        j = int(np.argmin(d))
+        if d[j] <= 0.5 * s:
+            t = lines[big[j]]
+            x0, y0, x1, y1 = t["box"]
+            u0, v0, u1, v1 = lines[i]["box"]
+            t["box"] = (min(x0, u0), min(y0, v0), max(x1, u1), max(y1, v1))
+            t["ccs"] = np.concatenate([t["ccs"], lines[i]["ccs"]])
+            t["pix"] = t["pix"] + lines[i]["pix"]
+            drop.add(int(i))
+    return [ln for k, ln in enumerate(lines) if k not in drop]
+
+
+def _is_speck(ln, labels, objs, s) -> bool:
+    """A "line" that is one solid blob about a character in size: a speck of dirt, not text."""
+    if len(ln["ccs"]) != 1 or ln["pix"]:
+        return False
+    x0, y0, x1, y1 = ln["box"]
+    if x1 - x0 > 1.5 * s or y1 - y0 > 1.5 * s:
+        return False
+    c = int(ln["ccs"][0])
+    fill = np.count_nonzero(labels[objs[c - 1]] == c) / float((x1 - x0) * (y1 - y0))
+    return fill > 0.6
 
 
 def _attach_small(lines, kind, bb, s) -> None:
@@ -590,11 +749,18 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
         return lines
     bx = np.array([ln["box"] for ln in lines], dtype=np.int64)
     x0, y0, x1, y1 = bx.T
-    hgt = y1 - y0
-    ov = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    # Vertical overlap of the cores (x-height bands): boxes can be stretched by joined glyphs.
+    cy = np.array([ln["core"] for ln in lines], dtype=np.int64)
+    c0, c1 = cy[:, 0], cy[:, 1]
+    hgt = c1 - c0
+    ov = np.minimum(c1[:, None], c1[None, :]) - np.maximum(c0[:, None], c0[None, :])
     vo = ov / np.maximum(np.minimum(hgt[:, None], hgt[None, :]), 1)
+    bh = y1 - y0
+    bov = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    # Boxes also count when the cores at least touch (pieces of one heading can have offset cores).
+    vo = np.maximum(vo, np.where(ov > 0, 0.6 / 0.7 * bov / np.maximum(np.minimum(bh[:, None], bh[None, :]), 1), 0))
     gap = np.maximum(x0[None, :] - x1[:, None], x0[:, None] - x1[None, :])
-    cand = (vo > 0.6) & (gap < 10.0 * s)
+    cand = ((vo > 0.6) & (gap < 10.0 * s)) | ((vo > 0.25) & (gap < 1.5 * s))
     np.fill_diagonal(cand, False)
     if not cand.any():
         return lines
@@ -606,8 +772,11 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
             i = parent[i]
         return i
 
+    # Large type (headings) is never cut by a column separator: a word gap in a heading can line
+    # up with the gutter below it.
+    large = hgt >= 1.4 * np.median(hgt)
     for i, j in zip(*np.nonzero(np.triu(cand))):
-        if colsep is not None:
+        if colsep is not None and not (large[i] and large[j] and gap[i, j] < 1.5 * min(hgt[i], hgt[j])):
             gx0, gx1 = (x1[i], x0[j]) if x1[i] <= x0[j] else (x1[j], x0[i])
             if gx1 > gx0:
                 ry0, ry1 = max(y0[i], y0[j]), min(y1[i], y1[j])
@@ -626,38 +795,87 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
             continue
         gb = bx[g]
         out.append({"box": (int(gb[:, 0].min()), int(gb[:, 1].min()), int(gb[:, 2].max()), int(gb[:, 3].max())),
-                    "ccs": np.concatenate([lines[i]["ccs"] for i in g])})
+                    "core": (int(c0[g].min()), int(c1[g].max())),
+                    "ccs": np.concatenate([lines[i]["ccs"] for i in g]),
+                    "pix": [pp for i in g for pp in lines[i]["pix"]]})
     return out
 
 
-def _reading_order(boxes, s) -> list[int]:
-    """Topological reading order (see module doc); ties go to the higher, then the left line."""
-    n = len(boxes)
+def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
+    """Reading order and column index of every line (topological sort of pairwise rules).
+
+    Line u comes before line v when they overlap horizontally and u is higher, or when u lies
+    left of a column gutter and v right of it, and no third line overlapping both horizontally
+    lies between them in height.
+    Lines crossing a column gutter (headings, full-width paragraphs) are read strictly by height
+    against every other line. So columns are read left to right, a column that ends early does
+    not pull the rest of its neighbour after it, and a full-width heading comes before the columns
+    below it. Ties go to the higher, then the left line. The column of a line is the number of
+    separators left of its start that run beside it.
+    """
+    n = len(lines)
+    b = np.array([ln["box"] for ln in lines], dtype=np.float64).reshape(-1, 4)
+    core = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
+    x0, x1 = b[:, 0], b[:, 2]
+    y0 = b[:, 1]
+    yc = (core[:, 0] + core[:, 1]) / 2
+    cols = np.zeros(n, np.int32)
+    span = np.zeros(n, bool)
+    seps = None
+    if colsep is not None and colsep.any():
+        lab, _ = ndi.label(colsep, structure=np.ones((3, 3), bool))
+        # A separator's x: its most covered column (the gutter proper; a piece can also reach
+        # into the blank end of a short column).
+        # Pieces overlapping a taller one in x take its x.
+        objs_ = ndi.find_objects(lab)
+        seps, taken = [], []
+        for k in sorted(range(len(objs_)), key=lambda k: -(objs_[k][0].stop - objs_[k][0].start)):
+            o = objs_[k]
+            xs0, xs1 = o[1].start, o[1].stop
+            xc = next((t[2] for t in taken if t[0] < xs1 and xs0 < t[1]), None)
+            if xc is None:
+                cov = (lab[o] == k + 1).sum(axis=0)
+                best = np.flatnonzero(cov == cov.max())
+                xc = xs0 + (best[0] + best[-1] + 1) / 2.0
+                taken.append((xs0, xs1, xc))
+            seps.append((o[0].start, o[0].stop, xc))
+        seps = np.array(seps)
+        span = ((x0[:, None] < seps[None, :, 2] - s) & (x1[:, None] > seps[None, :, 2] + s)).any(axis=1)
+        beside = (seps[None, :, 0] <= yc[:, None] + s) & (seps[None, :, 1] >= yc[:, None] - s)
+        left = seps[None, :, 2] < x0[:, None] + 0.5 * s
+        for i in range(n):
+            xs = np.sort(seps[beside[i] & left[i], 2])
+            cols[i] = 0 if span[i] else int(np.count_nonzero(np.r_[True, np.diff(xs) > 2 * s])) if xs.size else 0
     if n <= 1:
-        return list(range(n))
-    b = np.array(boxes, dtype=np.float64)
-    x0, y0, x1, y1 = b.T
-    yc = (y0 + y1) / 2
+        return list(range(n)), cols
     tol = 0.5 * s
     xov = (np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])) > tol
     above = yc[:, None] < yc[None, :]
     before = xov & above
-    left = x1[:, None] <= x0[None, :] + tol
+    # "Left of" only across a column gutter: a gutter x between the two lines, beside one of them.
+    leftof = np.zeros((n, n), bool)
+    if seps is not None:
+        for sy0, sy1, sx in seps:
+            gut = (x1 <= sx + tol)[:, None] & (x0 >= sx - tol)[None, :]
+            near = (yc >= sy0 - 4 * s) & (yc <= sy1 + 4 * s)
+            leftof |= gut & (near[:, None] | near[None, :])
     if n <= 400:
-        # w separates u, v when it overlaps both horizontally and lies between them vertically.
+        # w separates u, v when it overlaps both horizontally and lies between them in height.
         lo = np.minimum(yc[:, None], yc[None, :])
         hi = np.maximum(yc[:, None], yc[None, :])
         between = (yc[None, None, :] > lo[:, :, None]) & (yc[None, None, :] < hi[:, :, None])
         sep = (between & xov[:, None, :] & xov[None, :, :]).any(axis=2)
-        before |= left & ~sep
+        before |= leftof & ~sep
     else:
-        before |= left
+        before |= leftof
+    sp = span[:, None] | span[None, :]
+    before = np.where(sp, above, before)
     np.fill_diagonal(before, False)
     indeg = before.sum(axis=0)
     heap = [(y0[i], x0[i], i) for i in range(n) if indeg[i] == 0]
     heapq.heapify(heap)
     done = np.zeros(n, bool)
-    order = []
+    order: list[int] = []
     while len(order) < n:
         if not heap:  # a cycle: take the top-most remaining line
             rest = np.flatnonzero(~done)
@@ -672,22 +890,4 @@ def _reading_order(boxes, s) -> list[int]:
             indeg[j] -= 1
             if indeg[j] == 0:
                 heapq.heappush(heap, (y0[j], x0[j], int(j)))
-    return order
-
-
-def _columns(boxes, colsep, s) -> np.ndarray:
-    """Column index per line: separators crossing the line's rows that lie left of its start."""
-    n = len(boxes)
-    cols = np.zeros(n, np.int32)
-    if colsep is None or n == 0:
-        return cols
-    lab, k = ndi.label(colsep)
-    if k == 0:
-        return cols
-    objs = ndi.find_objects(lab)
-    seps = np.array([(o[0].start, o[0].stop, (o[1].start + o[1].stop) / 2.0) for o in objs])
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
-        yc = (y0 + y1) / 2.0
-        cross = (seps[:, 0] <= yc + s) & (seps[:, 1] >= yc - s) & (seps[:, 2] < x0 + 0.5 * s)
-        cols[i] = int(np.count_nonzero(cross))
-    return cols
+    return order, cols

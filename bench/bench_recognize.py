@@ -1,0 +1,133 @@
+"""Bulk recognition throughput and accuracy, measured side by side in one run.
+
+1. A plain single-process loop over the pages (PageRecognizer), pages/s and lines/s per core.
+2. The recognize flow with 1 and 2 Dask workers on the same pages, ratio to the loop.
+3. Tesseract 5 on the same pages (one thread per process, two processes), ratio and CER of both.
+4. Peak worker memory on an archive 10x larger (with --memory).
+
+    python bench/bench_recognize.py [--pages 20] [--dpi 300] [--model URL] [--memory]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from ocrcore.imageio import decode_image  # noqa: E402
+from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
+from ocrcore.synth import generate  # noqa: E402
+from ocrcore.synth.dataset import sample_to_row  # noqa: E402
+
+
+def make_pages(folder: str, n: int, dpi: int, seed: int = 77) -> dict:
+    os.makedirs(folder, exist_ok=True)
+    truth = {}
+    for i in range(n):
+        s = generate("pages", seed, i, {"dpi": dpi})
+        row = sample_to_row(s, "pages")
+        name = f"page-{i:04d}.png"
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(row["image"]["bytes"])
+        truth[name] = truth_page(row)
+    return truth
+
+
+def tesseract_text(path: str) -> str:
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    r = subprocess.run(["tesseract", path, "stdout", "--psm", "3"], capture_output=True, text=True, env=env)
+    return r.stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=20)
+    ap.add_argument("--dpi", type=int, default=300)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--shard-size", type=int, default=5)
+    ap.add_argument("--memory", action="store_true", help="also run an archive 10x larger and compare peak RSS")
+    args = ap.parse_args()
+
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.recognize import PageRecognizer
+    from ocrcore.serialize.parquet import iter_pages
+
+    tmp = tempfile.mkdtemp(prefix="bench-rec-")
+    try:
+        src = os.path.join(tmp, "pages")
+        truth = make_pages(src, args.pages, args.dpi)
+        names = sorted(truth)
+        reader = PageRecognizer(Recognizer.load(args.model, num_threads=1))
+        t0 = time.perf_counter()
+        ours, n_lines = {}, 0
+        for name in names:
+            with open(os.path.join(src, name), "rb") as f:
+                page = reader(decode_image(f.read()), page_id=name)
+            ours[name] = page
+            n_lines += len(page.lines)
+        loop_s = time.perf_counter() - t0
+        acc = PageScore()
+        for name in names:
+            score_page(truth[name], ours[name], acc)
+        print(f"== {args.pages} synthetic pages at {args.dpi} dpi ==")
+        print(f"plain loop, 1 process: {loop_s:.1f} s, {args.pages / loop_s:.3f} pages/s, {n_lines / loop_s:.1f} lines/s per core")
+        print(f"  accuracy: {acc.summary()}")
+
+        from flows.server import ensure_api
+
+        ensure_api()
+        from flows.recognize import run_recognize
+
+        for w in (1, 2):
+            out = os.path.join(tmp, f"out{w}")
+            t0 = time.perf_counter()
+            res = run_recognize(src, out, model=args.model, shard_size=args.shard_size, workers=w, write_hocr=True)
+            total = time.perf_counter() - t0
+            print(f"flow, {w} worker(s): shards {res['seconds']:.1f} s ({args.pages / res['seconds']:.3f} pages/s, "
+                  f"{res['lines'] / res['seconds'] / w:.1f} lines/s per core), ratio to loop {loop_s / res['seconds']:.2f}x; "
+                  f"with cluster start {total:.1f} s, ratio {loop_s / total:.2f}x")
+
+        if shutil.which("tesseract"):
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(2) as ex:
+                texts = dict(zip(names, ex.map(lambda n: tesseract_text(os.path.join(src, n)), names)))
+            tess_s = time.perf_counter() - t0
+            from ocrcore.containers import Line, Page
+
+            tacc = PageScore()
+            for name in names:
+                lines = [ln for ln in texts[name].splitlines() if ln.strip()]
+                page = Page(name, 1, 1, [Line((0, 0, 0, 0), " ".join(ln.split())) for ln in lines])
+                score_page(truth[name], page, tacc)
+            print(f"tesseract 5, 2 processes x 1 thread: {tess_s:.1f} s, {args.pages / tess_s:.3f} pages/s; "
+                  f"CER {100 * tacc.cer:.2f}% WER {100 * tacc.wer:.2f}%")
+            print(f"ours (2 workers) vs tesseract (2 processes): throughput ratio {tess_s / res['seconds']:.2f}x, "
+                  f"CER ours {100 * acc.cer:.2f}% vs tesseract {100 * tacc.cer:.2f}%")
+        else:
+            print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
+
+        if args.memory:
+            for mult in (1, 10):
+                big = os.path.join(tmp, f"mem{mult}")
+                os.makedirs(big)
+                for k in range(mult):
+                    for name in names:
+                        os.link(os.path.join(src, name), os.path.join(big, f"{k:03d}-{name}"))
+                res = run_recognize(big, os.path.join(tmp, f"memout{mult}"), model=args.model,
+                                    shard_size=args.shard_size, workers=2, write_hocr=False)
+                print(f"archive x{mult} ({res['pages']} pages): peak worker RSS {res['worker_max_rss_mb']} MB")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

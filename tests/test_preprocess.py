@@ -1,0 +1,357 @@
+"""Preprocessing: binarize (modes, inversion, bilevel pass-through, skew), segment (lines, columns,
+reading order, boxes in original coordinates), single-line mode and line normalization.
+
+Pages are rendered here with PIL at about 150 dpi so every test stays small and fast.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ocrcore.containers import bbox_iou
+from ocrcore.preprocess import (
+    BinarizeResult,
+    PageTransform,
+    binarize,
+    normalize_line,
+    segment,
+    single_line,
+)
+
+WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore "
+         "et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip "
+         "ex ea commodo consequat duis aute irure in reprehenderit voluptate velit esse cillum fugiat").split()
+
+
+def _font(size: int):
+    for path in ("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                 "DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def render_page(width=1000, height=1300, columns=1, size=20, heading=False, seed=0, margin=70, gutter=60,
+                leading=1.55, max_lines=None):
+    """A white page of random words; returns (image "L", [(box, column)] in reading order)."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("L", (width, height), 255)
+    d = ImageDraw.Draw(img)
+    font = _font(size)
+    truth = []
+    y = margin
+    if heading:
+        hf = _font(int(size * 1.8))
+        text = "A heading across the page"
+        d.text((margin, y), text, font=hf, fill=0)
+        truth.append((d.textbbox((margin, y), text, font=hf), 0))
+        y += int(size * 3.5)
+    colw = (width - 2 * margin - (columns - 1) * gutter) // columns
+    top = y
+    for c in range(columns):
+        x, y, n = margin + c * (colw + gutter), top, 0
+        while y + 2 * size < height - margin and (max_lines is None or n < max_lines):
+            words = []
+            while True:
+                w = WORDS[rng.integers(len(WORDS))]
+                if d.textlength(" ".join(words + [w]), font=font) > colw:
+                    break
+                words.append(w)
+            text = " ".join(words)
+            d.text((x, y), text, font=font, fill=0)
+            truth.append((d.textbbox((x, y), text, font=font), c))
+            y += int(size * leading)
+            n += 1
+    return img, truth
+
+
+def rotate_page(img, boxes, angle):
+    """Rotate a page counter-clockwise (PIL convention, canvas expanded) and map its boxes."""
+    rot = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255)
+    W, H = img.size
+    W2, H2 = rot.size
+    a = math.radians(angle)
+    c, s = math.cos(a), math.sin(a)
+    out = []
+    for (x0, y0, x1, y1), col in boxes:
+        xs = np.array([x0, x1, x0, x1]) - W / 2
+        ys = np.array([y0, y0, y1, y1]) - H / 2
+        X, Y = c * xs + s * ys + W2 / 2, -s * xs + c * ys + H2 / 2
+        out.append(((int(X.min()), int(Y.min()), int(np.ceil(X.max())), int(np.ceil(Y.max()))), col))
+    return rot, out
+
+
+def matched_order(found, truth):
+    """Truth index of the best match (IoU >= 0.5) for every found box, or -1."""
+    out = []
+    for f in found:
+        ious = [bbox_iou(f, t) for t in truth]
+        j = int(np.argmax(ious))
+        out.append(j if ious[j] >= 0.5 else -1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def text_line_image():
+    img = Image.new("L", (420, 90), 255)
+    d = ImageDraw.Draw(img)
+    d.text((15, 20), "Sphinx of black quartz", font=_font(34), fill=0)
+    return img
+
+
+@pytest.fixture(scope="module")
+def page1():
+    return render_page(columns=1)
+
+
+# --------------------------------------------------------------------------------------------
+# binarize
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "LA", "I;16", "I", "F", "CMYK"])
+def test_every_pillow_mode_binarizes_to_the_same_ink(mode, text_line_image):
+    ref = np.asarray(text_line_image) < 128
+    g = np.asarray(text_line_image, dtype=np.float64)
+    if mode == "I;16":
+        img = Image.fromarray((g * 257).astype(np.uint16))
+    elif mode == "I":
+        img = Image.fromarray((g * 1000 - 5000).astype(np.int32))
+    elif mode == "F":
+        img = Image.fromarray((g / 255).astype(np.float32))
+    elif mode in ("RGBA", "LA"):
+        # Ink opaque black, background transparent *black*: only alpha says it is background.
+        a = np.where(ref, 255, 0).astype(np.uint8)
+        z = np.zeros_like(a)
+        img = Image.fromarray(np.dstack([z, z, z, a] if mode == "RGBA" else [z, a]))
+    elif mode == "1":
+        img = text_line_image.point(lambda v: 255 if v >= 128 else 0).convert("1")
+    else:
+        img = text_line_image.convert(mode)
+    assert img.mode == mode
+    res = binarize(img)
+    assert res.binary.shape == ref.shape and res.binary.dtype == np.bool_
+    frac = res.binary.mean()
+    assert 0.02 < frac < 0.4
+    inter = np.logical_and(res.binary, ref).sum()
+    assert inter / np.logical_or(res.binary, ref).sum() > 0.75
+    assert not res.inverted
+
+
+def test_array_inputs_and_empty_array():
+    a = np.full((40, 60), 255, np.uint8)
+    a[15:25, 10:50] = 0
+    for arr in (a, a.astype(np.float32) / 255, a.astype(np.float64) * 3 + 7, a > 128):
+        res = binarize(arr)
+        assert res.binary[20, 30] and not res.binary[5, 5]
+    with pytest.raises(ValueError):
+        binarize(np.zeros((0, 5), np.uint8))
+
+
+def test_inverted_page_detected(page1):
+    img, _ = page1
+    normal = binarize(img)
+    inv = binarize(Image.fromarray(255 - np.asarray(img)))
+    assert inv.inverted and not normal.inverted
+    agree = np.logical_and(inv.binary, normal.binary).sum() / np.logical_or(inv.binary, normal.binary).sum()
+    assert agree > 0.9
+
+
+def test_bilevel_input_passes_through_unchanged(page1):
+    img, _ = page1
+    bw = img.point(lambda v: 255 if v >= 128 else 0).convert("1")
+    res = binarize(bw)
+    assert res.was_binary and abs(res.angle) < 0.05 and not res.deskewed
+    assert np.array_equal(res.binary, np.asarray(bw) == 0)
+    # Skew is still estimated on bilevel input.
+    rot = bw.convert("L").rotate(1.2, resample=Image.NEAREST, expand=True, fillcolor=255).convert("1")
+    res2 = binarize(rot)
+    assert res2.was_binary and abs(res2.angle - 1.2) < 0.1
+
+
+@pytest.mark.parametrize("angle", [-1.7, 0.6, 2.0])
+def test_skew_estimated_within_a_tenth_of_a_degree(angle, page1):
+    img, _ = page1
+    rot, _ = rotate_page(img, [], angle)
+    res = binarize(rot)
+    assert abs(res.angle - angle) < 0.1
+    assert res.deskewed and res.transform.size == res.binary.shape[::-1]
+
+
+def test_noisy_shaded_page_skew_and_ink():
+    img, _ = render_page(columns=1, seed=3)
+    rot, _ = rotate_page(img, [], -0.8)
+    g = np.asarray(rot, dtype=np.float64)
+    yy, xx = np.mgrid[0:g.shape[0], 0:g.shape[1]]
+    shade = 0.55 + 0.4 * xx / g.shape[1]  # dark left edge, light right edge
+    rng = np.random.default_rng(0)
+    noisy = np.clip(g * shade + rng.normal(0, 8, g.shape), 0, 255).astype(np.uint8)
+    res = binarize(Image.fromarray(noisy))
+    assert abs(res.angle + 0.8) < 0.1
+    clean = binarize(rot)
+    agree = np.logical_and(res.binary, clean.binary).sum() / np.logical_or(res.binary, clean.binary).sum()
+    assert agree > 0.7
+
+
+def test_transform_round_trip_and_pil_convention():
+    tr = PageTransform.deskew(300, 200, 2.5)
+    xs, ys = np.array([0.0, 150.0, 299.0]), np.array([0.0, 100.0, 10.0])
+    bx, by = tr.to_original(*tr.to_deskewed(xs, ys))
+    assert np.allclose(bx, xs) and np.allclose(by, ys)
+    # A dot rotated by PIL lands where to_original sends the upright point.
+    up = Image.new("L", (300, 200), 255)
+    ImageDraw.Draw(up).rectangle((238, 48, 241, 51), fill=0)
+    rot = up.rotate(2.5, resample=Image.BILINEAR, expand=True, fillcolor=255)
+    ys_, xs_ = np.nonzero(np.asarray(rot) < 128)
+    tr2 = PageTransform.deskew(*up.size, 2.5)  # deskewed frame of `rot`...
+    # ...but here `rot` is the original and `up` the upright content: map upright -> rotated.
+    ox, oy = PageTransform(2.5, rot.size, up.size).to_original(240.0, 50.0)
+    assert abs(ox - (xs_.mean() + 0.5)) < 1.0 and abs(oy - (ys_.mean() + 0.5)) < 1.0
+    assert tr2.size[0] > 300 and tr2.to_original_bbox((0, 0, *tr2.size)) == (0, 0, 300, 200)
+
+
+# --------------------------------------------------------------------------------------------
+# segment
+
+
+def _check_lines(lines, truth, min_iou=0.5):
+    boxes = [b for b, _ in truth]
+    idx = matched_order([ln.bbox for ln in lines], boxes)
+    assert len(lines) == len(truth), (len(lines), len(truth))
+    assert idx == list(range(len(truth))), idx
+    assert all(bbox_iou(ln.bbox, boxes[i]) >= min_iou for ln, i in zip(lines, idx))
+    assert [ln.order for ln in lines] == list(range(len(lines)))
+    assert [ln.column for ln in lines] == [c for _, c in truth]
+
+
+def test_segment_one_column(page1):
+    img, truth = page1
+    _check_lines(segment(binarize(img)), truth)
+
+
+def test_segment_two_columns_with_heading_in_reading_order():
+    img, truth = render_page(columns=2, heading=True, seed=1)
+    _check_lines(segment(binarize(img)), truth)
+
+
+def test_segment_skewed_two_column_page_boxes_in_original_coordinates():
+    img, truth = render_page(columns=2, seed=2)
+    rot, truth_rot = rotate_page(img, truth, -1.4)
+    res = binarize(rot)
+    lines = segment(res)
+    _check_lines(lines, truth_rot)
+    W, H = rot.size
+    for ln in lines:
+        x0, y0, x1, y1 = ln.bbox
+        assert 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H
+
+
+def test_blank_noise_and_tiny_pages_give_no_lines():
+    assert segment(binarize(Image.new("L", (600, 800), 255))) == []
+    rng = np.random.default_rng(0)
+    noise = np.clip(235 + rng.normal(0, 6, (500, 400)), 0, 255).astype(np.uint8)
+    assert segment(binarize(Image.fromarray(noise))) == []
+    assert segment(binarize(Image.new("L", (5, 5), 0))) == []
+    assert segment(binarize(Image.new("RGB", (1, 1)))) == []
+    res = binarize(Image.new("L", (5, 5), 255))
+    assert res.binary.shape == (5, 5) and not res.binary.any()
+
+
+def test_crops_from_result_and_from_original_agree_and_map_back():
+    img, truth = render_page(columns=1, seed=4, max_lines=6)
+    rot, truth_rot = rotate_page(img, truth, 1.1)
+    res = binarize(rot)
+    lines = segment(res)
+    assert len(lines) == 6
+    ln = lines[2]
+    a = ln.crop(res)
+    b = ln.crop(rot)
+    assert a.image.dtype == np.float32 and a.image.shape == b.image.shape
+    assert a.image.min() < 0.2 and a.image.max() == 1.0
+    assert np.mean(np.abs(a.image - b.image)) < 0.08
+    # The crop's content box maps back onto the line's original box.
+    h = a.image.shape[0]
+    back = a.to_original_bbox((a.content[0], ln.pad, a.content[1], h - ln.pad))
+    assert bbox_iou(back, ln.bbox) > 0.9
+
+
+def test_single_line_whole_image_and_trimmed(text_line_image):
+    whole = single_line(text_line_image)
+    assert whole.bbox == (0, 0, 420, 90) and whole.order == 0
+    crop = whole.crop(text_line_image)
+    assert crop.image.shape == (90, 420)
+    trimmed = single_line(text_line_image, trim=True, pad=3)
+    x0, y0, x1, y1 = trimmed.bbox
+    assert 5 <= x0 <= 20 and 15 <= y0 <= 35 and x1 < 420 and y1 < 90
+    res = binarize(text_line_image)
+    assert isinstance(res, BinarizeResult) and single_line(res).bbox == (0, 0, 420, 90)
+
+
+# --------------------------------------------------------------------------------------------
+# normalize
+
+
+@pytest.mark.parametrize("mode", ["scale", "center"])
+def test_normalize_line_height_polarity_and_mapping(mode):
+    img, truth = render_page(columns=1, seed=5, max_lines=3)
+    rot, truth_rot = rotate_page(img, truth, 0.9)
+    res = binarize(rot)
+    ln = segment(res)[1]
+    crop = ln.crop(res)
+    nl = normalize_line(crop, 48, mode=mode, width_multiple=8)
+    assert nl.image.shape[0] == 48 and nl.image.shape[1] % 8 == 0 and nl.image.dtype == np.float32
+    assert nl.image[0].min() == 1.0 and nl.image.min() < 0.3  # white padding, dark ink
+    # Normalized x -> crop x is the exact inverse of the forward scaling.
+    cx = np.array([crop.content[0] + 1.0, 100.0, crop.content[1] - 1.0])
+    fx = nl.x_offset + (cx - crop.content[0]) * nl.scale
+    assert np.allclose(nl.x_to_crop(fx), cx)
+    # The line's full normalized extent lands on its original box.
+    ox = nl.x_to_original([nl.x_offset, nl.x_offset + nl.width])
+    assert abs(ox[0] - ln.bbox[0]) < 3 and abs(ox[1] - ln.bbox[2]) < 3
+    back = nl.to_original_bbox((nl.x_offset, 2, nl.x_offset + nl.width, 46))
+    assert bbox_iou(back, ln.bbox) > 0.6
+
+
+def test_normalize_bare_arrays_and_max_width():
+    a = np.ones((30, 200), np.float32)
+    a[10:20, 20:180] = 0
+    nl = normalize_line(a, 32, vpad=0, hpad=0)
+    assert nl.image.shape == (32, round(200 * 32 / 30))
+    assert np.allclose(nl.x_to_original([0, nl.image.shape[1]]), [0, 200])
+    nl2 = normalize_line((a * 255).astype(np.uint8), 32, max_width=100)
+    assert nl2.image.shape == (32, 100)
+    assert np.allclose(nl2.x_to_original([nl2.x_offset, nl2.x_offset + nl2.width]), [0, 200], atol=1)
+
+
+def test_regions_pickle_and_masks_blank_neighbouring_lines():
+    import pickle
+
+    img, truth = render_page(columns=1, seed=6, leading=1.2, max_lines=5)
+    res = binarize(img)
+    lines = segment(res)
+    assert len(lines) == 5
+    again = pickle.loads(pickle.dumps(lines))
+    assert [ln.bbox for ln in again] == [ln.bbox for ln in lines]
+    mid = lines[2]
+    big_pad = 12  # reaches into the lines above and below
+    masked = mid.crop(res, pad=big_pad).image
+    plain = mid.crop(res, pad=big_pad, masked=False).image
+    assert (plain < 0.5).sum() > (masked < 0.5).sum()
+    assert masked[:3].min() > 0.5 and masked[-3:].min() > 0.5  # neighbours' ink painted white
+
+
+def test_palette_with_transparency_and_inverted_bilevel():
+    base = Image.new("L", (200, 60), 255)
+    ImageDraw.Draw(base).text((10, 10), "Ink 42", font=_font(30), fill=0)
+    p = base.convert("P")
+    p.info["transparency"] = p.getpixel((0, 0))  # background index transparent
+    res = binarize(p)
+    assert 0.01 < res.binary.mean() < 0.4 and not res.inverted
+    inv = Image.fromarray(np.asarray(base) < 128).convert("1")  # white text on black
+    res2 = binarize(inv)
+    assert res2.inverted and res2.was_binary
+    assert np.array_equal(res2.binary, np.asarray(base) < 128)
