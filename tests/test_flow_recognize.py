@@ -120,3 +120,38 @@ def test_resume_and_incremental_equal_undisturbed(prefect_api, tmp_path, tiny_mo
     exe = os.path.join(os.path.dirname(sys.executable), "ocr")
     r = subprocess.run([exe, "hocr", f"{part}/part-00002.parquet"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "ocr_page" in r.stdout, r.stderr
+
+
+def test_worker_killed_mid_run_output_equals_undisturbed(prefect_api, tmp_path, tiny_model):
+    """A Dask worker process killed while shards run: Dask reruns its work, output is identical."""
+    import signal
+
+    import psutil
+
+    from flows.artifacts import progress_hook
+    from flows.recognize import run_recognize
+
+    src = tmp_path / "in"
+    for i in range(6):
+        storage.write_bytes_atomic(str(src / f"p{i}.png"), _page_png(30 + i, columns=1))
+    calm = str(tmp_path / "calm")
+    run_recognize(str(src), calm, model=tiny_model, shard_size=1, workers=2, write_hocr=False)
+
+    killed = []
+
+    def kill_one(ev):
+        if ev["event"] == "advance" and not killed:
+            # Dask worker processes are spawned children ("spawn_main"); the resource tracker is not one
+            workers = [p for p in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+            if workers:
+                workers[0].send_signal(signal.SIGKILL)
+                killed.append(workers[0].pid)
+
+    hit = str(tmp_path / "hit")
+    with progress_hook(kill_one):
+        res = run_recognize(str(src), hit, model=tiny_model, shard_size=1, workers=2, write_hocr=False)
+    assert killed, "no worker process was found to kill"
+    assert res["written"] == 6
+    for i in range(6):
+        name = f"part-{i:05d}.parquet"
+        assert open(f"{calm}/{name}", "rb").read() == open(f"{hit}/{name}", "rb").read()
