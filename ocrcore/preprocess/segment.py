@@ -309,11 +309,21 @@ def segment(
             own = sub == i + 1
             others = (sub > 0) & ~own
             if others.any():
-                others = ndi.binary_dilation(others) & ~ndi.binary_dilation(own)
-                region.mask = ~others
+                region.mask = ~(_dilate3(others) & ~own)
                 region.mask_box = (mb[0] * f, mb[1] * f, mb[2] * f, mb[3] * f)
                 region.mask_scale = f
         out.append(region)
+    return out
+
+
+def _dilate3(m: np.ndarray) -> np.ndarray:
+    """3x3 binary dilation by slicing (cheaper than scipy's for many small masks)."""
+    out = m.copy()
+    out[1:] |= m[:-1]
+    out[:-1] |= m[1:]
+    tmp = out.copy()
+    out[:, 1:] |= tmp[:, :-1]
+    out[:, :-1] |= tmp[:, 1:]
     return out
 
 
