@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocrcore.containers import bbox_iou  # noqa: E402
+
 from ocrcore.preprocess import binarize, segment  # noqa: E402
 
 

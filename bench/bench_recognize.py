@@ -59,7 +59,6 @@ def main() -> None:
 
     from ocrcore.model.predict import Recognizer
     from ocrcore.recognize import PageRecognizer
-    from ocrcore.serialize.parquet import iter_pages
 
     tmp = tempfile.mkdtemp(prefix="bench-rec-")
     try:

@@ -77,3 +77,24 @@ def link_for(url: str) -> str:
     if "://" in url:
         return url
     return "file://" + os.path.abspath(url)
+
+
+def gather_shards(futures: dict, progress: Progress, log, *, units: Callable = lambda shard, result: shard.size) -> list[dict]:
+    """Wait for shard futures as they finish, advancing ``progress``; every failure is logged,
+    the other shards go on, and a RuntimeError naming the failed shards is raised at the end."""
+    from prefect.futures import as_completed
+
+    results, failed = [], []
+    for fut in as_completed(list(futures)):
+        shard = futures[fut]
+        try:
+            r = fut.result()
+        except Exception as e:
+            log.error("shard %s failed: %s", shard.name, e)
+            failed.append(f"{shard.name}: {type(e).__name__}: {e}")
+            continue
+        results.append(r)
+        progress.advance(units(shard, r), shard=shard.name)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(futures)} shards failed; rerun to retry them: " + "; ".join(failed[:5]))
+    return results

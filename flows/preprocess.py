@@ -14,7 +14,6 @@ from typing import Optional
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.futures import as_completed
 
 from flows import artifacts
 from flows.cluster import make_task_runner, runner_from_env
@@ -97,19 +96,7 @@ def preprocess_archive(input: str, out: str, shard_size: int = 50, single_line: 
     progress = artifacts.Progress(total, key="preprocess-progress", description="pages preprocessed",
                                   done=sum(s.size for s in plan if s.name in done))
     futs = {preprocess_shard.submit(s.to_dict(), out, single_line, save_binarized, storage_options): s for s in todo}
-    results, failed = [], []
-    for fut in as_completed(list(futs)):
-        s = futs[fut]
-        try:
-            r = fut.result()
-        except Exception as e:
-            log.error("shard %s failed: %s", s.name, e)
-            failed.append(f"{s.name}: {e}")
-            continue
-        results.append(r)
-        progress.advance(s.size, shard=s.name)
-    if failed:
-        raise RuntimeError(f"{len(failed)} shards failed; rerun to retry them: " + "; ".join(failed[:5]))
+    results = artifacts.gather_shards(futs, progress, log)
     wall = time.perf_counter() - t0
     summary = {"pages": total, "shards": len(plan), "written": len(results), "skipped": len(plan) - len(todo),
                "lines": sum(r["lines"] for r in results), "errors": sum(r["errors"] for r in results),

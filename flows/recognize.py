@@ -21,7 +21,6 @@ from typing import Optional
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.futures import as_completed
 
 from flows import artifacts
 from flows.cluster import make_task_runner, runner_from_env
@@ -154,21 +153,10 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
                                   done=sum(s.size for s in plan if s.name in present))
     futs = {recognize_shard.submit(s.to_dict(), out, model, mid, run_id, single_line, write_hocr, storage_options): s
             for s in todo}
-    results, failed = [], []
-    for fut in as_completed(list(futs)):
-        s = futs[fut]
-        try:
-            r = fut.result()
-        except Exception as e:
-            log.error("shard %s failed: %s", s.name, e)
-            failed.append(f"{s.name}: {e}")
-            continue
-        results.append(r)
+    results = artifacts.gather_shards(futs, progress, log)
+    for r in results:
         if r["errors"]:
-            log.warning("shard %s: %d pages failed: %s", s.name, r["errors"], r["errors_by_type"])
-        progress.advance(s.size, shard=s.name)
-    if failed:
-        raise RuntimeError(f"{len(failed)} shards failed; rerun to retry them: " + "; ".join(failed[:5]))
+            log.warning("shard %s: %d pages failed: %s", r["shard"], r["errors"], r["errors_by_type"])
     wall = time.perf_counter() - t0
     pages = sum(r["pages"] for r in results)
     errors: dict[str, int] = {}

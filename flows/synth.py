@@ -10,7 +10,6 @@ from typing import Optional
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.futures import as_completed
 
 from flows import artifacts
 from flows.cluster import make_task_runner, runner_from_env
@@ -99,21 +98,8 @@ def generate_dataset(
         fut = synth_shard.submit(kind, seed, full, s.to_dict(), out, count, shard_size, storage_options,
                                  keep_samples=4 if s.index == 0 else 0)
         futures[fut] = s
-    results, failed = [], []
-    for fut in as_completed(list(futures)):
-        s = futures[fut]
-        try:
-            r = fut.result()
-        except Exception as e:  # keep the other shards going; report all failures at the end
-            log.error("shard %s failed: %s", s.name, e)
-            failed.append((s.name, f"{type(e).__name__}: {e}"))
-            continue
-        results.append(r)
-        progress.advance(r["rows"], shard=r["shard"])
+    results = artifacts.gather_shards(futures, progress, log, units=lambda s, r: r["rows"])
     wall = time.perf_counter() - t0
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {len(todo)} shards failed; rerun to retry them: "
-                           + "; ".join(f"{n}: {m}" for n, m in failed[:5]))
 
     storage.write_json_atomic(storage.join(out, "_manifest.json"), {
         **ident, "shards": [{"name": s.name, "start": s.start, "stop": s.stop, "rows": s.size} for s in plan],

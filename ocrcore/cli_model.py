@@ -6,7 +6,7 @@ import sys
 
 
 def cmd_train(args) -> int:
-    from ocrcore.cli import UsageError, _Bar, _prefect_env, _storage_options
+    from ocrcore.cli import UsageError, _prefect_env, _storage_options
     from ocrcore.train import TrainConfig
 
     config = {}
