@@ -1,0 +1,79 @@
+"""Line recognition on CPU: our model at batch sizes 1, 16 and 64 against Tesseract 5, one run.
+
+Both read the same line images from a dataset; Tesseract runs as ONE process over the whole list
+(``--psm 7``, ``OMP_THREAD_LIMIT=1``) so its start-up is not counted; ours uses one torch thread.
+Prints lines/s per core and CER (rapidfuzz) of each.
+
+    python bench/bench_lines.py --data DATASET [--model MODEL] [--n 300]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from ocrcore.datasets import iter_records  # noqa: E402
+from ocrcore.evaluate import score  # noqa: E402
+from ocrcore.model.predict import Recognizer, record_to_gray  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--n", type=int, default=300)
+    args = ap.parse_args()
+
+    recs = []
+    for r in iter_records(args.data, columns=["id", "image", "text"]):
+        recs.append(r)
+        if len(recs) >= args.n:
+            break
+    refs = [r["text"] for r in recs]
+    grays = [record_to_gray(r) for r in recs]
+    rec = Recognizer.load(args.model, num_threads=1)
+    print(f"== {len(recs)} line images from {args.data} ==")
+    for bs in (1, 16, 64):
+        t0 = time.perf_counter()
+        out = rec.recognize_lines(grays, batch_size=bs)
+        dt = time.perf_counter() - t0
+        rep = score(refs, [o.text for o in out], normalize=rec.charset.normalize)
+        print(f"ours, batch {bs:3d}: {len(recs) / dt:8.1f} lines/s per core  CER {100 * rep.cer:.2f}%  WER {100 * rep.wer:.2f}%")
+        ours_rate, ours_cer = len(recs) / dt, rep.cer
+    if not shutil.which("tesseract"):
+        print("tesseract not installed (scripts/system-deps.sh --bench): skipped")
+        return
+    tmp = tempfile.mkdtemp(prefix="bench-lines-")
+    try:
+        paths = []
+        for i, r in enumerate(recs):
+            p = os.path.join(tmp, f"{i:05d}.png")
+            with open(p, "wb") as f:
+                f.write(r["image"]["bytes"])
+            paths.append(p)
+        lst = os.path.join(tmp, "list.txt")
+        with open(lst, "w") as f:
+            f.write("\n".join(paths) + "\n")
+        t0 = time.perf_counter()
+        res = subprocess.run(["tesseract", lst, "stdout", "--psm", "7"], capture_output=True, text=True,
+                             env=dict(os.environ, OMP_THREAD_LIMIT="1"))
+        dt = time.perf_counter() - t0
+        texts = [" ".join(t.split()) for t in res.stdout.split("\f")][: len(recs)]
+        texts += [""] * (len(recs) - len(texts))
+        trep = score(refs, texts, normalize=rec.charset.normalize)
+        print(f"tesseract 5 --psm 7: {len(recs) / dt:8.1f} lines/s per core  CER {100 * trep.cer:.2f}%  WER {100 * trep.wer:.2f}%")
+        print(f"ratio (ours at batch 64 / tesseract): {ours_rate / (len(recs) / dt):.1f}x lines/s; "
+              f"CER ours {100 * ours_cer:.2f}% vs tesseract {100 * trep.cer:.2f}%")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
