@@ -43,6 +43,101 @@ def plain_loop(kind: str, count: int, shard_size: int, out: str, params: dict) -
     return time.perf_counter() - t0
 
 
+class CpuSampler:
+    """Sums CPU seconds (user + system) of this process, its children and the Prefect server
+    while a block runs, sampling every 0.25 s so short-lived worker processes are counted."""
+
+    def __init__(self, server_pid: int | None):
+        import psutil
+        import threading
+
+        self._psutil = psutil
+        self.server_pid = server_pid
+        self.last: dict[int, tuple[str, float]] = {}
+        self.base: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _procs(self):
+        me = self._psutil.Process()
+        yield "flow process (flow, scheduler, nannies)", me
+        for c in me.children(recursive=True):
+            yield "dask workers", c
+        if self.server_pid:
+            try:
+                yield "prefect server", self._psutil.Process(self.server_pid)
+                for c in self._psutil.Process(self.server_pid).children(recursive=True):
+                    yield "prefect server", c
+            except self._psutil.Error:
+                pass
+
+    def sample(self, into: dict):
+        for role, p in self._procs():
+            try:
+                t = p.cpu_times()
+                into[p.pid] = (role, t.user + t.system)
+            except self._psutil.Error:
+                pass
+
+    def _run(self):
+        while not self._stop.wait(0.25):
+            self.sample(self.last)
+
+    def __enter__(self):
+        base: dict = {}
+        self.sample(base)
+        self.base = {pid: v for pid, (_, v) in base.items()}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.sample(self.last)
+
+    def by_role(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, (role, v) in self.last.items():
+            out[role] = out.get(role, 0.0) + v - self.base.get(pid, 0.0)
+        return out
+
+
+def _server_pid() -> int | None:
+    import json
+
+    from flows.server import STATE
+
+    try:
+        return int(json.loads(STATE.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _warm(kind: str, params: dict) -> None:
+    make_generator(kind, params)(0, 0)
+
+
+def _shard_job(kind: str, params: dict, start: int, stop: int, count: int, shard_size: int, url: str) -> None:
+    res = build_shard(kind, 0, params, start, stop, count=count, shard_size=shard_size)
+    storage.write_bytes_atomic(url, res.data)
+
+
+def two_processes(kind: str, count: int, shard_size: int, out: str, params: dict) -> float:
+    """The same shards on a 2-process pool with no Prefect or Dask: the machine's own ceiling
+    for 2 processes (warm processes, so start-up is not counted)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"), initializer=_warm, initargs=(kind, params)) as ex:
+        wait([ex.submit(time.sleep, 0.5) for _ in range(4)])  # both processes started and warm
+        t0 = time.perf_counter()
+        futs = [ex.submit(_shard_job, kind, params, s.start, s.stop, count, shard_size, storage.join(out, s.name))
+                for s in plan_shards(count, shard_size)]
+        for f in futs:
+            f.result()
+        return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=2000)
@@ -64,9 +159,11 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-synth-")
     try:
         loop_s = plain_loop("lines", args.count, args.shard_size, os.path.join(tmp, "loop"), params)
+        pool_s = two_processes("lines", args.count, args.shard_size, os.path.join(tmp, "pool"), params)
         t0 = time.perf_counter()
-        res = run_synth("lines", args.count, os.path.join(tmp, "flow"), seed=0, shard_size=args.shard_size,
-                        params=params, workers=2)
+        with CpuSampler(_server_pid()) as cpu:
+            res = run_synth("lines", args.count, os.path.join(tmp, "flow"), seed=0, shard_size=args.shard_size,
+                            params=params, workers=2)
         total_s = time.perf_counter() - t0
         flow_s = res["seconds"]
         n_shards = res["shards"]
@@ -74,9 +171,13 @@ def main() -> None:
         overhead = (2 * flow_s - loop_s) / n_shards
         print(f"\n== lines: {args.count} images, {n_shards} shards of {args.shard_size} ==")
         print(f"plain loop, 1 process          {loop_s:7.1f} s  {args.count / loop_s:7.1f} images/s")
+        print(f"2 plain processes, no Prefect/Dask {pool_s:7.1f} s  {args.count / pool_s:7.1f} images/s  ratio {loop_s / pool_s:.2f}x (machine ceiling)")
         print(f"flow, 2 workers (shards only)  {flow_s:7.1f} s  {args.count / flow_s:7.1f} images/s  ratio {loop_s / flow_s:.2f}x")
         print(f"flow, 2 workers (incl. cluster start, planning, commit) {total_s:7.1f} s  ratio {loop_s / total_s:.2f}x")
         print(f"mean shard compute {shard_s:.2f} s; Prefect+Dask overhead per shard ~{overhead:.2f} s worker time")
+        print(f"CPU seconds during the flow run (plain loop used {loop_s:.1f} s on one core):")
+        for role, sec in sorted(cpu.by_role().items()):
+            print(f"  {role:42s} {sec:7.1f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -3,6 +3,17 @@
 Workers are single-threaded processes with numeric libraries pinned to one thread each, so W
 workers on W cores do not fight, and they inherit the Prefect API URL so task runs report to the
 same server as the flow (without it every worker would start a temporary server of its own).
+
+Two Dask defaults are changed for the local cluster we start, because they cost our image work
+CPU that a plain process does not pay (measured with bench/bench_synth.py, see the README):
+
+- ``MALLOC_TRIM_THRESHOLD_=65536`` (Dask sets it before spawning workers, to return memory to the
+  OS sooner) also switches off glibc's dynamic mmap threshold, so every image-sized buffer is a
+  fresh mmap with page faults: about 8% more CPU for the same lines. Workers here release their
+  memory at the end of each shard anyway.
+- the statistical profiler (a stack sample every 10 ms, for the dashboard's Profile page).
+
+Set ``OCR_DASK_KEEP_DEFAULTS=1`` to keep Dask's own settings.
 """
 from __future__ import annotations
 
@@ -26,6 +37,17 @@ def worker_env(threads: int = 1) -> dict[str, str]:
     if api:
         env["PREFECT_API_URL"] = api
     return env
+
+
+def tune_local_dask() -> None:
+    """Apply the local-cluster settings of the module docstring (idempotent, this process only)."""
+    import dask
+
+    if os.environ.get("OCR_DASK_KEEP_DEFAULTS"):
+        return
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    dask.config.set({"distributed.nanny.pre-spawn-environ": env, "distributed.worker.profile.enabled": False})
 
 
 def make_task_runner(
@@ -60,6 +82,7 @@ def make_task_runner(
     }
     if resources:
         kwargs["resources"] = resources
+    tune_local_dask()
     return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=kwargs)
 
 

@@ -34,36 +34,26 @@ def preprocess_shard(shard: dict, out: str, single_line: bool = False, save_bina
     """Binarize and segment every page of one shard; write its three part files."""
     import pyarrow as pa
 
-    from ocrcore.inputs import iter_source_pages
+    from ocrcore.inputs import iter_shard_pages
     from ocrcore.preprocess.pages import PAGES_SCHEMA, analyse_page, binarized_png, line_rows, page_row
 
     s = PageShard.from_dict(shard)
     t0 = time.perf_counter()
     lines, pages, errors = [], [], []
-    for source, ids in s.items:
-        wanted = set(ids)
-        seen = set()
+    for p in iter_shard_pages(s.items, storage_options):
+        if not p.ok:
+            errors.append(p.error_row("input"))
+            continue
         try:
-            for p in iter_source_pages(source, storage_options, want=wanted.__contains__):
-                seen.add(p.page_id)
-                if not p.ok:
-                    errors.append(p.error_row("input"))
-                    continue
-                try:
-                    layout = analyse_page(p.image, single=single_line)
-                    lines.extend(line_rows(p.page_id, layout))
-                    pages.append(page_row(p.page_id, p.source_uri, p.page_no, p.image, layout))
-                    if save_binarized:
-                        storage.write_bytes_atomic(storage.join(out, "binarized", _safe_name(p.page_id) + ".png"),
-                                                   binarized_png(layout), storage_options)
-                except Exception as e:  # one bad page never stops the shard
-                    errors.append({"page_id": p.page_id, "source_uri": p.source_uri, "stage": "preprocess",
-                                   "error_type": type(e).__name__, "message": str(e)[:2000]})
-        except storage.StorageError as e:
-            raise RuntimeError(f"reading {storage.redact(source)} failed: {e}") from None
-        for pid in sorted(wanted - seen):
-            errors.append({"page_id": pid, "source_uri": storage.redact(source), "stage": "input",
-                           "error_type": "page_missing", "message": f"{pid} was listed but not found when read again"})
+            layout = analyse_page(p.image, single=single_line)
+            lines.extend(line_rows(p.page_id, layout))
+            pages.append(page_row(p.page_id, p.source_uri, p.page_no, p.image, layout))
+            if save_binarized:
+                storage.write_bytes_atomic(storage.join(out, "binarized", _safe_name(p.page_id) + ".png"),
+                                           binarized_png(layout), storage_options)
+        except Exception as e:  # one bad page never stops the shard
+            errors.append({"page_id": p.page_id, "source_uri": p.source_uri, "stage": "preprocess",
+                           "error_type": type(e).__name__, "message": str(e)[:2000]})
     storage.write_bytes_atomic(storage.join(out, "errors", s.name), errors_to_parquet_bytes(errors), storage_options)
     storage.write_bytes_atomic(storage.join(out, "lines", s.name), rows_to_parquet_bytes(lines) if lines else
                                table_to_parquet_bytes(pa.Table.from_pylist([], schema=_line_schema())), storage_options)

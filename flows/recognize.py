@@ -62,7 +62,7 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
                     single_line: bool = False, write_hocr: bool = True, storage_options: Optional[dict] = None) -> dict:
     """Recognise every page of one shard and write its part files."""
     from ocrcore.datasets import errors_to_parquet_bytes
-    from ocrcore.inputs import iter_source_pages
+    from ocrcore.inputs import iter_shard_pages
     from ocrcore.recognize import PageRecognizer
     from ocrcore.serialize.hocr import hocr_file_name, page_to_hocr
     from ocrcore.serialize.parquet import pages_to_parquet_bytes
@@ -71,26 +71,20 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
     t0 = time.perf_counter()
     reader = PageRecognizer(_recognizer(model, storage_options), single_line=single_line, model_name=model_name)
     pages, errors = [], []
-    for source, ids in s.items:
-        wanted, seen = set(ids), set()
-        for p in iter_source_pages(source, storage_options, want=wanted.__contains__):
-            seen.add(p.page_id)
-            if not p.ok:
-                errors.append(p.error_row("input"))
-                continue
-            try:
-                page = reader(p.image, page_id=p.page_id, source_uri=p.source_uri, page_no=p.page_no, run_id=run_id)
-            except Exception as e:  # one bad page never stops the shard
-                errors.append({"page_id": p.page_id, "source_uri": p.source_uri, "stage": "recognize",
-                               "error_type": type(e).__name__, "message": str(e)[:2000]})
-                continue
-            pages.append(page)
-            if write_hocr:
-                storage.write_bytes_atomic(storage.join(out, "hocr", hocr_file_name(p.page_id)),
-                                           page_to_hocr(page).encode("utf-8"), storage_options)
-        for pid in sorted(wanted - seen):
-            errors.append({"page_id": pid, "source_uri": storage.redact(source), "stage": "input",
-                           "error_type": "page_missing", "message": f"{pid} was listed but not found when read again"})
+    for p in iter_shard_pages(s.items, storage_options):
+        if not p.ok:
+            errors.append(p.error_row("input"))
+            continue
+        try:
+            page = reader(p.image, page_id=p.page_id, source_uri=p.source_uri, page_no=p.page_no, run_id=run_id)
+        except Exception as e:  # one bad page never stops the shard
+            errors.append({"page_id": p.page_id, "source_uri": p.source_uri, "stage": "recognize",
+                           "error_type": type(e).__name__, "message": str(e)[:2000]})
+            continue
+        pages.append(page)
+        if write_hocr:
+            storage.write_bytes_atomic(storage.join(out, "hocr", hocr_file_name(p.page_id)),
+                                       page_to_hocr(page).encode("utf-8"), storage_options)
     storage.write_bytes_atomic(storage.join(out, "errors", s.name), errors_to_parquet_bytes(errors), storage_options)
     storage.write_bytes_atomic(storage.join(out, s.name), pages_to_parquet_bytes(pages), storage_options)
     n_lines = sum(len(pg.lines) for pg in pages)

@@ -74,6 +74,20 @@ class _Bar:
             self.bar.close()
 
 
+def _run_flow(desc: str, unit: str, run, **kwargs) -> int:
+    """Run a flow's ``run_*`` entry point with a progress bar; print its summary as JSON."""
+    from flows.artifacts import progress_hook
+
+    bar = _Bar(desc, unit)
+    try:
+        with progress_hook(bar):
+            res = run(**kwargs)
+    finally:
+        bar.close()
+    print(json.dumps(res, indent=2, default=str))
+    return 0
+
+
 def _cluster_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int, help="local Dask worker processes (default: number of cores)")
@@ -104,18 +118,11 @@ def cmd_synth(args) -> int:
     opts = _storage_options(args)
     storage.preflight_writable(args.out, opts)
     _prefect_env(args)
-    from flows.artifacts import progress_hook
     from flows.synth import run_synth
 
-    bar = _Bar(f"synth {args.kind}", "img")
-    try:
-        with progress_hook(bar):
-            res = run_synth(args.kind, args.count, args.out, seed=args.seed, shard_size=args.shard_size, params=full,
-                            workers=args.workers, scheduler=args.scheduler, storage_options=opts)
-    finally:
-        bar.close()
-    print(json.dumps(res, indent=2, default=str))
-    return 0
+    return _run_flow(f"synth {args.kind}", "img", run_synth, kind=args.kind, count=args.count, out=args.out,
+                     seed=args.seed, shard_size=args.shard_size, params=full, workers=args.workers,
+                     scheduler=args.scheduler, storage_options=opts)
 
 
 def cmd_import(args) -> int:

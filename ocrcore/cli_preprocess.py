@@ -1,8 +1,6 @@
 """``ocr segment`` (one page, for a person to look at) and ``ocr preprocess`` (the flow)."""
 from __future__ import annotations
 
-import json
-
 
 def cmd_segment(args) -> int:
     from PIL import ImageDraw
@@ -34,7 +32,7 @@ def cmd_segment(args) -> int:
 
 
 def cmd_preprocess(args) -> int:
-    from ocrcore.cli import _Bar, _prefect_env, _storage_options
+    from ocrcore.cli import _prefect_env, _run_flow, _storage_options
 
     if args.shard_size <= 0:
         raise ValueError(f"--shard-size must be positive, got {args.shard_size}")
@@ -43,19 +41,11 @@ def cmd_preprocess(args) -> int:
 
     storage.preflight_writable(args.out, opts)
     _prefect_env(args)
-    from flows.artifacts import progress_hook
     from flows.preprocess import run_preprocess
 
-    bar = _Bar("preprocess", "page")
-    try:
-        with progress_hook(bar):
-            res = run_preprocess(args.input, args.out, shard_size=args.shard_size, single_line=args.single_line,
-                                 save_binarized=args.save_binarized, workers=args.workers, scheduler=args.scheduler,
-                                 storage_options=opts)
-    finally:
-        bar.close()
-    print(json.dumps(res, indent=2))
-    return 0
+    return _run_flow("preprocess", "page", run_preprocess, input=args.input, out=args.out, shard_size=args.shard_size,
+                     single_line=args.single_line, save_binarized=args.save_binarized, workers=args.workers,
+                     scheduler=args.scheduler, storage_options=opts)
 
 
 def register(sub) -> None:

@@ -7,7 +7,7 @@ import sys
 
 def cmd_recognize(args) -> int:
     from ocrcore import storage
-    from ocrcore.cli import _Bar, _prefect_env, _storage_options
+    from ocrcore.cli import _prefect_env, _run_flow, _storage_options
 
     if args.shard_size <= 0:
         raise ValueError(f"--shard-size must be positive, got {args.shard_size}")
@@ -18,20 +18,11 @@ def cmd_recognize(args) -> int:
 
     load_model(args.model or default_model_url(), storage_options=opts)  # a bad model fails here, clearly
     _prefect_env(args)
-    from flows.artifacts import progress_hook
     from flows.recognize import run_recognize
 
-    bar = _Bar("recognize", "page")
-    try:
-        with progress_hook(bar):
-            res = run_recognize(args.input, args.out, model=args.model, shard_size=args.shard_size,
-                                single_line=args.single_line, incremental=args.incremental,
-                                write_hocr=not args.no_hocr, workers=args.workers, scheduler=args.scheduler,
-                                storage_options=opts)
-    finally:
-        bar.close()
-    print(json.dumps(res, indent=2))
-    return 0
+    return _run_flow("recognize", "page", run_recognize, input=args.input, out=args.out, model=args.model,
+                     shard_size=args.shard_size, single_line=args.single_line, incremental=args.incremental,
+                     write_hocr=not args.no_hocr, workers=args.workers, scheduler=args.scheduler, storage_options=opts)
 
 
 def cmd_hocr(args) -> int:

@@ -234,6 +234,30 @@ def iter_source_pages(
     yield from _source_pages(src, storage_options, limits, True, want)
 
 
+def iter_shard_pages(
+    items: list[tuple[str, list[str]]],
+    storage_options: Optional[dict] = None,
+    **limits,
+) -> Iterator[PageInput]:
+    """Every page listed in a shard's ``(source, page_ids)`` items, each exactly once.
+
+    A page listed when the run was planned but absent when read again (the source changed in
+    between) comes back as a ``page_missing`` error, so no page is ever silently lost. A source
+    that cannot be read at all raises ``RuntimeError`` (the whole shard is retried).
+    """
+    for source, ids in items:
+        wanted, seen = set(ids), set()
+        try:
+            for p in iter_source_pages(source, storage_options, want=wanted.__contains__, **limits):
+                seen.add(p.page_id)
+                yield p
+        except storage.StorageError as e:
+            raise RuntimeError(f"reading {storage.redact(source)} failed: {e}") from None
+        for pid in sorted(wanted - seen):
+            yield PageInput(page_id=pid, source_uri=storage.redact(source), member=None, page_no=0,
+                            error_type="page_missing", message=f"{pid} was listed but not found when read again")
+
+
 def list_page_ids(
     source: Source | str,
     storage_options: Optional[dict] = None,

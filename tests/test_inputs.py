@@ -387,3 +387,14 @@ def test_listing_streams_lazily_and_vanished_files_are_reported():
         f"{base}/p3.png#1": "missing_file",
         f"{base}/p4.png#1": None,
     }
+
+
+def test_shard_pages_report_pages_gone_since_planning(scan_dir):
+    tif = f"{scan_dir}/multi.tif"
+    planned = list_page_ids(tif) + [f"{tif}#9"]  # page 9 was "listed" but the file no longer has it
+    got = list(inputs.iter_shard_pages([(tif, planned[1:])]))
+    assert [p.page_id for p in got] == planned[1:]
+    assert [p.error_type for p in got][-1] == "page_missing" and all(p.ok for p in got[:-1])
+    gone = f"{scan_dir}/nowhere.png"
+    (p,) = inputs.iter_shard_pages([(gone, [f"{gone}#1"])])  # a whole file gone: one error, same id
+    assert (p.page_id, p.error_type) == (f"{gone}#1", "missing_file")

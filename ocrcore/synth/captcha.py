@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.degrade import elastic_warp, gaussian_blur, gaussian_noise, map_boxes, speckle
-from ocrcore.synth.fonts import FontSet, load_font, resolve_fonts
+from ocrcore.synth.fonts import FontedGenerator, load_font, resolve_fonts
 
 KIND = "captcha"
 CAPTCHA_CHARSET = "2345678bcdefgmnpwxy"
@@ -50,16 +50,15 @@ def _draw_text(rng: np.random.Generator, charset: str, lo: int, hi: int) -> str:
     return "".join(charset[i] for i in rng.integers(0, len(charset), n))
 
 
-class CaptchaGenerator:
+class CaptchaGenerator(FontedGenerator):
     """Callable ``(seed, index) -> Sample`` for validated ``captcha`` params."""
 
     def __init__(self, params: dict):
-        self.params = params
-        self._fonts = None
+        super().__init__(params)
         self._lib = None
 
     def __getstate__(self):
-        return {"params": self.params, "_fonts": None, "_lib": None}
+        return {**super().__getstate__(), "_lib": None}
 
     def _lengths(self) -> tuple[int, int]:
         p = self.params
@@ -107,16 +106,12 @@ class CaptchaGenerator:
         return Sample(sample_id(KIND, seed, index), img, text, chars, meta)
 
     # --- classic ----------------------------------------------------------------------------
-    @property
-    def fonts(self) -> FontSet:
-        if self._fonts is None:
-            p = self.params
-            if p["fonts"] is None:
-                infos = resolve_fonts(None, p["extra_fonts"], ("serif",), ("regular", "bold"))
-            else:
-                infos = resolve_fonts(p["fonts"], p["extra_fonts"])
-            self._fonts = FontSet(infos)
-        return self._fonts
+    def resolve(self):
+        """Serif regular/bold system fonts (the look of the tutorial set), or the user's fonts."""
+        p = self.params
+        if p["fonts"] is None:
+            return resolve_fonts(None, p["extra_fonts"], ("serif",), ("regular", "bold"))
+        return resolve_fonts(p["fonts"], p["extra_fonts"])
 
     def _classic_sample(self, rng: np.random.Generator, text: str, seed: int, index: int) -> Sample:
         p = self.params

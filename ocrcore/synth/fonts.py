@@ -239,3 +239,30 @@ class FontSet:
         # DejaVu Sans and DejaVu Sans Condensed share a family: prefer the closest file name.
         name = os.path.basename(base.path)
         return max(same, key=lambda f: len(os.path.commonprefix([name, os.path.basename(f.path)])))
+
+
+class FontedGenerator:
+    """Base of the generators that draw from a :class:`FontSet` chosen by their params.
+
+    The fonts are resolved lazily, once per process, and never pickled: a generator shipped to
+    a Dask worker resolves them there (font files are per machine; a FontSet holds open fonts).
+    """
+
+    def __init__(self, params: dict):
+        self.params = params
+        self._fonts: Optional[FontSet] = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_fonts": None}
+
+    def resolve(self) -> list[FontInfo]:
+        """The fonts for these params (subclasses may narrow the choice)."""
+        p = self.params
+        return resolve_fonts(p["fonts"], p["extra_fonts"], p.get("font_classes", FONT_CLASSES),
+                             p.get("font_styles", FONT_STYLES))
+
+    @property
+    def fonts(self) -> FontSet:
+        if self._fonts is None:
+            self._fonts = FontSet(self.resolve())
+        return self._fonts

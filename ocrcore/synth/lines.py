@@ -15,28 +15,14 @@ from PIL import Image
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import random_text
 from ocrcore.synth.degrade import map_boxes, random_degrade
-from ocrcore.synth.fonts import FontSet, load_font, resolve_fonts
+from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import advances, paste, place
 
 KIND = "lines"
 
 
-class LinesGenerator:
+class LinesGenerator(FontedGenerator):
     """Callable ``(seed, index) -> Sample`` for validated ``lines`` params; fonts resolved once."""
-
-    def __init__(self, params: dict):
-        self.params = params
-        self._fonts = None
-
-    def __getstate__(self):
-        return {"params": self.params, "_fonts": None}
-
-    @property
-    def fonts(self) -> FontSet:
-        if self._fonts is None:
-            p = self.params
-            self._fonts = FontSet(resolve_fonts(p["fonts"], p["extra_fonts"], p["font_classes"], p["font_styles"]))
-        return self._fonts
 
     def __call__(self, seed: int, index: int) -> Sample:
         p = self.params

@@ -26,7 +26,7 @@ from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import random_text
 from ocrcore.synth.degrade import identity_map, map_boxes, random_degrade, rotate
-from ocrcore.synth.fonts import FontSet, load_font, resolve_fonts
+from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
 
 KIND = "pages"
@@ -104,22 +104,8 @@ def _layout_line(font, words: list[str], x: float, y: int, avail: float, justify
     return _Line(text, placed, column, y + ascent, [w for w in words_placed if w])
 
 
-class PagesGenerator:
+class PagesGenerator(FontedGenerator):
     """Callable ``(seed, index) -> Sample`` for validated ``pages`` params; fonts resolved once."""
-
-    def __init__(self, params: dict):
-        self.params = params
-        self._fonts = None
-
-    def __getstate__(self):
-        return {"params": self.params, "_fonts": None}
-
-    @property
-    def fonts(self) -> FontSet:
-        if self._fonts is None:
-            p = self.params
-            self._fonts = FontSet(resolve_fonts(p["fonts"], p["extra_fonts"], p["font_classes"]))
-        return self._fonts
 
     def __call__(self, seed: int, index: int) -> Sample:
         p = self.params
