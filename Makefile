@@ -21,8 +21,10 @@ test: setup
 	$(PY) -m pytest
 
 # The main job on embedded defaults: local disk, a local Dask cluster, a local Prefect server.
+# The end-to-end pipeline: synthetic lines -> a short fine-tune of the shipped model -> bulk
+# recognition of synthetic pages (Parquet + hOCR) -> a score against their ground truth.
 demo: setup
-	$(OCR) synth lines --count 2000 --out data/demo/lines --workers 2 --shard-size 250
+	$(OCR) pipeline --out data/demo
 
 bench: setup
 	scripts/system-deps.sh --bench

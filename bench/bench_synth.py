@@ -4,7 +4,7 @@ Prints images/s per core for each kind in a plain loop, then runs the same `line
 the Prefect flow on a LocalCluster of 2 workers and prints the ratio to the loop (measured side by
 side in this run) and the Prefect + Dask overhead per shard.
 
-    python bench/bench_synth.py [--count 2000] [--shard-size 250]
+    python bench/bench_synth.py [--count 2000] [--shard-size 250] [--diagnose]
 """
 from __future__ import annotations
 
@@ -138,11 +138,45 @@ def two_processes(kind: str, count: int, shard_size: int, out: str, params: dict
         return time.perf_counter() - t0
 
 
+def bare_dask(kind: str, count: int, shard_size: int, out: str, params: dict, tuned: bool) -> tuple[float, float]:
+    """The same shards on a bare Dask LocalCluster of 2 workers (no Prefect): (wall s, worker CPU s).
+
+    ``tuned`` applies flows.cluster.tune_local_dask(); otherwise Dask's own defaults are used.
+    """
+    import dask
+    import psutil
+    from distributed import Client, LocalCluster
+
+    from flows.cluster import tune_local_dask
+
+    if tuned:
+        tune_local_dask()
+        settings = {}
+    else:  # Dask's shipped defaults (the flow run above changed them in this process)
+        env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+        settings = {"distributed.nanny.pre-spawn-environ": {**env, "MALLOC_TRIM_THRESHOLD_": 65536},
+                    "distributed.worker.profile.enabled": True}
+    with dask.config.set(settings):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, Client(cl) as c:
+            c.gather(c.map(_warm, [kind, kind], [params, params], pure=False))
+            kids = psutil.Process().children(recursive=True)
+            base = {p.pid: sum(p.cpu_times()[:2]) for p in kids}
+            t0 = time.perf_counter()
+            futs = [c.submit(_shard_job, kind, params, s.start, s.stop, count, shard_size, storage.join(out, s.name), pure=False)
+                    for s in plan_shards(count, shard_size)]
+            c.gather(futs)
+            wall = time.perf_counter() - t0
+            cpu = sum(sum(p.cpu_times()[:2]) - base.get(p.pid, 0.0) for p in kids)
+    return wall, cpu
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--shard-size", type=int, default=250)
     ap.add_argument("--per-kind", type=int, default=100, help="images per kind for the plain-loop rates")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="also run the shards on a bare Dask LocalCluster, with Dask's defaults and with ours")
     args = ap.parse_args()
 
     print("== generation, plain loop, one core ==")
@@ -178,6 +212,11 @@ def main() -> None:
         print(f"CPU seconds during the flow run (plain loop used {loop_s:.1f} s on one core):")
         for role, sec in sorted(cpu.by_role().items()):
             print(f"  {role:42s} {sec:7.1f} s")
+        if args.diagnose:
+            for tuned in (False, True):
+                wall, wcpu = bare_dask("lines", args.count, args.shard_size, os.path.join(tmp, f"dask{tuned}"), params, tuned)
+                print(f"bare Dask, 2 warm workers, {'our settings ' if tuned else 'Dask defaults'}: {wall:6.1f} s "
+                      f"(ratio {loop_s / wall:.2f}x), worker CPU {wcpu:.1f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

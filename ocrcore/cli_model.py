@@ -71,8 +71,10 @@ def register(sub) -> None:
     t.add_argument("--val-fraction", type=float, default=0.1, help="seeded validation part of --data")
     t.add_argument("--split-seed", type=int, default=0)
     t.add_argument("--init", help="model URL to fine-tune from")
-    t.add_argument("--arch", help="crnn_small (fast, CPU) or crnn_base")
-    t.add_argument("--epochs", type=float)
+    t.add_argument("--arch", help="auto (default: crnn_compact below 20,000 samples, else crnn_small), "
+                                   "crnn_compact, crnn_small or crnn_base")
+    t.add_argument("--epochs", type=float, help="passes over the data (default: auto, about 120,000 samples "
+                                                "seen, 30 to 150 epochs)")
     t.add_argument("--max-steps", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)

@@ -234,3 +234,28 @@ def test_width_factor_auto_follows_character_width(tmp_path, recs):
     assert load_model(str(tmp_path / "wide"))[2]["width_factor"] == 8
     train(cfg(max_steps=1, width_factor=None), wide, out=str(tmp_path / "fixed"))
     assert load_model(str(tmp_path / "fixed"))[2]["width_factor"] == 4
+
+
+def test_auto_arch_and_epochs_follow_the_data_size(recs, tmp_path):
+    from ocrcore.train import AUTO_ARCH_THRESHOLD, auto_arch, auto_epochs
+
+    assert auto_arch(936) == "crnn_compact" and auto_arch(AUTO_ARCH_THRESHOLD) == "crnn_small"
+    assert auto_epochs(936) == 128 and auto_epochs(100) == 150 and auto_epochs(30_000) == 30
+    class Stop(Exception):
+        pass
+
+    def on_start(e):
+        if e["event"] == "start":
+            seen.append(e)
+            raise Stop  # the plan is all this test needs
+
+    seen = []
+    with pytest.raises(Stop):
+        train(cfg(max_steps=None, model=TINY), recs, out=str(tmp_path / "m"), progress=on_start)
+    (start,) = seen
+    assert start["arch"] == "crnn_compact" and start["epochs"] == auto_epochs(start["n_train"])
+    assert start["max_steps"] == round(start["epochs"] * batches_per_epoch(start["n_train"], 8, 2))
+    with pytest.raises(ValueError, match="epochs"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="unknown arch"):
+        TrainConfig(arch="crnn_huge")
