@@ -232,6 +232,9 @@ def test_width_factor_auto_follows_character_width(tmp_path, recs):
     wide = [dict(r, image={"bytes": render(r["text"], pitch=28), "path": None}) for r in recs[:16]]
     train(cfg(max_steps=1), wide, out=str(tmp_path / "wide"))
     assert load_model(str(tmp_path / "wide"))[2]["width_factor"] == 8
+    captcha_like = [dict(r, image={"bytes": render(r["text"], pitch=20), "path": None}) for r in recs[:16]]
+    train(cfg(max_steps=1), captcha_like, out=str(tmp_path / "mid"))  # ~27 px per char: doubled letters need frames
+    assert load_model(str(tmp_path / "mid"))[2]["width_factor"] == 4
     train(cfg(max_steps=1, width_factor=None), wide, out=str(tmp_path / "fixed"))
     assert load_model(str(tmp_path / "fixed"))[2]["width_factor"] == 4
 
