@@ -30,6 +30,18 @@ def progress_hook(callback: Callable[[dict], None]) -> Iterator[None]:
         _hook.reset(token)
 
 
+def hook_active() -> bool:
+    """True when a local progress callback (the command line's bar) is listening."""
+    return _hook.get() is not None
+
+
+def emit(event: dict) -> None:
+    """Send one progress event to the local callback, if any."""
+    cb = _hook.get()
+    if cb is not None:
+        cb(event)
+
+
 class Progress:
     """A Prefect progress artifact plus the local hook, updated as shards finish."""
 
@@ -42,9 +54,7 @@ class Progress:
         self._emit({"event": "start", "done": done, "total": total})
 
     def _emit(self, event: dict) -> None:
-        cb = _hook.get()
-        if cb is not None:
-            cb(event)
+        emit(event)
 
     def advance(self, n: int = 1, **info) -> None:
         self.done += n

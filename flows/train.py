@@ -7,6 +7,7 @@ the checkpoint location at the end.
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any, Optional
 
 import dask
@@ -26,17 +27,84 @@ def cluster_has_gpu() -> bool:
     return any((w.get("resources") or {}).get("GPU", 0) >= 1 for w in info.get("workers", {}).values())
 
 
+class _StepRelay:
+    """Training steps from the worker to the flow process's progress bar, through a Dask queue.
+
+    The training task runs in a worker process; the command line's progress bar lives in the
+    flow process. The task puts ``(step, total)`` on a named ``distributed.Queue`` (at most about
+    twice a second); the flow drains it while it waits for the task.
+    """
+
+    def __init__(self, name: Optional[str]):
+        self.name, self.queue, self.last_put = name, None, 0.0
+
+    def put(self, step: int, total: int, force: bool = False) -> None:
+        import time
+
+        if not self.name:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_put < 0.5:
+            return
+        self.last_put = now
+        try:
+            if self.queue is None:
+                from distributed import Queue
+
+                self.queue = Queue(self.name)
+            self.queue.put([int(step), int(total)])
+        except Exception:  # a progress bar never stops training
+            self.name = None
+
+
+def _follow(fut, queue_name: str) -> None:
+    """Feed the local progress callback from the training task's queue until ``fut`` is done."""
+    from distributed import Queue
+
+    from prefect.context import FlowRunContext
+
+    client = FlowRunContext.get().task_runner.client
+    q = Queue(queue_name, client=client)
+    done, started = 0, False
+
+    def show(step: int, total: int) -> None:
+        nonlocal done, started
+        if not started:
+            artifacts.emit({"event": "start", "done": step, "total": total})
+            started, done = True, step
+        elif step > done:
+            artifacts.emit({"event": "advance", "n": step - done, "done": step, "total": total})
+            done = step
+
+    wrapped = fut.wrapped_future
+    while True:
+        try:
+            show(*q.get(timeout=1))
+        except Exception:  # timeout: nothing new
+            if wrapped.done():
+                break
+    try:
+        for item in q.get(batch=True):
+            show(*item)
+    except Exception:
+        pass
+
+
 @task(name="train-recognizer", cache_policy=NO_CACHE)
 def train_task(config: dict, data: str, out: str, init: Optional[str] = None,
-               storage_options: Optional[dict] = None, val_data: Optional[str] = None) -> dict:
+               storage_options: Optional[dict] = None, val_data: Optional[str] = None,
+               progress_queue: Optional[str] = None) -> dict:
     """Run :func:`ocrcore.train.train` here, publishing progress and the validation curve."""
     from ocrcore.train import train
 
     log = get_run_logger()
     state: dict[str, Any] = {"curve": [], "progress": None, "total": None, "last_pct": -1.0}
+    relay = _StepRelay(progress_queue)
 
     def on_event(ev: dict) -> None:
         kind = ev.get("event")
+        if kind in ("start", "step"):
+            relay.put(ev["step"], ev["max_steps"], force=kind == "start")
         if kind == "start":
             state["total"] = ev.get("max_steps") or ev.get("total_steps")
             state["progress"] = artifacts.create_progress_artifact(
@@ -56,6 +124,7 @@ def train_task(config: dict, data: str, out: str, init: Optional[str] = None,
             log.info("%s: %s", kind, {k: v for k, v in ev.items() if k != "event"})
 
     res = train(config, data, out=out, val_data=val_data, init=init, progress=on_event, storage_options=storage_options)
+    relay.put(res.step, state["total"] or res.step, force=True)
     if state["progress"] is not None:
         artifacts.update_progress_artifact(state["progress"], progress=100.0)
     return {"out": res.out, "best_metrics": res.best_metrics, "step": res.step, "epochs": res.epochs,
@@ -75,8 +144,11 @@ def train_model(data: str, out: str, config: Optional[dict] = None, init: Option
     TrainConfig.from_dict(config)  # bad keys fail here, before any work is scheduled
     gpu = cluster_has_gpu.submit().result()
     log.info("training on a %s worker", "GPU" if gpu else "CPU")
+    queue_name = f"ocr-train-progress-{uuid.uuid4().hex}" if artifacts.hook_active() else None
     with dask.annotate(resources={"GPU": 1}) if gpu else _nullcontext():
-        fut = train_task.submit(config, data, out, init, storage_options, val_data)
+        fut = train_task.submit(config, data, out, init, storage_options, val_data, progress_queue=queue_name)
+    if queue_name:
+        _follow(fut, queue_name)
     res = fut.result()
     m = res["best_metrics"] or {}
     artifacts.markdown(

@@ -6,7 +6,7 @@ import sys
 
 
 def cmd_train(args) -> int:
-    from ocrcore.cli import UsageError, _prefect_env, _storage_options
+    from ocrcore.cli import UsageError, _prefect_env, _run_flow, _storage_options
     from ocrcore.train import TrainConfig
 
     config = {}
@@ -32,10 +32,8 @@ def cmd_train(args) -> int:
     from flows.train import run_train
 
     print(f"training on {n} samples from {args.data} -> {args.out}", file=sys.stderr)
-    res = run_train(args.data, args.out, config=config, init=args.init, workers=args.workers,
-                    scheduler=args.scheduler, storage_options=opts)
-    print(json.dumps(res, indent=2, default=str))
-    return 0
+    return _run_flow("train", "step", run_train, data=args.data, out=args.out, config=config, init=args.init,
+                     workers=args.workers, scheduler=args.scheduler, storage_options=opts)
 
 
 def cmd_eval(args) -> int:

@@ -17,14 +17,20 @@ def test_train_flow_and_eval_on_recorded_split(prefect_api, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
+    from flows.artifacts import progress_hook
     from flows.synth import run_synth
     from flows.train import run_train
 
     data = str(tmp_path / "cap")
     run_synth("captcha", 80, data, seed=11, shard_size=40, workers=1)
     out = str(tmp_path / "model")
-    cfg = {"arch": "crnn_small", "max_steps": 12, "batch_size": 16, "val_every": 6, "seed": 0, "num_threads": 1}
-    res = run_train(data, out, config=cfg)
+    cfg = {"arch": "crnn_small", "max_steps": 12, "batch_size": 16, "val_every": 6, "seed": 0, "num_threads": 1,
+           "log_every": 1}
+    events = []
+    with progress_hook(events.append):  # what the command line's progress bar is fed, from the worker
+        res = run_train(data, out, config=cfg)
+    assert events[0]["event"] == "start" and events[0]["total"] == 12
+    assert events[0]["done"] + sum(e["n"] for e in events[1:]) == 12 == events[-1]["done"]
     assert res["step"] == 12 and res["n_val"] == 8 and res["n_train"] == 72 and res["device"] == "cpu"
     assert storage.exists(f"{out}/model.safetensors") and storage.exists(f"{out}/model.json")
     model_json = storage.read_json(f"{out}/model.json")
