@@ -7,6 +7,7 @@ the checkpoint location at the end.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from typing import Any, Optional
 
@@ -77,17 +78,17 @@ def _follow(fut, queue_name: str) -> None:
             done = step
 
     wrapped = fut.wrapped_future
-    while True:
+    while True:  # non-blocking reads: a timed-out queue get is logged as an error by the scheduler
+        finished = wrapped.done()
         try:
-            show(*q.get(timeout=1))
-        except Exception:  # timeout: nothing new
-            if wrapped.done():
-                break
-    try:
-        for item in q.get(batch=True):
+            items = q.get(batch=True)
+        except Exception:  # the cluster is going away: the task's own result tells the rest
+            break
+        for item in items:
             show(*item)
-    except Exception:
-        pass
+        if finished:
+            break
+        time.sleep(0.5)
 
 
 @task(name="train-recognizer", cache_policy=NO_CACHE)
