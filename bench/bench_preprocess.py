@@ -33,7 +33,6 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
 from ocrcore.preprocess import binarize, segment  # noqa: E402
 
 

@@ -9,8 +9,8 @@ CPU that a plain process does not pay (measured with bench/bench_synth.py, see t
 
 - ``MALLOC_TRIM_THRESHOLD_=65536`` (Dask sets it before spawning workers, to return memory to the
   OS sooner) also switches off glibc's dynamic mmap threshold, so every image-sized buffer is a
-  fresh mmap with page faults: about 8% more CPU for the same lines. Workers here release their
-  memory at the end of each shard anyway.
+  fresh mmap with page faults: about 9% more worker CPU for the same lines
+  (``bench/bench_synth.py --diagnose``: 51.6 s against 47.1 s).
 - the statistical profiler (a stack sample every 10 ms, for the dashboard's Profile page).
 
 Set ``OCR_DASK_KEEP_DEFAULTS=1`` to keep Dask's own settings.

@@ -40,8 +40,6 @@ class _StepRelay:
         self.name, self.queue, self.last_put = name, None, 0.0
 
     def put(self, step: int, total: int, force: bool = False) -> None:
-        import time
-
         if not self.name:
             return
         now = time.monotonic()
