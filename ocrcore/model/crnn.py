@@ -45,9 +45,10 @@ VARIANTS: dict[str, dict] = {
         "proj": 0,
         "dropout": 0.2,
     },
-    # crnn_small with one BiLSTM layer (~0.6M parameters): for small datasets and short texts
-    # (captchas, a user's few thousand labeled lines). On 936 synthetic captchas it leaves CTC's
-    # all-blank plateau ~3x sooner than crnn_small and overfits less (bench/bench_train.py).
+    # crnn_small with one BiLSTM layer (~0.66M parameters): for small datasets and short texts
+    # (captchas, a user's few thousand labeled lines). On 936 synthetic captchas it left CTC's
+    # all-blank plateau sooner (CER 10% at epoch 20, against ~70% at epoch 27 for crnn_small)
+    # and ended lower (bench/bench_train.py, figures in the README).
     "crnn_compact": {
         "input_height": 32,
         "blocks": [[32, 1, 2, 2], [64, 1, 2, 2], [128, 1, 2, 1], [128, 1, 2, 1]],
