@@ -1,7 +1,7 @@
 """Synthetic dataset flow: plan deterministic shards, generate them on Dask, commit, resume.
 
-One Prefect task is one shard (hundreds of images): Prefect + Dask add ~0.55 s of worker time per task here (bench_synth.py), so
-per-image tasks would drown the work in overhead.
+One Prefect task is one shard (hundreds of images): Prefect + Dask add ~0.55 s of worker time
+per task here (bench_synth.py), so per-image tasks would drown the work in overhead.
 """
 from __future__ import annotations
 
