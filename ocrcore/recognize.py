@@ -2,9 +2,10 @@
 
 Character boxes come from the CTC alignment (Calamari/Tesseract style): each character's frame run
 ``[start, end)`` is mapped back through the recognizer's scaling to columns of the line crop
-(using the line's true width, not the padded batch width), widened to the midpoints between
-neighbouring characters so no ink falls between boxes, then snapped to the ink inside that span,
-and finally mapped through the crop's origin and the deskew transform to the ORIGINAL page.
+(using the line's true width, not the padded batch width); the line is cut between neighbouring
+characters at the ink valley between their spans, so no ink falls between boxes; each piece is
+snapped to its ink (antialiased edge included), and finally mapped through the crop's origin and
+the deskew transform to the ORIGINAL page.
 
 Confidences: a character's is the maximum probability in its CTC run; a word's is the MINIMUM of
 its characters' (one doubtful letter makes a doubtful word, which is what a reviewer wants to
@@ -21,7 +22,14 @@ from PIL import Image
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.imageio import to_gray
 
-INK = 0.5  # grey below this (1.0 = white) counts as ink when snapping boxes
+# Grey levels (1.0 = white paper) on the normalized line crop. A box holds every pixel darker than
+# BOX_INK, so it takes in a glyph's antialiased edge as a tight ink box does; cuts between
+# neighbouring characters go where the column count of pixels darker than CUT_INK is lowest.
+# Measured on 4 synthetic 300-dpi pages (11,906 matched characters): thresholds of 0.5/0.5 and
+# midpoint cuts gave a mean character IoU of 0.671; valley cuts 0.695; with BOX_INK 0.9 and
+# CUT_INK 0.7, 0.845 (BOX_INK 0.95 drops to 0.825 as noise creeps in).
+BOX_INK = 0.9
+CUT_INK = 0.7
 
 
 @dataclass
@@ -58,19 +66,38 @@ def _boundary(a: tuple[int, int], b: tuple[int, int]) -> float:
     return ((a[0] + a[1]) / 2.0 + (b[0] + b[1]) / 2.0) / 2.0
 
 
+def _valley_cut(profile: np.ndarray, a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Where to split two neighbouring characters with CTC spans ``a`` and ``b``.
+
+    Between the two spans' centres, the columns with the least ink (``profile``: ink pixels per
+    column): white gaps when the glyphs are apart, the thinnest joint when they touch. Of several
+    such runs the one nearest the spans' midpoint wins; the cut is that run's centre.
+    """
+    mid = _boundary(a, b)
+    lo = int(min(max((a[0] + a[1]) // 2, 0), len(profile) - 1))
+    hi = int(min(max((b[0] + b[1] + 1) // 2, lo + 1), len(profile)))
+    seg = profile[lo:hi]
+    cand = np.flatnonzero(seg == seg.min()) + lo
+    runs = np.split(cand, np.flatnonzero(np.diff(cand) > 1) + 1)
+    best = min(runs, key=lambda r: abs((r[0] + r[-1] + 1) / 2.0 - mid))
+    return (best[0] + best[-1] + 1) / 2.0
+
+
 def char_boxes(gray: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[BBox]:
     """Boxes in line-crop coordinates for characters whose CTC spans are ``[x0, x1)`` columns.
 
-    Spans are widened to the boundaries with their neighbours (the first to the crop's left edge,
-    the last to its right edge), then snapped to the ink inside; a span without ink keeps its
-    widened columns and the line's ink rows.
+    A CTC span marks where the model fired, not the glyph's extent, so the line is cut between
+    neighbours at the ink valley between their spans (:func:`_valley_cut`; the first character
+    reaches the crop's left edge, the last its right edge) and each piece is snapped to its ink.
+    A piece without ink keeps its columns and the line's ink rows.
     """
     h, w = gray.shape
-    ink = gray < INK
+    ink = gray < BOX_INK
     col_ink = ink.any(axis=0)
+    profile = (gray < CUT_INK).sum(axis=0)
     rows_any = np.flatnonzero(ink.any(axis=1))
     line_y0, line_y1 = (int(rows_any[0]), int(rows_any[-1]) + 1) if rows_any.size else (0, h)
-    cuts = [0.0] + [_boundary(spans[i], spans[i + 1]) for i in range(len(spans) - 1)] + [float(w)]
+    cuts = [0.0] + [_valley_cut(profile, spans[i], spans[i + 1]) for i in range(len(spans) - 1)] + [float(w)]
     boxes = []
     for i in range(len(spans)):
         left = int(min(max(np.floor(cuts[i]), 0), w - 1))

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from ocrcore.model.lines import pad_batch
-from ocrcore.model.crnn import (VARIANTS, build_model, count_parameters, output_lengths, resolve_config,
-                                width_factor, with_width_factor)
+from ocrcore.model.crnn import (VARIANTS, build_model, count_parameters, inference_copy, output_lengths,
+                                resolve_config, width_factor, with_width_factor)
 
 torch.set_num_threads(1)
 
@@ -67,6 +67,31 @@ def test_output_does_not_depend_on_batch_padding():
         batch, lengths = m(x2, w2)
     assert lengths.tolist() == [12, 24]
     assert torch.allclose(alone[:12, 0], batch[:12, 0], atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["crnn_compact", "crnn_base"])
+def test_inference_copy_matches_and_leaves_original(arch):
+    """BatchNorm folding + channels-last gives the same outputs; the original keeps its BN layers."""
+    torch.manual_seed(2)
+    m = build_model({"arch": arch, "num_classes": 9})
+    with torch.no_grad():  # non-trivial BN statistics, as after training
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+    m.eval()
+    fast = inference_copy(m)
+    assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in fast.modules())
+    assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in m.modules()) and not m.channels_last
+    x = torch.rand(3, 1, m.input_height, 88)
+    widths = torch.tensor([88, 40, 12])
+    with torch.no_grad():
+        ref, lr = m(x, widths)
+        out, lo = fast(x, widths)
+    assert torch.equal(lr, lo)
+    assert torch.allclose(ref, out, atol=1e-4)
 
 
 def test_with_width_factor():

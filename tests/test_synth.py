@@ -138,6 +138,18 @@ def test_random_text_invariants():
         assert 5 <= len(t) <= 70 and t == t.strip() and "  " not in t
         assert set(t) <= set(DEFAULT_LINE_CHARSET)
     assert set(random_text(rng, 10, 20, "0123456789")) <= set("0123456789")
+    with pytest.raises(ValueError, match="sentence_start"):
+        random_text(rng, 5, 10, sentence_start=1.5)
+
+
+def test_lines_start_mid_sentence_by_default():
+    """Lines cut from running text mostly begin in lowercase; sentence_start=1 always opens one."""
+    def lower_starts(params):
+        texts = [generate("lines", 9, i, params).text for i in range(60)]
+        return sum(t[:1].islower() for t in texts)
+
+    assert lower_starts({}) >= 30
+    assert lower_starts({"sentence_start": 1.0}) == 0
 
 
 def _unskew(box, angle, w, h):

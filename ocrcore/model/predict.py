@@ -16,7 +16,7 @@ import torch
 from ocrcore.imageio import decode_image, to_gray
 from ocrcore.model.charset import Charset
 from ocrcore.model.checkpoint import CheckpointError, load_model
-from ocrcore.model.crnn import CRNN
+from ocrcore.model.crnn import CRNN, inference_copy
 from ocrcore.model.ctc import LineHyp, batch_greedy_decode, beam_decode
 from ocrcore.model.lines import check_line_shape, pad_batch, scale_to_height
 
@@ -74,12 +74,18 @@ class LineResult:
 
 
 class Recognizer:
-    """A CRNN with its charset and preprocessing; thread-safe for inference."""
+    """A CRNN with its charset and preprocessing; thread-safe for inference.
+
+    ``model`` is the network as loaded (what a checkpoint saves); on CPU inference runs
+    :func:`~ocrcore.model.crnn.inference_copy` of it (BatchNorm folded, channels-last
+    convolutions), ``optimize=False`` runs the model as given.
+    """
 
     def __init__(self, model: CRNN, charset: Charset, config: Optional[dict] = None,
-                 device: Optional[str | torch.device] = None, max_width: int = 8192):
+                 device: Optional[str | torch.device] = None, max_width: int = 8192, optimize: bool = True):
         self.device = pick_device(device if device is None or isinstance(device, str) else str(device))
         self.model = model.to(self.device).eval()
+        self.net = inference_copy(self.model) if optimize and self.device.type == "cpu" else self.model
         self.charset = charset
         self.config = config or {}
         self.max_width = max_width
@@ -130,7 +136,7 @@ class Recognizer:
         for b in range(0, len(order), max(1, batch_size)):
             idx = order[b: b + batch_size]
             x, widths = pad_batch([scaled[i] for i in idx], min_width=f)
-            log_probs, lengths = self.model(x.to(self.device), widths)
+            log_probs, lengths = self.net(x.to(self.device), widths)
             lp = log_probs.float().cpu().numpy()
             if decoder == "greedy":
                 hyps = batch_greedy_decode(lp, lengths.tolist(), self.charset, log_probs=True)

@@ -54,6 +54,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "charset": DEFAULT_LINE_CHARSET,
         "min_chars": 5,
         "max_chars": 70,
+        "sentence_start": 0.3,  # share of lines opening a sentence; the rest start mid-sentence
         "min_height": 24,  # text size (font em) in px: 24-56 px is about 6-13 pt at 300 dpi
         "max_height": 56,
         "max_letter_spacing": 0.08,
@@ -220,6 +221,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["min_chars"] = _int(kind, "min_chars", p["min_chars"], 1, 2000)
         p["max_chars"] = _int(kind, "max_chars", p["max_chars"], 1, 2000)
         _range(kind, "min_chars", "max_chars", p)
+        p["sentence_start"] = _float(kind, "sentence_start", p["sentence_start"], 0.0, 1.0)
         p["min_height"] = _int(kind, "min_height", p["min_height"], 8, 512)
         p["max_height"] = _int(kind, "max_height", p["max_height"], 8, 512)
         _range(kind, "min_height", "max_height", p)

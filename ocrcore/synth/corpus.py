@@ -2,6 +2,9 @@
 
 Words come from the ``wordfreq`` English list (top 30k), drawn with weight ``frequency ** 0.5`` so
 the text reads like English without being dominated by "the". Sentences get capitalised starts,
+but a text may begin mid-sentence (``sentence_start`` < 1): a line cut from running text usually
+does, and a recognizer trained only on capitalised line starts learns to read a lowercase first
+letter as a capital (measured: 129 of 144 such page lines misread before this option existed),
 occasional Title Case and ALL CAPS words, numbers (integers, decimals, years, prices, percentages,
 dates), punctuation with realistic attachment, quotes, parentheses and hyphenated words. All
 randomness comes from the caller's ``numpy.random.Generator``, so text is reproducible.
@@ -121,11 +124,13 @@ class Corpus:
             out = word
         return out if self._fit(out) else word
 
-    def sentence_tokens(self, rng: np.random.Generator, n_chars: int) -> list[str]:
-        """Tokens (no spaces inside) whose joined length reaches at least ``n_chars``."""
+    def sentence_tokens(self, rng: np.random.Generator, n_chars: int, start: bool = True) -> list[str]:
+        """Tokens (no spaces inside) whose joined length reaches at least ``n_chars``.
+
+        ``start``: the first token opens a sentence (capitalised); False begins mid-sentence.
+        """
         tokens: list[str] = []
         total = 0
-        start = True
         open_close = ""  # closing mark of an open quote/parenthesis
         open_left = 0
         pool: list[str] = []
@@ -174,10 +179,15 @@ class Corpus:
             total += len(tok) + (len(self.sep) if len(tokens) > 1 else 0)
         return tokens
 
-    def text(self, rng: np.random.Generator, min_chars: int, max_chars: int) -> str:
-        """Text of ``min_chars``..``max_chars`` characters, no leading/trailing/double spaces."""
+    def text(self, rng: np.random.Generator, min_chars: int, max_chars: int, sentence_start: float = 1.0) -> str:
+        """Text of ``min_chars``..``max_chars`` characters, no leading/trailing/double spaces.
+
+        ``sentence_start``: probability that the text opens a sentence (1.0 draws nothing extra
+        from ``rng``, so texts made before this option existed are unchanged).
+        """
         target = int(rng.integers(min_chars, max_chars + 1))
-        s = self.sep.join(self.sentence_tokens(rng, target))
+        start = True if sentence_start >= 1.0 else bool(rng.random() < sentence_start)
+        s = self.sep.join(self.sentence_tokens(rng, target, start))
         if len(s) > max_chars:
             cut = s[:max_chars]
             sp = cut.rfind(" ")
@@ -196,12 +206,16 @@ def get_corpus(charset: str = DEFAULT_LINE_CHARSET) -> Corpus:
 
 
 def random_text(
-    rng: np.random.Generator, min_chars: int, max_chars: int, charset: str = DEFAULT_LINE_CHARSET
+    rng: np.random.Generator, min_chars: int, max_chars: int, charset: str = DEFAULT_LINE_CHARSET,
+    sentence_start: float = 1.0,
 ) -> str:
     """Random English-like text of ``min_chars``..``max_chars`` characters drawn from ``charset``.
 
-    Never starts or ends with a space and never holds two spaces in a row.
+    Never starts or ends with a space and never holds two spaces in a row. ``sentence_start``:
+    probability of opening a sentence rather than starting mid-sentence.
     """
     if min_chars <= 0 or max_chars < min_chars:
         raise ValueError(f"need 0 < min_chars <= max_chars, got {min_chars}, {max_chars}")
-    return get_corpus(charset).text(rng, min_chars, max_chars)
+    if not 0.0 <= sentence_start <= 1.0:
+        raise ValueError(f"sentence_start must be a probability in [0, 1], got {sentence_start}")
+    return get_corpus(charset).text(rng, min_chars, max_chars, sentence_start)
