@@ -277,6 +277,15 @@ def test_crops_from_result_and_from_original_agree_and_map_back():
     h = a.image.shape[0]
     back = a.to_original_bbox((a.content[0], ln.pad, a.content[1], h - ln.pad))
     assert bbox_iou(back, ln.bbox) > 0.9
+    # Levels sampled coarsely and interpolated agree with per-pixel sampling, on the page and beyond.
+    assert res._gray is None  # the on-demand path, not the cached page
+    for box in (ln.padded_box(), (-30, -20, 90, 40), (rot.width - 50, 10, rot.width + 25, 37)):
+        x0, y0, x1, y1 = box
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + np.float32(0.5)
+        xo, yo = res.transform.to_original(xx, yy)
+        exact = res.normalized_at(xo, yo).reshape(yy.shape)
+        fast = res.gray_region(box)
+        assert fast.shape == exact.shape and np.max(np.abs(fast - exact)) < 0.02
 
 
 def test_single_line_whole_image_and_trimmed(text_line_image):

@@ -124,32 +124,56 @@ class BinarizeResult:
 
         Bilinear in the source, outside the image reads as background.
         """
-        H, W = self.src.shape
         xs = np.asarray(xs, np.float32)
         ys = np.asarray(ys, np.float32)
+        g = self._source_at(xs, ys)
+        if self.was_binary:
+            return g
+        bg, ink = self._levels_at(xs, ys)
+        return self._normalize(g, bg, ink, xs, ys)
+
+    def _source_at(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         g = ndi.map_coordinates(self.src, [ys - 0.5, xs - 0.5], order=1, mode="constant", cval=255.0,
                                 output=np.float32, prefilter=False) / np.float32(255.0)
-        if self.was_binary:
-            return np.clip(g, 0.0, 1.0)
+        return np.clip(g, 0.0, 1.0) if self.was_binary else g
+
+    def _levels_at(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Background and ink levels (bilinear in the reduced maps) at ORIGINAL-image points."""
+        H, W = self.src.shape
         mh, mw = self.bg_map.shape
         my, mx = ys * (mh / H) - 0.5, xs * (mw / W) - 0.5
         bg = ndi.map_coordinates(self.bg_map, [my, mx], order=1, mode="nearest", output=np.float32, prefilter=False)
         ink = ndi.map_coordinates(self.ink_map, [my, mx], order=1, mode="nearest", output=np.float32, prefilter=False)
+        return bg, ink
+
+    def _normalize(self, g, bg, ink, xs, ys) -> np.ndarray:
+        H, W = self.src.shape
         n = (g - ink) / np.maximum(bg - ink, 1e-3)
         outside = (xs < 0) | (ys < 0) | (xs > W) | (ys > H)
         n[outside] = 1.0
         return np.clip(n, 0.0, 1.0)
 
     def gray_region(self, box: BBox) -> np.ndarray:
-        """Normalized grey of a deskewed-frame box (may reach outside the frame: background there)."""
+        """Normalized grey of a deskewed-frame box (may reach outside the frame: background there).
+
+        The source is sampled at every pixel; the background and ink levels, which vary slowly
+        (they come from maps at reduced resolution), are sampled every :data:`LEVEL_STEP` pixels
+        and interpolated in between, which makes a line crop about twice as fast.
+        """
         x0, y0, x1, y1 = (int(v) for v in box)
         if x1 <= x0 or y1 <= y0:
             return np.ones((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
         if self._gray is not None:
             return _slice_padded(self._gray, box, 1.0)
         yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + np.float32(0.5)
-        xo, yo = self.transform.to_original(xx, yy)
-        return self.normalized_at(xo.astype(np.float32), yo.astype(np.float32)).reshape(yy.shape)
+        xo, yo = (a.astype(np.float32) for a in self.transform.to_original(xx, yy))
+        g = self._source_at(xo, yo)
+        if self.was_binary:
+            return g
+        h, w = yy.shape
+        ry, rx = _coarse_index(h), _coarse_index(w)
+        bg, ink = self._levels_at(np.ascontiguousarray(xo[np.ix_(ry, rx)]), np.ascontiguousarray(yo[np.ix_(ry, rx)]))
+        return self._normalize(g, _upsample(bg, ry, rx, h, w), _upsample(ink, ry, rx, h, w), xo, yo)
 
     @property
     def gray(self) -> np.ndarray:
@@ -167,6 +191,28 @@ class BinarizeResult:
                 g = np.asarray(im, dtype=np.float32)
             self._gray = np.ascontiguousarray(g, dtype=np.float32)
         return self._gray
+
+
+LEVEL_STEP = 8  # pixels between samples of the background/ink levels in a line crop
+
+
+def _coarse_index(n: int) -> np.ndarray:
+    """Sample positions 0, LEVEL_STEP, ... and always the last index ``n - 1``."""
+    idx = np.arange(0, n, LEVEL_STEP)
+    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
+
+
+def _upsample(a: np.ndarray, ry: np.ndarray, rx: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Bilinear interpolation of values ``a`` at rows ``ry`` x columns ``rx`` to a full h x w grid."""
+    cols = np.empty((a.shape[0], w), np.float32)
+    xs = np.arange(w)
+    for i in range(a.shape[0]):
+        cols[i] = np.interp(xs, rx, a[i])
+    k = np.minimum(np.searchsorted(ry, np.arange(h), side="right") - 1, len(ry) - 2) if len(ry) > 1 else None
+    if k is None:
+        return np.repeat(cols, h, axis=0)
+    t = ((np.arange(h) - ry[k]) / (ry[k + 1] - ry[k])).astype(np.float32)[:, None]
+    return cols[k] * (1 - t) + cols[k + 1] * t
 
 
 def _slice_padded(a: np.ndarray, box: BBox, fill) -> np.ndarray:
