@@ -32,15 +32,16 @@ _MODELS: dict = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _recognizer(model: Optional[str], storage_options: Optional[dict]):
+def _recognizer(model: Optional[str], storage_options: Optional[dict], precision: str = "auto"):
     """The model, loaded once per worker process (not per shard)."""
-    key = model or "<default>"
+    key = (model or "<default>", precision)
     with _MODELS_LOCK:
         if key not in _MODELS:
             from ocrcore.model.predict import Recognizer
 
             threads = int(os.environ.get("OCR_TORCH_THREADS", "1"))
-            _MODELS[key] = Recognizer.load(model, storage_options=storage_options, num_threads=threads)
+            _MODELS[key] = Recognizer.load(model, storage_options=storage_options, num_threads=threads,
+                                           precision=precision)
         return _MODELS[key]
 
 
@@ -59,7 +60,8 @@ def model_id(model: Optional[str], storage_options: Optional[dict] = None) -> st
 
 @task(name="recognize-shard", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str, run_id: str,
-                    single_line: bool = False, write_hocr: bool = True, storage_options: Optional[dict] = None) -> dict:
+                    single_line: bool = False, write_hocr: bool = True, storage_options: Optional[dict] = None,
+                    precision: str = "auto") -> dict:
     """Recognise every page of one shard and write its part files."""
     from ocrcore.datasets import errors_to_parquet_bytes
     from ocrcore.inputs import iter_shard_pages
@@ -69,7 +71,7 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
 
     s = PageShard.from_dict(shard)
     t0 = time.perf_counter()
-    reader = PageRecognizer(_recognizer(model, storage_options), single_line=single_line, model_name=model_name)
+    reader = PageRecognizer(_recognizer(model, storage_options, precision), single_line=single_line, model_name=model_name)
     pages, errors = [], []
     for p in iter_shard_pages(s.items, storage_options):
         if not p.ok:
@@ -115,12 +117,20 @@ def done_page_ids(out: str, storage_options: Optional[dict] = None) -> set[str]:
 @flow(name="recognize-archive", log_prints=True, task_runner=runner_from_env())
 def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_size: int = 50,
                       single_line: bool = False, incremental: bool = False, write_hocr: bool = True,
-                      storage_options: Optional[dict] = None) -> dict:
-    """Recognise every page under ``input`` into ``out``; resumable by shard, optionally incremental."""
+                      storage_options: Optional[dict] = None, precision: str = "auto") -> dict:
+    """Recognise every page under ``input`` into ``out``; resumable by shard, optionally incremental.
+
+    ``precision``: the recognizer's arithmetic (``auto``: bf16 on CPUs with AMX, see
+    :func:`ocrcore.model.predict.resolve_precision`).
+    """
     log = get_run_logger()
+    from ocrcore.model.predict import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     storage.preflight_writable(out, storage_options)
     mid = model_id(model, storage_options)
-    params = {"shard_size": shard_size, "single_line": single_line, "write_hocr": write_hocr}
+    params = {"shard_size": shard_size, "single_line": single_line, "write_hocr": write_hocr, "precision": precision}
     run_id = hashlib.sha256(json.dumps([storage.redact(input), mid, params], sort_keys=True).encode()).hexdigest()[:16]
     plan = plan_input(input, shard_size, storage_options)
     present = committed(out, "", storage_options)
@@ -145,7 +155,8 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     t0 = time.perf_counter()
     progress = artifacts.Progress(total, key="recognize-progress", description="pages recognised",
                                   done=sum(s.size for s in plan if s.name in present))
-    futs = {recognize_shard.submit(s.to_dict(), out, model, mid, run_id, single_line, write_hocr, storage_options): s
+    futs = {recognize_shard.submit(s.to_dict(), out, model, mid, run_id, single_line, write_hocr, storage_options,
+                                   precision): s
             for s in todo}
     results = artifacts.gather_shards(futs, progress, log)
     for r in results:
@@ -181,8 +192,9 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
 
 def run_recognize(input: str, out: str, *, model: Optional[str] = None, shard_size: int = 50, single_line: bool = False,
                   incremental: bool = False, write_hocr: bool = True, workers: Optional[int] = None,
-                  scheduler: Optional[str] = None, storage_options: Optional[dict] = None) -> dict:
+                  scheduler: Optional[str] = None, storage_options: Optional[dict] = None,
+                  precision: str = "auto") -> dict:
     runner = make_task_runner(workers=workers, scheduler=scheduler)
     return recognize_archive.with_options(task_runner=runner)(
         input=input, out=out, model=model, shard_size=shard_size, single_line=single_line, incremental=incremental,
-        write_hocr=write_hocr, storage_options=storage_options)
+        write_hocr=write_hocr, storage_options=storage_options, precision=precision)

@@ -45,7 +45,7 @@ def cmd_eval(args) -> int:
     from ocrcore.train import split_from_model_config
 
     opts = _storage_options(args)
-    rec = Recognizer.load(args.model, storage_options=opts, num_threads=args.threads)
+    rec = Recognizer.load(args.model, storage_options=opts, num_threads=args.threads, precision=args.precision)
     ids = None
     if args.split != "all":
         all_ids = [r["id"] for r in iter_records(args.data, columns=["id"], storage_options=opts)]
@@ -92,5 +92,8 @@ def register(sub) -> None:
     e.add_argument("--predictions", help="write per-sample predictions (JSON lines) here")
     e.add_argument("--batch-size", type=int, default=32)
     e.add_argument("--threads", type=int, help="torch CPU threads")
+    from ocrcore.cli_recognize import add_precision_arg
+
+    add_precision_arg(e)
     e.add_argument("--storage-options", help="fsspec storage options as JSON")
     e.set_defaults(func=cmd_eval)

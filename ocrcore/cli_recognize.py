@@ -22,7 +22,8 @@ def cmd_recognize(args) -> int:
 
     return _run_flow("recognize", "page", run_recognize, input=args.input, out=args.out, model=args.model,
                      shard_size=args.shard_size, single_line=args.single_line, incremental=args.incremental,
-                     write_hocr=not args.no_hocr, workers=args.workers, scheduler=args.scheduler, storage_options=opts)
+                     write_hocr=not args.no_hocr, workers=args.workers, scheduler=args.scheduler, storage_options=opts,
+                     precision=args.precision)
 
 
 def cmd_hocr(args) -> int:
@@ -47,6 +48,14 @@ def cmd_hocr(args) -> int:
     return 0
 
 
+def add_precision_arg(parser) -> None:
+    from ocrcore.model.predict import PRECISIONS
+
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="recognizer arithmetic: auto = bf16 on CPUs with AMX (about 2x faster, same CER "
+                             "on our held-out lines), fp16 on CUDA, else fp32")
+
+
 def register(sub) -> None:
     from ocrcore.cli import _cluster_args
 
@@ -58,6 +67,7 @@ def register(sub) -> None:
     r.add_argument("--single-line", action="store_true", help="inputs are single lines (captchas, line images)")
     r.add_argument("--incremental", action="store_true", help="process only pages not yet in the output")
     r.add_argument("--no-hocr", action="store_true", help="skip the per-page hOCR files")
+    add_precision_arg(r)
     _cluster_args(r)
     r.set_defaults(func=cmd_recognize)
 

@@ -73,3 +73,23 @@ def test_evaluate_loads_model_urls(recognizer, tmp_path):
     recs = [{"id": "x", "text": "a", "image": {"bytes": png(Image.new("L", (64, 32), 255)), "path": None}}]
     r = evaluate(str(tmp_path / "m"), recs)
     assert r.n == 1 and 0.0 <= r.samples[0].confidence <= 1.0
+
+
+def test_precision_options(recognizer):
+    """bf16 inference runs on any CPU (AMX makes it fast) and stays close to fp32; bad values fail."""
+    import numpy as np
+
+    from ocrcore.model.predict import cpu_has_fast_bf16, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == ("bf16" if cpu_has_fast_bf16() else "fp32")
+    assert resolve_precision("fp32", cpu) == "fp32"
+    with pytest.raises(ValueError, match="CUDA"):
+        resolve_precision("fp16", cpu)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Recognizer(recognizer.model, recognizer.charset, device="cpu", precision="int4")
+    lines = [np.random.default_rng(i).random((32, 40 + 24 * i)).astype(np.float32) for i in range(4)]
+    fp32 = Recognizer(recognizer.model, recognizer.charset, device="cpu", precision="fp32").recognize_lines(lines)
+    bf16 = Recognizer(recognizer.model, recognizer.charset, device="cpu", precision="bf16").recognize_lines(lines)
+    assert len(bf16) == len(fp32) == 4
+    assert max(abs(a.confidence - b.confidence) for a, b in zip(fp32, bf16)) < 0.05
