@@ -34,12 +34,24 @@ CUT_INK = 0.7
 
 @dataclass
 class LineImage:
-    """A line to recognise: grey pixels (1.0 = white) and the map from crop boxes to the page."""
+    """A line to recognise: grey pixels (1.0 = white) and the map from crop boxes to the page.
+
+    ``to_page_many`` (optional) maps a list of boxes at once, which is faster than ``to_page``
+    box by box.
+    """
 
     image: np.ndarray
     bbox: BBox
     to_page: Callable[[BBox], BBox]
     column: int = 0
+    to_page_many: Optional[Callable[[Sequence[BBox]], list[BBox]]] = None
+
+    def boxes_to_page(self, boxes: Sequence[BBox]) -> list[BBox]:
+        if not boxes:
+            return []
+        if self.to_page_many is not None:
+            return list(self.to_page_many(boxes))
+        return [self.to_page(b) for b in boxes]
 
 
 def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params: Optional[dict] = None,
@@ -55,7 +67,8 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
     out = []
     for region in layout.lines:
         crop = region.crop(layout.binarized)
-        out.append(LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, int(region.column)))
+        out.append(LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, int(region.column),
+                             crop.to_original_bboxes))
     return out
 
 
@@ -66,49 +79,68 @@ def _boundary(a: tuple[int, int], b: tuple[int, int]) -> float:
     return ((a[0] + a[1]) / 2.0 + (b[0] + b[1]) / 2.0) / 2.0
 
 
-def _valley_cut(profile: np.ndarray, a: tuple[int, int], b: tuple[int, int]) -> float:
-    """Where to split two neighbouring characters with CTC spans ``a`` and ``b``.
+def _valley_cuts(profile: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Where to split each pair of neighbouring characters with CTC spans ``spans[i]``, ``spans[i+1]``.
 
     Between the two spans' centres, the columns with the least ink (``profile``: ink pixels per
-    column): white gaps when the glyphs are apart, the thinnest joint when they touch. Of several
-    such runs the one nearest the spans' midpoint wins; the cut is that run's centre.
+    column): white gaps when the glyphs are apart, the thinnest joint when they touch. Of such
+    columns the one nearest the spans' midpoint (:func:`_boundary`) wins, and the cut is the centre
+    of its run of equal columns. Vectorised over all pairs: one window row per pair.
     """
-    mid = _boundary(a, b)
-    lo = int(min(max((a[0] + a[1]) // 2, 0), len(profile) - 1))
-    hi = int(min(max((b[0] + b[1] + 1) // 2, lo + 1), len(profile)))
-    seg = profile[lo:hi]
-    cand = np.flatnonzero(seg == seg.min()) + lo
-    runs = np.split(cand, np.flatnonzero(np.diff(cand) > 1) + 1)
-    best = min(runs, key=lambda r: abs((r[0] + r[-1] + 1) / 2.0 - mid))
-    return (best[0] + best[-1] + 1) / 2.0
+    n, w = len(spans) - 1, len(profile)
+    sp = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    a, b = sp[:-1], sp[1:]
+    mid = np.where(a[:, 1] <= b[:, 0], (a[:, 1] + b[:, 0]) / 2.0,  # as _boundary, for every pair
+                   ((a[:, 0] + a[:, 1]) / 2.0 + (b[:, 0] + b[:, 1]) / 2.0) / 2.0)
+    lo = np.clip((a[:, 0] + a[:, 1]) // 2, 0, w - 1)
+    hi = np.minimum(np.maximum((b[:, 0] + b[:, 1] + 1) // 2, lo + 1), w)
+    cols = lo[:, None] + np.arange(int((hi - lo).max()))[None, :]
+    inside = cols < hi[:, None]
+    vals = np.where(inside, profile[np.minimum(cols, w - 1)], np.iinfo(np.int64).max)
+    lowest = vals == vals.min(axis=1, keepdims=True)
+    dist = np.where(lowest, np.abs(cols + 0.5 - mid[:, None]), np.inf)
+    j = cols[np.arange(n), dist.argmin(axis=1)]
+    # runs of equal profile values: start and (exclusive) end of the run holding each column
+    change = np.flatnonzero(np.diff(profile)) + 1
+    run_start = np.concatenate([[0], change])[np.searchsorted(change, j, side="right")]
+    run_end = np.concatenate([change, [w]])[np.searchsorted(change, j, side="right")]
+    return (np.maximum(run_start, lo) + np.minimum(run_end, hi)) / 2.0
 
 
 def char_boxes(gray: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[BBox]:
     """Boxes in line-crop coordinates for characters whose CTC spans are ``[x0, x1)`` columns.
 
     A CTC span marks where the model fired, not the glyph's extent, so the line is cut between
-    neighbours at the ink valley between their spans (:func:`_valley_cut`; the first character
+    neighbours at the ink valley between their spans (:func:`_valley_cuts`; the first character
     reaches the crop's left edge, the last its right edge) and each piece is snapped to its ink.
     A piece without ink keeps its columns and the line's ink rows.
     """
     h, w = gray.shape
+    n = len(spans)
+    if n == 0:
+        return []
     ink = gray < BOX_INK
     col_ink = ink.any(axis=0)
-    profile = (gray < CUT_INK).sum(axis=0)
+    ink_cols = np.flatnonzero(col_ink)
+    top = np.where(col_ink, ink.argmax(axis=0), h)  # first ink row per column
+    bottom = np.where(col_ink, h - ink[::-1].argmax(axis=0), 0)  # last ink row + 1
     rows_any = np.flatnonzero(ink.any(axis=1))
     line_y0, line_y1 = (int(rows_any[0]), int(rows_any[-1]) + 1) if rows_any.size else (0, h)
-    cuts = [0.0] + [_valley_cut(profile, spans[i], spans[i + 1]) for i in range(len(spans) - 1)] + [float(w)]
+    cuts = np.empty(n + 1)
+    cuts[0], cuts[-1] = 0.0, float(w)
+    if n > 1:
+        cuts[1:-1] = _valley_cuts((gray < CUT_INK).sum(axis=0), spans)
+    left = np.clip(np.floor(cuts[:-1]), 0, w - 1).astype(np.int64)
+    right = np.clip(np.maximum(np.ceil(cuts[1:]), left + 1), 0, w).astype(np.int64)
+    first = np.searchsorted(ink_cols, left)  # index in ink_cols of the first ink column >= left
+    last = np.searchsorted(ink_cols, right) - 1  # ... of the last ink column < right
     boxes = []
-    for i in range(len(spans)):
-        left = int(min(max(np.floor(cuts[i]), 0), w - 1))
-        right = int(min(max(np.ceil(cuts[i + 1]), left + 1), w))
-        cols = np.flatnonzero(col_ink[left:right])
-        if cols.size:
-            bx0, bx1 = left + int(cols[0]), left + int(cols[-1]) + 1
-            rows = np.flatnonzero(ink[:, bx0:bx1].any(axis=1))
-            boxes.append((bx0, int(rows[0]), bx1, int(rows[-1]) + 1))
+    for i in range(n):
+        if first[i] <= last[i]:
+            bx0, bx1 = int(ink_cols[first[i]]), int(ink_cols[last[i]]) + 1
+            boxes.append((bx0, int(top[bx0:bx1].min()), bx1, int(bottom[bx0:bx1].max())))
         else:
-            boxes.append((left, line_y0, right, line_y1))
+            boxes.append((int(left[i]), line_y0, int(right[i]), line_y1))
     return boxes
 
 
@@ -120,7 +152,7 @@ def build_line(li: LineImage, text: str, confidence: float, chars: Sequence) -> 
     """
     visible = [c for c in chars if not c.text.isspace()]
     boxes = char_boxes(li.image, [(int(c.x0), int(c.x1)) for c in visible]) if visible else []
-    page_boxes = iter([li.to_page(b) for b in boxes])
+    page_boxes = iter(li.boxes_to_page(boxes))
     words: list[Word] = []
     cur: list[Char] = []
 

@@ -212,6 +212,9 @@ def test_transform_round_trip_and_pil_convention():
     ox, oy = PageTransform(2.5, rot.size, up.size).to_original(240.0, 50.0)
     assert abs(ox - (xs_.mean() + 0.5)) < 1.0 and abs(oy - (ys_.mean() + 0.5)) < 1.0
     assert tr2.size[0] > 300 and tr2.to_original_bbox((0, 0, *tr2.size)) == (0, 0, 300, 200)
+    boxes = [(0, 0, *tr2.size), (10, 20, 30, 45), (-5, 3, 400, 7), (100, 100, 101, 101)]
+    for clip in (True, False):
+        assert tr2.to_original_bboxes(boxes, clip=clip) == [tr2.to_original_bbox(b, clip=clip) for b in boxes]
 
 
 # --------------------------------------------------------------------------------------------

@@ -87,6 +87,10 @@ class PageTransform:
         """Deskewed-frame box -> smallest integer box in the original image holding its corners."""
         return _map_bbox(bbox, self.to_original, self.orig_size if clip else None)
 
+    def to_original_bboxes(self, boxes, *, clip: bool = True) -> list[BBox]:
+        """:meth:`to_original_bbox` for many boxes at once (an ``N x 4`` array-like)."""
+        return _map_bboxes(boxes, self.to_original, self.orig_size if clip else None)
+
     def to_deskewed_bbox(self, bbox: BBox, *, clip: bool = True) -> BBox:
         """Original-image box -> smallest integer box in the deskewed frame holding its corners."""
         return _map_bbox(bbox, self.to_deskewed, self.size if clip else None)
@@ -105,3 +109,16 @@ def _map_bbox(bbox, fn, clip_size) -> BBox:
         bx0, bx1 = min(max(bx0, 0), w), min(max(bx1, 0), w)
         by0, by1 = min(max(by0, 0), h), min(max(by1, 0), h)
     return (bx0, by0, bx1, by1)
+
+
+def _map_bboxes(boxes, fn, clip_size) -> list[BBox]:
+    """:func:`_map_bbox` vectorised over an ``N x 4`` array of boxes (same rounding)."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    xs, ys = fn(b[:, [0, 2, 0, 2]], b[:, [1, 1, 3, 3]])
+    out = np.stack([np.floor(np.round(xs.min(axis=1), 6)), np.floor(np.round(ys.min(axis=1), 6)),
+                    np.ceil(np.round(xs.max(axis=1), 6)), np.ceil(np.round(ys.max(axis=1), 6))], axis=1)
+    if clip_size is not None:
+        w, h = clip_size
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, w)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, h)
+    return [tuple(int(v) for v in row) for row in out.astype(np.int64).tolist()]

@@ -62,6 +62,11 @@ class LineCrop:
         ox, oy = self.origin
         return self.transform.to_original_bbox((x0 + ox, y0 + oy, x1 + ox, y1 + oy))
 
+    def to_original_bboxes(self, boxes) -> list[BBox]:
+        """:meth:`to_original_bbox` for many crop boxes at once."""
+        b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) + np.array([*self.origin, *self.origin])
+        return self.transform.to_original_bboxes(b)
+
 
 @dataclass
 class LineRegion:
