@@ -280,6 +280,8 @@ def test_crops_from_result_and_from_original_agree_and_map_back():
     h = a.image.shape[0]
     back = a.to_original_bbox((a.content[0], ln.pad, a.content[1], h - ln.pad))
     assert bbox_iou(back, ln.bbox) > 0.9
+    some = [(0, 0, 5, 5), (a.content[0], ln.pad, a.content[1], h - ln.pad)]
+    assert a.to_original_bboxes(some) == [a.to_original_bbox(b) for b in some]
     # Levels sampled coarsely and interpolated agree with per-pixel sampling, on the page and beyond.
     assert res._gray is None  # the on-demand path, not the cached page
     for box in (ln.padded_box(), (-30, -20, 90, 40), (rot.width - 50, 10, rot.width + 25, 37)):
