@@ -4,7 +4,10 @@ Both read the same line images from a dataset; Tesseract runs as ONE process ove
 (``--psm 7``, ``OMP_THREAD_LIMIT=1``) so its start-up is not counted; ours uses one torch thread.
 Prints lines/s per core and CER (rapidfuzz) of each.
 
-    python bench/bench_lines.py --data DATASET [--model MODEL] [--n 300]
+    python bench/bench_lines.py --data DATASET [--model MODEL] [--n 300] [--precisions fp32,bf16]
+
+Each precision is measured (bf16 pays off on CPUs with AMX; elsewhere it is emulated and slow);
+the ratio to Tesseract uses the precision ``auto`` picks on this machine.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ def main() -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", default=None)
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
     args = ap.parse_args()
 
     recs = []
@@ -38,15 +42,19 @@ def main() -> None:
             break
     refs = [r["text"] for r in recs]
     grays = [record_to_gray(r) for r in recs]
-    rec = Recognizer.load(args.model, num_threads=1)
-    print(f"== {len(recs)} line images from {args.data} ==")
-    for bs in (1, 16, 64):
-        t0 = time.perf_counter()
-        out = rec.recognize_lines(grays, batch_size=bs)
-        dt = time.perf_counter() - t0
-        rep = score(refs, [o.text for o in out], normalize=rec.charset.normalize)
-        print(f"ours, batch {bs:3d}: {len(recs) / dt:8.1f} lines/s per core  CER {100 * rep.cer:.2f}%  WER {100 * rep.wer:.2f}%")
-        ours_rate, ours_cer = len(recs) / dt, rep.cer
+    auto = Recognizer.load(args.model, num_threads=1).precision
+    print(f"== {len(recs)} line images from {args.data}; precision auto = {auto} on this CPU ==")
+    for prec in args.precisions.split(","):
+        rec = Recognizer.load(args.model, num_threads=1, precision=prec.strip())
+        for bs in (1, 16, 64):
+            t0 = time.perf_counter()
+            out = rec.recognize_lines(grays, batch_size=bs)
+            dt = time.perf_counter() - t0
+            rep = score(refs, [o.text for o in out], normalize=rec.charset.normalize)
+            print(f"ours {rec.precision}, batch {bs:3d}: {len(recs) / dt:8.1f} lines/s per core  "
+                  f"CER {100 * rep.cer:.2f}%  WER {100 * rep.wer:.2f}%")
+            if rec.precision == auto:
+                ours_rate, ours_cer = len(recs) / dt, rep.cer
     if not shutil.which("tesseract"):
         print("tesseract not installed (scripts/system-deps.sh --bench): skipped")
         return
@@ -69,7 +77,7 @@ def main() -> None:
         texts += [""] * (len(recs) - len(texts))
         trep = score(refs, texts, normalize=rec.charset.normalize)
         print(f"tesseract 5 --psm 7: {len(recs) / dt:8.1f} lines/s per core  CER {100 * trep.cer:.2f}%  WER {100 * trep.wer:.2f}%")
-        print(f"ratio (ours at batch 64 / tesseract): {ours_rate / (len(recs) / dt):.1f}x lines/s; "
+        print(f"ratio (ours {auto} at batch 64 / tesseract): {ours_rate / (len(recs) / dt):.1f}x lines/s; "
               f"CER ours {100 * ours_cer:.2f}% vs tesseract {100 * trep.cer:.2f}%")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
