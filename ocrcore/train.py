@@ -102,6 +102,7 @@ class TrainConfig:
     schedule: str = "cosine"             # cosine | linear | constant (after warm-up)
     min_lr_ratio: float = 0.02
     grad_clip: float = 5.0               # max global gradient norm; 0 = off
+    ema_decay: float = 0.0               # >0: validate and save an exponential moving average of the weights
     amp: str = "auto"                    # auto (CUDA: bf16, else fp16 + GradScaler; CPU: off) | off | bf16 | fp16
     device: str = "auto"                 # auto | cpu | cuda | cuda:N
     num_threads: Optional[int] = None    # torch CPU threads
@@ -135,6 +136,8 @@ class TrainConfig:
         if self.epochs != "auto" and (isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, float))
                                       or self.epochs <= 0):
             raise ValueError(f"epochs must be a positive number or 'auto', got {self.epochs!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.batch_size < 1 or (self.max_steps is not None and self.max_steps < 1):
@@ -555,6 +558,17 @@ class Trainer:
             lr=self.cfg.lr)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.use_scaler else None
         self.ctc = nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
+        self.ema = None
+        if self.cfg.ema_decay > 0:  # weights (and BN statistics) averaged after every step
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.cfg.ema_decay), use_buffers=True)
+            self.ema.module.eval()
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """What is validated and saved as the result: the weight average when ``ema_decay`` > 0."""
+        return self.ema.module if self.ema is not None else self.model
 
     # -- checkpoints -----------------------------------------------------------------------------
     def _training_meta(self, metrics: Optional[dict]) -> dict:
@@ -589,6 +603,10 @@ class Trainer:
                     tensors[f"optim.{pid}.{k}"] = v
                 else:
                     extra_state.setdefault(str(pid), {})[k] = v
+        if self.ema is not None:
+            for k, v in self.ema.module.state_dict().items():
+                tensors[f"ema.{k}"] = v
+            tensors["ema_n_averaged"] = self.ema.n_averaged
         tensors["rng.torch"] = torch.get_rng_state()
         if torch.cuda.is_available():
             for i, s in enumerate(torch.cuda.get_rng_state_all()):
@@ -622,7 +640,8 @@ class Trainer:
         state = ckpt.read_json(state_url, self.so)
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
             raise ckpt.CheckpointError(f"{storage.redact(state_url)}: not an ocrcore training state")
-        mine, theirs = self.cfg.to_dict(), state.get("config", {})
+        mine = self.cfg.to_dict()
+        theirs = {**TrainConfig().to_dict(), **state.get("config", {})}  # keys added since: their defaults
         differ = sorted(k for k in set(mine) | set(theirs) if k not in RUNTIME_FIELDS and mine.get(k) != theirs.get(k))
         if differ:
             raise TrainError(f"cannot resume from {storage.redact(last)}: the training config differs in {differ}; "
@@ -645,6 +664,9 @@ class Trainer:
             raise ckpt.CheckpointError(f"{storage.redact(last)}: optimizer state does not fit the model: {e}") from None
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            self.ema.module.load_state_dict({k[4:]: v.to(self.device) for k, v in tensors.items() if k.startswith("ema.")})
+            self.ema.n_averaged.copy_(tensors["ema_n_averaged"])
         if "rng.torch" in tensors:
             torch.set_rng_state(tensors["rng.torch"])
         if torch.cuda.is_available():
@@ -676,21 +698,22 @@ class Trainer:
         """Greedy-decode the validation set; None when there is none."""
         if not self.val and not self.val_bad:
             return None
-        was_training = self.model.training
-        self.model.eval()
+        net = self.eval_model
+        was_training = net.training
+        net.eval()
         ids, refs, hyps, confs, errs = [], [], [], [], []
         bs = self.cfg.val_batch_size
         for i in range(0, len(self.val), bs):
             batch = self.val[i: i + bs]
             x, widths = pad_batch([from_uint8(s.image) for s in batch], min_width=self.factor)
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-                lp, lengths = self.model(x.to(self.device), widths)
+                lp, lengths = net(x.to(self.device), widths)
             for s, h in zip(batch, batch_greedy_decode(lp.float().cpu().numpy(), lengths.tolist(), self.charset)):
                 ids.append(s.id); refs.append(s.text); hyps.append(h.text); confs.append(h.confidence); errs.append("")
         for sid, text, err in self.val_bad:
             ids.append(sid); refs.append(text); hyps.append(""); confs.append(0.0); errs.append(err)
         if was_training:
-            self.model.train()
+            net.train()
         return score(refs, hyps, ids=ids, confidences=confs, errors=errs, normalize="none")
 
     # -- the loop ------------------------------------------------------------------------------
@@ -721,6 +744,8 @@ class Trainer:
             if self.cfg.grad_clip:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.opt.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         return float(loss.detach())
 
     def _on_validation(self, report: EvalReport) -> None:
@@ -733,7 +758,7 @@ class Trainer:
         self.history.append(m)
         if improved:
             self.best_key, self.best_metrics, self.bad_validations = key, dict(m), 0
-            ckpt.save_model(self.out, self.model, self.charset, training=self._training_meta(m), storage_options=self.so)
+            ckpt.save_model(self.out, self.eval_model, self.charset, training=self._training_meta(m), storage_options=self.so)
         else:
             self.bad_validations += 1
         self._emit("val", **m, best_cer=self.best_key[0], best_seq_acc=-self.best_key[1])
@@ -822,7 +847,8 @@ class Trainer:
                 self.epoch += 1
                 self.batch_in_epoch = 0
         if not self.history:  # no validation data: the last model is the result
-            ckpt.save_model(self.out, self.model, self.charset, training=self._training_meta({}), storage_options=self.so)
+            ckpt.save_model(self.out, self.eval_model, self.charset, training=self._training_meta({}),
+                            storage_options=self.so)
         result = TrainResult(
             out=self.out, best_metrics=dict(self.best_metrics), step=self.step,
             epochs=round(self.epoch + self.batch_in_epoch / max(1, self.bpe), 4), history=list(self.history),

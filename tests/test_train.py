@@ -97,6 +97,34 @@ def test_resume_is_exact(tmp_path, recs):
     assert again.step == 16 and again.history == a.history
 
 
+def test_ema_weights_are_saved_and_resume_exactly(tmp_path, recs):
+    """With ema_decay the saved model is the weight average (not the last weights), and resumes exactly."""
+    c = cfg(max_steps=12, val_every=4, checkpoint_every=4, ema_decay=0.9)
+    a = train(c, recs, out=str(tmp_path / "a"))
+    best, last = read_tensors(str(tmp_path / "a" / "model.safetensors")), read_tensors(str(tmp_path / "a" / "last/model.safetensors"))
+    state = read_tensors(str(tmp_path / "a" / "last/training_state.safetensors"))
+    if a.history[-1]["best"]:  # the final average is what was saved
+        assert all(torch.equal(best[k], state[f"ema.{k}"]) for k in best)
+    assert any(not torch.equal(state[f"ema.{k}"], last[k]) for k in last if last[k].is_floating_point())
+    assert int(state["ema_n_averaged"]) == 12
+
+    class Interrupt(Exception):
+        pass
+
+    def stop(e):
+        if e["event"] == "val" and e["step"] == 8:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(c, recs, out=str(tmp_path / "b"), progress=stop)
+    b = train(c, recs, out=str(tmp_path / "b"))
+    assert b.resumed_from_step == 4 and a.history == b.history
+    tb = read_tensors(str(tmp_path / "b" / "last/training_state.safetensors"))
+    assert all(torch.equal(state[k], tb[k]) for k in state if k.startswith("ema"))
+    with pytest.raises(ValueError, match="ema_decay"):
+        cfg(ema_decay=1.0)
+
+
 def test_resume_refuses_changed_config(tmp_path, recs):
     train(cfg(max_steps=4), recs, out=str(tmp_path / "m"))
     with pytest.raises(TrainError, match="differs in \\['lr'\\]"):
