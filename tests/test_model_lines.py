@@ -25,6 +25,8 @@ def test_pad_batch():
     x, w = pad_batch([np.zeros((8, 5), np.float32), np.zeros((8, 2), np.float32)], min_width=4, margin=3)
     assert x.shape == (2, 1, 8, 8) and w.tolist() == [5, 4]
     assert float(x[1, 0, :, 2:].min()) == 1.0  # white padding
+    x64, w64 = pad_batch([np.zeros((8, 5), np.float32), np.zeros((8, 70), np.float32)], margin=3, multiple=64)
+    assert x64.shape == (2, 1, 8, 128) and w64.tolist() == [5, 70] and float(x64[1, 0, :, 70:].min()) == 1.0
     with pytest.raises(ValueError):
         pad_batch([np.zeros((8, 5)), np.zeros((9, 5))])
 

@@ -54,19 +54,23 @@ def scale_to_height(gray: np.ndarray, height: int, *, max_width: int | None = No
     return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
 
 
-def pad_batch(images: Sequence[np.ndarray], min_width: int = 1, margin: int = RIGHT_MARGIN) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(images: Sequence[np.ndarray], min_width: int = 1, margin: int = RIGHT_MARGIN,
+              multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack same-height images into ``N x 1 x H x W`` (right-padded white) + true widths.
 
     Every line gets at least ``margin`` white columns after it, more than the conv stack's
     receptive field reaches, so a line's output does not depend on how wide its batch is.
     Widths below ``min_width`` (the model's width factor) count as ``min_width``, so every line
-    yields at least one frame.
+    yields at least one frame. ``multiple``: round the batch width up to a multiple of this, so
+    batches share a few shapes (oneDNN caches its kernels per shape).
     """
     if not images:
         raise ValueError("pad_batch needs at least one image")
     h = images[0].shape[0]
     widths = [max(int(im.shape[1]), min_width) for im in images]
-    out = np.ones((len(images), 1, h, max(widths) + margin), dtype=np.float32)
+    width = max(widths) + margin
+    width = -(-width // max(1, int(multiple))) * max(1, int(multiple))
+    out = np.ones((len(images), 1, h, width), dtype=np.float32)
     for i, im in enumerate(images):
         if im.shape[0] != h:
             raise ValueError(f"all images of a batch need height {h}, got {im.shape[0]}")
