@@ -83,3 +83,20 @@ def test_single_line_page_with_oracle_recognizer():
     assert page.text == s.text and page.width == 200 and page.height == 50
     assert len(page.lines) == 1 and page.lines[0].bbox == (0, 0, 200, 50)
     assert 0.0 <= page.confidence <= 1.0 and page.model == "oracle"
+
+
+def test_labeled_crops_pair_found_lines_with_their_true_text():
+    """Lines cut by the page pipeline get the text of the true line they cover, one to one."""
+    from ocrcore.pagelines import CropStats, labeled_crops
+    from ocrcore.pagescore import truth_page
+    from ocrcore.synth.dataset import sample_to_row
+
+    s = generate("pages", 31, 0, {"dpi": 100, "columns": 1, "degrade": 0.2})
+    truth = truth_page(sample_to_row(s, "pages"))
+    stats = CropStats()
+    rows = labeled_crops(s.image, truth, stats=stats)
+    texts = {" ".join(w.text for w in ln.words) for ln in truth.lines}
+    assert stats.true_lines == len(truth.lines) and stats.matched == len(rows)
+    assert len(rows) >= 0.9 * len(truth.lines)
+    assert all(r["text"] in texts for r in rows) and len({r["text"] for r in rows}) == len(rows)
+    assert all(r["height"] > 5 and r["width"] > r["height"] for r in rows if len(r["text"]) > 5)
