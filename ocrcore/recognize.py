@@ -72,25 +72,19 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
     return out
 
 
-def _boundary(a: tuple[int, int], b: tuple[int, int]) -> float:
-    """Split point between neighbouring spans: the gap's middle, or the centres' middle if they overlap."""
-    if a[1] <= b[0]:
-        return (a[1] + b[0]) / 2.0
-    return ((a[0] + a[1]) / 2.0 + (b[0] + b[1]) / 2.0) / 2.0
-
-
 def _valley_cuts(profile: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """Where to split each pair of neighbouring characters with CTC spans ``spans[i]``, ``spans[i+1]``.
 
     Between the two spans' centres, the columns with the least ink (``profile``: ink pixels per
     column): white gaps when the glyphs are apart, the thinnest joint when they touch. Of such
-    columns the one nearest the spans' midpoint (:func:`_boundary`) wins, and the cut is the centre
-    of its run of equal columns. Vectorised over all pairs: one window row per pair.
+    columns the one nearest the spans' midpoint wins (the middle of the gap between the spans, or
+    of their centres when they overlap), and the cut is the centre of its run of equal columns.
+    Vectorised over all pairs: one window row per pair.
     """
     n, w = len(spans) - 1, len(profile)
     sp = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
     a, b = sp[:-1], sp[1:]
-    mid = np.where(a[:, 1] <= b[:, 0], (a[:, 1] + b[:, 0]) / 2.0,  # as _boundary, for every pair
+    mid = np.where(a[:, 1] <= b[:, 0], (a[:, 1] + b[:, 0]) / 2.0,
                    ((a[:, 0] + a[:, 1]) / 2.0 + (b[:, 0] + b[:, 1]) / 2.0) / 2.0)
     lo = np.clip((a[:, 0] + a[:, 1]) // 2, 0, w - 1)
     hi = np.minimum(np.maximum((b[:, 0] + b[:, 1] + 1) // 2, lo + 1), w)
