@@ -5,7 +5,8 @@
 3. Tesseract 5 on the same pages (one thread per process, two processes), ratio and CER of both.
 4. Peak worker memory on an archive 10x larger (with --memory).
 
-    python bench/bench_recognize.py [--pages 20] [--dpi 300] [--model URL] [--memory]
+    python bench/bench_recognize.py [--pages 20] [--dpi 300] [--model URL] [--shard-size 5]
+        [--loop-precisions fp32,auto] [--memory]
 """
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--model", default=None)
     ap.add_argument("--shard-size", type=int, default=5)
+    ap.add_argument("--loop-precisions", default="fp32,auto",
+                    help="precisions of the plain loop, side by side (the flows run at auto, like the last one)")
     ap.add_argument("--memory", action="store_true", help="also run an archive 10x larger and compare peak RSS")
     args = ap.parse_args()
 
@@ -67,7 +70,8 @@ def main() -> None:
         names = sorted(truth)
         auto = Recognizer.load(args.model, num_threads=1).precision
         print(f"== {args.pages} synthetic pages at {args.dpi} dpi; recognizer precision auto = {auto} on this CPU ==")
-        for prec in ([auto] if auto == "fp32" else ["fp32", auto]):
+        precs = [auto if p.strip() == "auto" else p.strip() for p in args.loop_precisions.split(",")]
+        for prec in dict.fromkeys(precs + [auto]):  # in order, without repeats; auto always runs
             reader = PageRecognizer(Recognizer.load(args.model, num_threads=1, precision=prec))
             t0 = time.perf_counter()
             pages, n_lines = {}, 0
@@ -83,7 +87,9 @@ def main() -> None:
             print(f"plain loop, 1 process, {prec}: {secs:.1f} s, {args.pages / secs:.3f} pages/s, "
                   f"{n_lines / secs:.1f} lines/s per core")
             print(f"  accuracy: {acc.summary()}")
-        loop_s = secs  # the flows below run at precision auto, like the loop's last run
+            if prec == auto:  # the flows below run at precision auto: compare them with this loop
+                loop_s, auto_acc = secs, acc
+        acc = auto_acc
 
         from flows.server import ensure_api
 
