@@ -27,6 +27,33 @@ from ocrcore.evaluate import score  # noqa: E402
 from ocrcore.model.predict import Recognizer, record_to_gray  # noqa: E402
 
 
+def forward_times(model) -> None:
+    """One forward pass over 32 lines of 32 x 1170 px (a page's worth), one thread: the model as
+    trained, the inference copy (BatchNorm folded, ReLU after pooling, channels-last) in fp32,
+    and the copy in bf16 autocast."""
+    import torch
+
+    rec = Recognizer.load(model, num_threads=1, precision="fp32")
+    x, w = torch.rand(32, 1, rec.input_height, 1170), torch.full((32,), 1170)
+
+    def best_of(fn, n=5) -> float:
+        fn()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    with torch.inference_mode():
+        a = best_of(lambda: rec.model(x, w))
+        b = best_of(lambda: rec.net(x, w))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            c = best_of(lambda: rec.net(x, w))
+    print(f"forward, 32 lines of {rec.input_height}x1170 px, 1 thread: as trained {a:.3f} s, "
+          f"inference copy fp32 {b:.3f} s ({a / b:.2f}x), bf16 {c:.3f} s ({a / c:.2f}x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -42,6 +69,7 @@ def main() -> None:
             break
     refs = [r["text"] for r in recs]
     grays = [record_to_gray(r) for r in recs]
+    forward_times(args.model)
     auto = Recognizer.load(args.model, num_threads=1).precision
     print(f"== {len(recs)} line images from {args.data}; precision auto = {auto} on this CPU ==")
     for prec in args.precisions.split(","):
