@@ -161,7 +161,8 @@ class Recognizer:
         """Read 2-D float line images (1.0 = white), in the given order.
 
         Lines are sorted by scaled width and batched, so padding stays small, and results do
-        not depend on the batch size; each result's character columns are in the coordinates
+        not depend on the batch size (exactly in fp32; in bf16 confidences may differ in the
+        fourth decimal, as kernels differ per batch shape); each result's character columns are in the coordinates
         of the image passed in. A line that cannot be read (too small, too wide, not 2-D)
         raises :class:`~ocrcore.model.lines.LineImageError`: screen with :meth:`check_line`.
         ``decoder="beam"`` runs CTC prefix beam search, optionally constrained to ``lexicon``.
