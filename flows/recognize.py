@@ -124,10 +124,9 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     :func:`ocrcore.model.predict.resolve_precision`).
     """
     log = get_run_logger()
-    from ocrcore.model.predict import PRECISIONS
+    from ocrcore.model.predict import check_precision
 
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_precision(precision)
     storage.preflight_writable(out, storage_options)
     mid = model_id(model, storage_options)
     params = {"shard_size": shard_size, "single_line": single_line, "write_hocr": write_hocr, "precision": precision}

@@ -88,6 +88,14 @@ def _run_flow(desc: str, unit: str, run, **kwargs) -> int:
     return 0
 
 
+def _precision_arg(p: argparse.ArgumentParser) -> None:
+    from ocrcore.model import PRECISIONS  # torch-free: the parser is built at every start
+
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="recognizer arithmetic: auto = bf16 on CPUs with AMX (about 2x faster, same CER "
+                        "on our held-out lines), fp16 on CUDA, else fp32")
+
+
 def _cluster_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int, help="local Dask worker processes (default: number of cores)")

@@ -61,7 +61,7 @@ def cmd_eval(args) -> int:
 
 
 def register(sub) -> None:
-    from ocrcore.cli import _cluster_args
+    from ocrcore.cli import _cluster_args, _precision_arg
 
     t = sub.add_parser("train", help="train a CRNN+CTC line recognizer (the train flow)")
     t.add_argument("--data", required=True, help="dataset URL (from `ocr synth` or `ocr import`)")
@@ -92,8 +92,6 @@ def register(sub) -> None:
     e.add_argument("--predictions", help="write per-sample predictions (JSON lines) here")
     e.add_argument("--batch-size", type=int, default=32)
     e.add_argument("--threads", type=int, help="torch CPU threads")
-    from ocrcore.cli_recognize import add_precision_arg
-
-    add_precision_arg(e)
+    _precision_arg(e)
     e.add_argument("--storage-options", help="fsspec storage options as JSON")
     e.set_defaults(func=cmd_eval)

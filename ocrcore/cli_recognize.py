@@ -48,16 +48,8 @@ def cmd_hocr(args) -> int:
     return 0
 
 
-def add_precision_arg(parser) -> None:
-    from ocrcore.model.predict import PRECISIONS
-
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="recognizer arithmetic: auto = bf16 on CPUs with AMX (about 2x faster, same CER "
-                             "on our held-out lines), fp16 on CUDA, else fp32")
-
-
 def register(sub) -> None:
-    from ocrcore.cli import _cluster_args
+    from ocrcore.cli import _cluster_args, _precision_arg
 
     r = sub.add_parser("recognize", help="recognise every page of an archive into Parquet + hOCR")
     r.add_argument("input", help="folder, prefix, glob, tar, zip, multi-page TIFF or PDF (path or URL)")
@@ -67,7 +59,7 @@ def register(sub) -> None:
     r.add_argument("--single-line", action="store_true", help="inputs are single lines (captchas, line images)")
     r.add_argument("--incremental", action="store_true", help="process only pages not yet in the output")
     r.add_argument("--no-hocr", action="store_true", help="skip the per-page hOCR files")
-    add_precision_arg(r)
+    _precision_arg(r)
     _cluster_args(r)
     r.set_defaults(func=cmd_recognize)
 

@@ -11,3 +11,7 @@
 Submodules are imported explicitly (``from ocrcore.model.predict import Recognizer``) so that
 importing the torch-free parts does not import torch.
 """
+
+# Inference arithmetic choices (see ocrcore.model.predict.resolve_precision); here, torch-free, so
+# the command line can offer them without importing torch at start-up.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")

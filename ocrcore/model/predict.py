@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ocrcore.imageio import decode_image, to_gray
+from ocrcore.model import PRECISIONS
 from ocrcore.model.charset import Charset
 from ocrcore.model.checkpoint import CheckpointError, load_model
 from ocrcore.model.crnn import CRNN, inference_copy
@@ -32,8 +33,6 @@ def default_model_url() -> str:
     return str(DEFAULT_MODEL_DIR)
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
 # Batch widths are rounded up to a multiple of this many pixels: padding is white and the model
 # reads true widths, so results do not change, but batches then share a few shapes and oneDNN,
 # which builds and caches its CPU kernels per input shape, reuses them across batches and pages.
@@ -48,6 +47,13 @@ def cpu_has_fast_bf16() -> bool:
         return False
 
 
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`, else a ``ValueError`` that lists them."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """The arithmetic inference runs in: ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 on CUDA only).
 
@@ -55,8 +61,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     CUDA, fp32 otherwise, since emulated bf16 is slower than fp32. The network's last step
     (log-softmax) always runs in fp32.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_precision(precision)
     if precision == "auto":
         if device.type == "cuda":
             return "fp16"
