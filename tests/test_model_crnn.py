@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from ocrcore.model.lines import pad_batch
-from ocrcore.model.crnn import (VARIANTS, build_model, count_parameters, inference_copy, output_lengths,
+from ocrcore.model.crnn import (VARIANTS, build_model, count_parameters, output_lengths,
                                 resolve_config, width_factor, with_width_factor)
+from ocrcore.model.fast import PairMaxPool, UnpackedBiLSTM, inference_copy, reverse_index
 
 torch.set_num_threads(1)
 
@@ -85,13 +86,36 @@ def test_inference_copy_matches_and_leaves_original(arch):
     fast = inference_copy(m)
     assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in fast.modules())
     assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in m.modules()) and not m.channels_last
+    assert isinstance(fast.rnn, UnpackedBiLSTM) and isinstance(m.rnn, torch.nn.LSTM)
+    assert not any(isinstance(mod, torch.nn.MaxPool2d) for mod in fast.modules())
     x = torch.rand(3, 1, m.input_height, 88)
     widths = torch.tensor([88, 40, 12])
+    x[1, ..., 40:] = 1.0  # white padding, as pad_batch adds
+    x[2, ..., 12:] = 1.0
     with torch.no_grad():
         ref, lr = m(x, widths)
         out, lo = fast(x, widths)
+        full_ref, _ = m(x)
+        full_out, _ = fast(x)
     assert torch.equal(lr, lo)
-    assert torch.allclose(ref, out, atol=1e-4)
+    # frames past a line's end are padding; on valid ones the unpacked LSTM equals the packed one
+    valid = torch.arange(ref.shape[0]).unsqueeze(1) < lr.unsqueeze(0)
+    assert torch.allclose(ref[valid], out[valid], atol=1e-4)
+    assert torch.allclose(full_ref, full_out, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (2, 1), (1, 2), (3, 2)])
+def test_pair_max_pool_equals_max_pool(kernel):
+    x = torch.randn(2, 5, 9, 13)  # odd sizes: the last row/column is dropped, as MaxPool2d floors
+    ref = torch.nn.MaxPool2d(kernel, kernel)(x)
+    assert torch.equal(PairMaxPool(*kernel)(x), ref)
+    cl = x.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(PairMaxPool(*kernel)(cl), ref)
+
+
+def test_reverse_index_keeps_padding_in_place():
+    idx = reverse_index(torch.tensor([3, 1, 4]), 4)
+    assert idx.t().tolist() == [[2, 1, 0, 3], [0, 1, 2, 3], [3, 2, 1, 0]]
 
 
 def test_with_width_factor():

@@ -17,6 +17,7 @@ line's true frame count from its true width.
 from __future__ import annotations
 
 import copy
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -186,43 +187,18 @@ class CRNN(nn.Module):
         f = self.dropout(self.proj(f))
         if widths is None:
             lengths = torch.full((n,), t, dtype=torch.long)
-            y, _ = self.rnn(f)
         else:
             lengths = output_lengths(widths.cpu(), self.factor).clamp(1, t)
+        if not isinstance(self.rnn, nn.LSTM):  # an inference rewrite taking true lengths (model.fast)
+            y = self.rnn(f, lengths)
+        elif widths is None:
+            y, _ = self.rnn(f)
+        else:
             packed = pack_padded_sequence(f, lengths, enforce_sorted=False)
             y, _ = self.rnn(packed)
             y, _ = pad_packed_sequence(y, total_length=t)
         y = self.classifier(self.dropout(y))
         return torch.log_softmax(y.float(), dim=-1), lengths
-
-
-def inference_copy(model: CRNN) -> CRNN:
-    """An eval-mode copy of ``model`` that computes the same function faster on CPU.
-
-    Each BatchNorm is folded into the convolution before it (one pass over the activations less),
-    each ReLU moves after the max-pooling that follows it (ReLU is monotonic, so max and ReLU
-    commute and the result is identical, on a quarter of the values), and the conv stack runs in
-    channels-last layout, which oneDNN's CPU kernels prefer. Measured on the shipped crnn_small,
-    one core, a forward pass over 32 lines of 32 x 1170 px (``bench/bench_lines.py``): 1.100 s ->
-    0.497 s in fp32. Outputs match the original to float rounding. Never train the copy.
-    """
-    fast = copy.deepcopy(model).eval()
-    mods, out = list(fast.features), []
-    i = 0
-    while i < len(mods):
-        cur, nxt = mods[i], mods[i + 1] if i + 1 < len(mods) else None
-        if isinstance(cur, nn.Conv2d) and isinstance(nxt, nn.BatchNorm2d):
-            out.append(nn.utils.fusion.fuse_conv_bn_eval(cur, nxt))
-            i += 2
-        elif isinstance(cur, nn.ReLU) and isinstance(nxt, nn.MaxPool2d):
-            out += [nxt, cur]
-            i += 2
-        else:
-            out.append(cur)
-            i += 1
-    fast.features = nn.Sequential(*out).to(memory_format=torch.channels_last)
-    fast.channels_last = True
-    return fast
 
 
 def register(name: str, defaults: dict) -> None:

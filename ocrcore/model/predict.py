@@ -18,7 +18,8 @@ from ocrcore.imageio import decode_image, to_gray
 from ocrcore.model import PRECISIONS
 from ocrcore.model.charset import Charset
 from ocrcore.model.checkpoint import CheckpointError, load_model
-from ocrcore.model.crnn import CRNN, inference_copy
+from ocrcore.model.crnn import CRNN
+from ocrcore.model.fast import inference_copy
 from ocrcore.model.ctc import LineHyp, batch_greedy_decode, beam_decode
 from ocrcore.model.lines import check_line_shape, pad_batch, scale_to_height
 
@@ -117,8 +118,8 @@ class Recognizer:
     """A CRNN with its charset and preprocessing; thread-safe for inference.
 
     ``model`` is the network as loaded (what a checkpoint saves); on CPU inference runs
-    :func:`~ocrcore.model.crnn.inference_copy` of it (BatchNorm folded, channels-last
-    convolutions), ``optimize=False`` runs the model as given. ``precision``: see
+    :func:`~ocrcore.model.fast.inference_copy` of it (BatchNorm folded, channels-last
+    convolutions, oneDNN-friendly pooling and LSTM), ``optimize=False`` runs the model as given. ``precision``: see
     :func:`resolve_precision`.
     """
 
