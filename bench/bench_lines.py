@@ -33,6 +33,7 @@ def forward_times(model) -> None:
     import torch
 
     rec = Recognizer.load(model, num_threads=1, precision="fp32")
+    rec16 = Recognizer.load(model, num_threads=1, precision="bf16")
     x, w = torch.rand(32, 1, rec.input_height, 1170), torch.full((32,), 1170)
 
     def best_of(fn, n=5) -> float:
@@ -48,7 +49,7 @@ def forward_times(model) -> None:
         a = best_of(lambda: rec.model(x, w))
         b = best_of(lambda: rec.net(x, w))
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            c = best_of(lambda: rec.net(x, w))
+            c = best_of(lambda: rec16.net(x, w))
     print(f"forward, 32 lines of {rec.input_height}x1170 px, 1 thread: as trained {a:.3f} s, "
           f"inference copy fp32 {b:.3f} s ({a / b:.2f}x), bf16 {c:.3f} s ({a / c:.2f}x)")
 

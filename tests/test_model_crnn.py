@@ -104,6 +104,27 @@ def test_inference_copy_matches_and_leaves_original(arch):
     assert torch.allclose(full_ref, full_out, atol=1e-4)
 
 
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs a torch build with oneDNN")
+def test_inference_copy_bf16_stack_matches():
+    """The oneDNN bf16 conv stack computes what the original does, to bf16 rounding."""
+    from ocrcore.model.fast import OneDNNBF16
+    torch.manual_seed(3)
+    m = build_model({"arch": "crnn_compact", "num_classes": 9}).eval()
+    fast = inference_copy(m, "bf16")
+    assert any(isinstance(mod, OneDNNBF16) for mod in fast.modules())
+    x = torch.rand(5, 1, m.input_height, 96)
+    widths = torch.tensor([96, 80, 64, 40, 12])
+    for i, w in enumerate(widths.tolist()):
+        x[i, ..., w:] = 1.0
+    with torch.no_grad():
+        ref, _ = m(x, widths)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, _ = fast(x, widths)
+    valid = torch.arange(ref.shape[0]).unsqueeze(1) < torch.tensor([24, 20, 16, 10, 3]).unsqueeze(0)
+    assert out.dtype == torch.float32 and out.shape == ref.shape
+    assert (ref[valid] - out[valid]).abs().max() < 0.05
+
+
 @pytest.mark.parametrize("kernel", [(2, 2), (2, 1), (1, 2), (3, 2)])
 def test_pair_max_pool_equals_max_pool(kernel):
     x = torch.randn(2, 5, 9, 13)  # odd sizes: the last row/column is dropped, as MaxPool2d floors

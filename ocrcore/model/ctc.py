@@ -73,14 +73,18 @@ def greedy_decode(scores: np.ndarray, charset=None, *, log_probs: bool = False, 
     ``charset`` maps classes to text (a :class:`~ocrcore.model.charset.Charset` or a sequence
     of characters for classes 1..); without it a character's text is its class index.
     """
-    p = _as_probs(scores, log_probs)
+    a = np.asarray(scores)
+    if a.ndim != 2:
+        raise ValueError(f"expected T x C scores, got shape {a.shape}")
     if length is not None:
-        p = p[: int(length)]
-    t = p.shape[0]
+        a = a[: int(length)]
+    t = a.shape[0]
     if t == 0:
         return LineHyp("", 0.0, [])
-    best = p.argmax(axis=1)
-    best_p = p[np.arange(t), best]
+    best = a.argmax(axis=1)  # the same class in log space: only the winners are exponentiated
+    best_p = a[np.arange(t), best].astype(np.float64)
+    if log_probs:
+        best_p = np.exp(best_p)
     starts = np.concatenate(([0], np.flatnonzero(np.diff(best)) + 1))
     ends = np.concatenate((starts[1:], [t]))
     run_max = np.maximum.reduceat(best_p, starts)
@@ -89,7 +93,8 @@ def greedy_decode(scores: np.ndarray, charset=None, *, log_probs: bool = False, 
         for s, e, m in zip(starts, ends, run_max)
         if best[s] != BLANK
     ]
-    return LineHyp("".join(c.text for c in chars), line_confidence(chars, p), chars)
+    confidence = line_confidence(chars) if chars else float(best_p.mean())
+    return LineHyp("".join(c.text for c in chars), confidence, chars)
 
 
 def batch_greedy_decode(scores: np.ndarray, lengths: Iterable[int], charset=None, *, log_probs: bool = True) -> list[LineHyp]:

@@ -129,7 +129,7 @@ class Recognizer:
         self.device = pick_device(device if device is None or isinstance(device, str) else str(device))
         self.precision = resolve_precision(precision, self.device)
         self.model = model.to(self.device).eval()
-        self.net = inference_copy(self.model) if optimize and self.device.type == "cpu" else self.model
+        self.net = inference_copy(self.model, self.precision) if optimize and self.device.type == "cpu" else self.model
         self.charset = charset
         self.config = config or {}
         self.max_width = max_width
