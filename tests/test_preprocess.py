@@ -369,3 +369,27 @@ def test_palette_with_transparency_and_inverted_bilevel():
     res2 = binarize(inv)
     assert res2.inverted and res2.was_binary
     assert np.array_equal(res2.binary, np.asarray(base) < 128)
+
+
+def test_line_mask_resampling_matches_nearest_lookup():
+    """_mask_for (block repetition) equals a per-pixel nearest lookup, for boxes inside, across
+    and beside the mask, at several cell sizes."""
+    from ocrcore.preprocess.geometry import PageTransform
+    from ocrcore.preprocess.segment import LineRegion
+
+    rng = np.random.default_rng(5)
+    for scale in (1, 2, 3, 4):
+        mask = rng.random((7, 11)) > 0.5
+        region = LineRegion((0, 0, 1, 1), 0, 0, (0, 0, 1, 1), PageTransform.identity(200, 200),
+                            mask=mask, mask_box=(13, 9, 13 + 11 * scale, 9 + 7 * scale), mask_scale=scale)
+        for _ in range(30):
+            x0, y0 = (int(v) for v in rng.integers(-5, 60, 2))
+            box = (x0, y0, x0 + int(rng.integers(1, 50)), y0 + int(rng.integers(1, 40)))
+            ys = np.arange(box[1], box[3]) - 9
+            xs = np.arange(box[0], box[2]) - 13
+            want = np.ones((len(ys), len(xs)), bool)
+            for i, y in enumerate(ys):
+                for j, x in enumerate(xs):
+                    if 0 <= y < 7 * scale and 0 <= x < 11 * scale:
+                        want[i, j] = mask[y // scale, x // scale]
+            assert np.array_equal(region._mask_for(box), want), (scale, box)

@@ -76,10 +76,11 @@ class PageTransform:
         dx, dy = xs - self.orig_size[0] / 2.0, ys - self.orig_size[1] / 2.0
         return (c * dx - s * dy + self.size[0] / 2.0, s * dx + c * dy + self.size[1] / 2.0)
 
-    def pil_affine(self) -> tuple[float, ...]:
-        """Coefficients for ``Image.transform(size, Image.AFFINE, data)`` producing the deskewed frame."""
+    def pil_affine(self, origin: tuple[float, float] = (0.0, 0.0)) -> tuple[float, ...]:
+        """Coefficients for ``Image.transform(size, Image.AFFINE, data)`` producing the deskewed
+        frame, or with ``origin=(x0, y0)`` the part of it whose top-left corner is that point."""
         c, s = self._cs()
-        cx, cy = self.size[0] / 2.0, self.size[1] / 2.0
+        cx, cy = self.size[0] / 2.0 - origin[0], self.size[1] / 2.0 - origin[1]
         ox, oy = self.orig_size[0] / 2.0, self.orig_size[1] / 2.0
         return (c, s, ox - c * cx - s * cy, -s, c, oy + s * cx - c * cy)
 
