@@ -1,6 +1,8 @@
 """Bulk recognition throughput and accuracy, measured side by side in one run.
 
-1. A plain single-process loop over the pages (PageRecognizer), pages/s and lines/s per core.
+1. A plain single-process loop over the pages doing the flow's work without Prefect or Dask: read
+   each image, recognise it (PageRecognizer), write its hOCR file, and a Parquet part per shard of
+   pages; pages/s and lines/s per core.
 2. The recognize flow with 1 and 2 Dask workers on the same pages, ratio to the loop.
 3. Tesseract 5 on the same pages (one thread per process, two processes), ratio and CER of both.
 4. Peak worker memory on an archive 10x larger (with --memory).
@@ -60,8 +62,11 @@ def main() -> None:
     ap.add_argument("--memory", action="store_true", help="also run an archive 10x larger and compare peak RSS")
     args = ap.parse_args()
 
+    from ocrcore import storage
     from ocrcore.model.predict import Recognizer
     from ocrcore.recognize import PageRecognizer
+    from ocrcore.serialize.hocr import hocr_file_name, page_to_hocr
+    from ocrcore.serialize.parquet import pages_to_parquet_bytes
 
     tmp = tempfile.mkdtemp(prefix="bench-rec-")
     try:
@@ -73,13 +78,20 @@ def main() -> None:
         precs = [auto if p.strip() == "auto" else p.strip() for p in args.loop_precisions.split(",")]
         for prec in dict.fromkeys(precs + [auto]):  # in order, without repeats; auto always runs
             reader = PageRecognizer(Recognizer.load(args.model, num_threads=1, precision=prec))
+            loop_out = os.path.join(tmp, f"loop-{prec}")
             t0 = time.perf_counter()
-            pages, n_lines = {}, 0
-            for name in names:
+            pages, n_lines, part = {}, 0, []
+            for i, name in enumerate(names):
                 with open(os.path.join(src, name), "rb") as f:
                     page = reader(decode_image(f.read()), page_id=name)
+                storage.write_bytes_atomic(storage.join(loop_out, "hocr", hocr_file_name(name)),
+                                           page_to_hocr(page).encode("utf-8"))
                 pages[name] = page
+                part.append(page)
                 n_lines += len(page.lines)
+                if len(part) == args.shard_size or i == len(names) - 1:
+                    storage.write_bytes_atomic(storage.join(loop_out, f"part-{i:05d}.parquet"), pages_to_parquet_bytes(part))
+                    part = []
             secs = time.perf_counter() - t0
             acc = PageScore()
             for name in names:
