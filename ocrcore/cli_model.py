@@ -32,7 +32,8 @@ def cmd_train(args) -> int:
     from flows.train import run_train
 
     print(f"training on {n} samples from {args.data} -> {args.out}", file=sys.stderr)
-    return _run_flow("train", "step", run_train, data=args.data, out=args.out, config=config, init=args.init,
+    init = None if str(args.init).lower() == "none" else args.init
+    return _run_flow("train", "step", run_train, data=args.data, out=args.out, config=config, init=init,
                      workers=args.workers, scheduler=args.scheduler, storage_options=opts)
 
 
@@ -68,7 +69,9 @@ def register(sub) -> None:
     t.add_argument("--out", required=True, help="model URL (a directory or prefix)")
     t.add_argument("--val-fraction", type=float, default=0.1, help="seeded validation part of --data")
     t.add_argument("--split-seed", type=int, default=0)
-    t.add_argument("--init", help="model URL to fine-tune from")
+    t.add_argument("--init", default="auto",
+                   help="model URL to fine-tune from; auto (default): the shipped model for datasets under "
+                        "20,000 samples trained with default --arch and charset, else from scratch; none: from scratch")
     t.add_argument("--arch", help="auto (default: crnn_compact below 20,000 samples, else crnn_small), "
                                    "crnn_compact, crnn_small or crnn_base")
     t.add_argument("--epochs", type=float, help="passes over the data (default: auto, about 120,000 samples "

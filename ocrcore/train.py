@@ -63,12 +63,16 @@ def auto_arch(n_train: int) -> str:
     return AUTO_SMALL_ARCH if n_train < AUTO_ARCH_THRESHOLD else AUTO_LARGE_ARCH
 
 
-def auto_epochs(n_train: int) -> float:
-    """Epochs for ``epochs="auto"``: about 120,000 samples seen, between 30 and 150 epochs.
+def auto_epochs(n_train: int, fine_tune: bool = False) -> float:
+    """Epochs for ``epochs="auto"``: about 120,000 samples seen, between 30 and 150 epochs;
+    when fine-tuning a trained model, about 40,000, between 20 and 150.
 
-    A thousand captchas need well over 100 epochs (CTC sits on its plateau for the first 10-20);
-    tens of thousands of lines need far fewer passes.
+    From scratch, a thousand captchas need well over 100 epochs (CTC sits on its all-blank
+    plateau for the first 30 or so); tens of thousands of lines need far fewer passes. A trained
+    model has no plateau: on 936 captchas it read CER 9% after one epoch and levelled by 40.
     """
+    if fine_tune:
+        return float(min(150, max(20, round(40_000 / max(1, n_train)))))
     return float(min(150, max(30, round(120_000 / max(1, n_train)))))
 
 
@@ -316,7 +320,8 @@ class Trainer:
         self.out = str(out)
         self.so = storage_options
         self.progress = progress
-        self.init = init
+        self.init = init  # a model URL, None (from scratch), or "auto" (resolved in _plan_data)
+        self.init_auto = False
         self.resume = resume
         if self.cfg.num_threads:
             torch.set_num_threads(int(self.cfg.num_threads))
@@ -362,6 +367,9 @@ class Trainer:
             raise EmptyDatasetError(f"no training records left after the validation split of {self.src.describe()}")
         train_texts = [t for i, t in rows if i in self.train_ids]
         self.px_per_char = [v for i, v in self.px_per_char if i in self.train_ids]
+        if self.init == "auto":
+            self.init = self._auto_init(len(self.train_ids))
+            self.init_auto = self.init is not None
 
         self.charset = self._make_charset(train_texts, norm)
         bad_train: Counter = Counter()
@@ -381,6 +389,26 @@ class Trainer:
         cache = self.cfg.cache
         self.in_memory = cache == "memory" or (cache == "auto" and len(rows) <= self.cfg.cache_limit)
 
+    def _auto_init(self, n_train: int) -> Optional[str]:
+        """``init="auto"``: the shipped model for a small dataset trained with default settings
+        (``arch`` auto, no charset or model overrides, the shipped model's input height), else
+        None (from scratch). Below :data:`AUTO_ARCH_THRESHOLD` samples a model that already reads
+        printed glyphs learns faster and generalises better than a fresh one: on 936 look-alike
+        captchas, CER 1.66% against 2.09% on 2,000 unseen ones, in 5.6 min of training against
+        13.2 (README)."""
+        cfg = self.cfg
+        if n_train >= AUTO_ARCH_THRESHOLD or cfg.arch != "auto" or cfg.charset is not None or cfg.model:
+            return None
+        from ocrcore.model.predict import default_model_url
+
+        url = default_model_url()
+        try:
+            height = int(ckpt.read_json(ckpt.model_urls(url, self.so)[1], self.so)["model"]["input_height"])
+        except Exception as e:  # noqa: BLE001 - a damaged install falls back to training from scratch
+            log.warning("init=auto: cannot read the shipped model (%s); training from scratch", e)
+            return None
+        return url if height == self.height else None
+
     def _make_charset(self, train_texts: list[str], norm: str) -> Charset:
         if self.init is not None:
             if self.cfg.charset is not None:
@@ -388,6 +416,8 @@ class Trainer:
             model, cs, _ = ckpt.load_model(self.init, storage_options=self.so)
             self.init_model = model
             self.init_charset = cs
+            if self.init_auto:  # the data's own characters only: the model emits nothing else
+                return Charset.from_texts(train_texts, normalize=norm)
             if self.cfg.charset is None:
                 new = sorted({c for t in train_texts for c in normalize_text(t, cs.normalize)} - set(cs.chars))
                 return Charset(cs.chars + new, normalize=cs.normalize)
@@ -502,7 +532,7 @@ class Trainer:
 
     # -- model / optimizer -----------------------------------------------------------------------
     def _model_config_height(self) -> int:
-        if self.init is not None:
+        if self.init not in (None, "auto"):  # "auto" only picks a model of the default height
             return int(ckpt.read_json(ckpt.model_urls(self.init, self.so)[1], self.so)["model"]["input_height"])
         arch = AUTO_LARGE_ARCH if self.cfg.arch == "auto" else self.cfg.arch
         return int(resolve_config({**self.cfg.model, "arch": arch, "num_classes": 2})["input_height"])
@@ -538,12 +568,18 @@ class Trainer:
             self.model = build_model(mcfg)
             src_sd = self.init_model.state_dict()
             sd = self.model.state_dict()
+            # classifier rows follow their characters (blank first); new characters keep fresh rows
+            rows = [(0, 0)] + [(self.charset.class_of(c), self.init_charset.class_of(c))
+                               for c in self.charset.chars if c in self.init_charset]
+            new_idx, old_idx = (torch.tensor(v) for v in zip(*rows))
             for k, v in src_sd.items():
-                if sd[k].shape == v.shape:
+                if k.startswith("classifier."):
+                    sd[k][new_idx] = v[old_idx]
+                elif sd[k].shape == v.shape:
                     sd[k] = v.clone()
-                else:  # classifier rows of the classes the init model knew
-                    n = v.shape[0]
-                    sd[k][:n] = v
+                else:
+                    raise TrainError(f"cannot fine-tune {self.init}: its {k} has shape {tuple(v.shape)}, "
+                                     f"the new model's {tuple(sd[k].shape)}")
             self.model.load_state_dict(sd)
             del self.init_model
         else:
@@ -582,6 +618,7 @@ class Trainer:
             "metrics": metrics or {},
             "config": self.cfg.to_dict(),
             "init": self.init,
+            "init_auto": self.init_auto,
             "device": str(self.device),
             "amp": _amp_name(self.amp_dtype),
             "n_train": len(self.train) if self.in_memory else self.n_train_rows,
@@ -791,7 +828,8 @@ class Trainer:
         self._load_val()
         cfg = self.cfg
         self.bpe = batches_per_epoch(n_train, cfg.batch_size, cfg.bucket_batches)
-        self.epochs_planned = auto_epochs(n_train) if cfg.epochs == "auto" else float(cfg.epochs)
+        self.epochs_planned = (auto_epochs(n_train, fine_tune=self.init is not None) if cfg.epochs == "auto"
+                               else float(cfg.epochs))
         self.max_steps = cfg.max_steps or max(1, int(round(self.epochs_planned * self.bpe)))
         self.warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_fraction * self.max_steps)
         val_every = cfg.val_every or self.bpe

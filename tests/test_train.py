@@ -254,6 +254,30 @@ def test_fine_tune_extends_charset(tmp_path, recs):
     assert config["training"]["init"] == str(tmp_path / "base")
 
 
+def test_init_auto_fine_tunes_the_shipped_model_on_small_data(tmp_path, recs):
+    """init="auto" (what `ocr train` passes by default): a small dataset with default settings
+    starts from the shipped model, keeps only its own characters, and each kept character's
+    classifier row comes from the shipped model's row for that character."""
+    from ocrcore.model.predict import default_model_url
+
+    shipped, shipped_cs, _ = load_model(default_model_url())
+    quiet = dict(batch_size=8, max_steps=1, lr=1e-12, weight_decay=0.0, warmup_steps=0, val_fraction=0.15,
+                 seed=3, augment=False)
+    res = train(TrainConfig(**quiet), recs[:24], out=str(tmp_path / "auto"), init="auto")
+    model, cs, config = load_model(str(tmp_path / "auto"))
+    assert config["training"]["init"] == default_model_url() and config["training"]["init_auto"] is True
+    assert "".join(cs.chars) == ALPHABET and config["model"]["arch"] == shipped.config["arch"] and res.step == 1
+    w_new, w_old = model.classifier.weight.detach(), shipped.classifier.weight.detach()
+    for c in ALPHABET:
+        assert torch.allclose(w_new[cs.class_of(c)], w_old[shipped_cs.class_of(c)], atol=1e-6)
+    assert torch.allclose(w_new[0], w_old[0], atol=1e-6)  # the blank
+    assert torch.allclose(model.rnn.weight_hh_l0.detach(), shipped.rnn.weight_hh_l0.detach(), atol=1e-6)
+    # any explicit architecture choice (or a larger dataset) trains from scratch
+    train(TrainConfig(**quiet, model=TINY), recs[:24], out=str(tmp_path / "tiny"), init="auto")
+    config = load_model(str(tmp_path / "tiny"))[2]
+    assert config["training"]["init"] is None and config["training"]["init_auto"] is False
+
+
 def test_width_factor_auto_follows_character_width(tmp_path, recs):
     train(cfg(max_steps=1), recs[:16], out=str(tmp_path / "narrow"))
     assert load_model(str(tmp_path / "narrow"))[2]["width_factor"] == 4

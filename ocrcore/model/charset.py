@@ -107,6 +107,10 @@ class Charset:
     def __contains__(self, c: str) -> bool:
         return c in self._index
 
+    def class_of(self, c: str) -> int:
+        """Class index (1-based; 0 is the blank) of one character of the charset."""
+        return self._index[c]
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Charset) and self.chars == other.chars and self.normalize == other.normalize
 
