@@ -23,6 +23,18 @@ def cmd_train(args) -> int:
     config["split_seed"] = args.split_seed
     TrainConfig.from_dict(config)  # unknown keys or bad values: a clear message before anything starts
     opts = _storage_options(args)
+    init = None if str(args.init).lower() == "none" else args.init
+    if init not in (None, "auto"):
+        from ocrcore import storage
+        from ocrcore.model.checkpoint import model_urls
+
+        try:
+            found = storage.exists(model_urls(init, opts)[1], opts)
+        except ValueError as e:  # a file that is not a model (a pickle, say): the reason
+            raise UsageError(f"--init {init}: {e}") from None
+        if not found:
+            raise UsageError(f"--init {init}: no model there (a model is a directory or prefix with model.json "
+                             "and model.safetensors); use --init auto or --init none to start otherwise")
     from ocrcore.datasets import count_records
 
     n = count_records(args.data, opts)
@@ -32,7 +44,6 @@ def cmd_train(args) -> int:
     from flows.train import run_train
 
     print(f"training on {n} samples from {args.data} -> {args.out}", file=sys.stderr)
-    init = None if str(args.init).lower() == "none" else args.init
     return _run_flow("train", "step", run_train, data=args.data, out=args.out, config=config, init=init,
                      workers=args.workers, scheduler=args.scheduler, storage_options=opts)
 
