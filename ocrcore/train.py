@@ -392,13 +392,14 @@ class Trainer:
 
     def _auto_init(self, n_train: int) -> Optional[str]:
         """``init="auto"``: the shipped model for a small dataset trained with default settings
-        (``arch`` auto, no charset or model overrides, the shipped model's input height), else
+        (``arch`` and width factor auto, no charset or model overrides), else
         None (from scratch). Below :data:`AUTO_ARCH_THRESHOLD` samples a model that already reads
         printed glyphs learns faster and generalises better than a fresh one: trained on 936
         look-alike captchas and read on 2,000 unseen ones, CER 1.55% after 11.5 min against
         2.09% after 13.2 min from scratch (single runs; README)."""
         cfg = self.cfg
-        if n_train >= AUTO_ARCH_THRESHOLD or cfg.arch != "auto" or cfg.charset is not None or cfg.model:
+        if (n_train >= AUTO_ARCH_THRESHOLD or cfg.arch != "auto" or cfg.charset is not None or cfg.model
+                or cfg.width_factor != "auto"):
             return None
         from ocrcore.model.predict import default_model_url
 

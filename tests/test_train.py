@@ -273,9 +273,10 @@ def test_init_auto_fine_tunes_the_shipped_model_on_small_data(tmp_path, recs):
     assert torch.allclose(w_new[0], w_old[0], atol=1e-6)  # the blank
     assert torch.allclose(model.rnn.weight_hh_l0.detach(), shipped.rnn.weight_hh_l0.detach(), atol=1e-6)
     # any explicit architecture choice (or a larger dataset) trains from scratch
-    train(TrainConfig(**quiet, model=TINY), recs[:24], out=str(tmp_path / "tiny"), init="auto")
-    config = load_model(str(tmp_path / "tiny"))[2]
-    assert config["training"]["init"] is None and config["training"]["init_auto"] is False
+    for name, extra in (("tiny", {"model": TINY}), ("wf", {"width_factor": 8})):
+        train(TrainConfig(**quiet, **extra), recs[:24], out=str(tmp_path / name), init="auto")
+        config = load_model(str(tmp_path / name))[2]
+        assert config["training"]["init"] is None and config["training"]["init_auto"] is False
 
 
 def test_width_factor_auto_follows_character_width(tmp_path, recs):
