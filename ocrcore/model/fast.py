@@ -3,10 +3,10 @@
 Nothing here is ever trained or saved: :func:`inference_copy` builds an eval-mode copy of a
 loaded model, and checkpoints keep the layers of :mod:`ocrcore.model.crnn`. Each rewrite is
 exact up to float rounding (bf16 rounding on the bf16 path; tests compare it with the
-original), so a line reads the same whichever path runs it. Where the time went, profiled on the shipped crnn_small over 300
-held-out lines on one core in bf16 (``bench/bench_lines.py``): the LSTM over packed sequences
-falls off oneDNN's fast kernels (46% of the time), and ``max_pool2d`` runs a slow generic kernel
-(17%).
+original), so a line reads the same whichever path runs it. Where the time went, profiled on
+the shipped crnn_small over 300 held-out lines on one core in bf16 (``bench/bench_lines.py``):
+the LSTM over packed sequences falls off oneDNN's fast kernels (46% of the time), and
+``max_pool2d`` runs a slow generic kernel (17%).
 """
 from __future__ import annotations
 

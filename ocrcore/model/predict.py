@@ -58,8 +58,8 @@ def check_precision(precision: str) -> str:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """The arithmetic inference runs in: ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 on CUDA only).
 
-    ``auto``: bf16 on a CPU with AMX (convolutions about 2x faster than fp32 there), fp16 on
-    CUDA, fp32 otherwise, since emulated bf16 is slower than fp32. The network's last step
+    ``auto``: bf16 on a CPU with AMX (2.7x the lines/s of fp32 there, ``bench/bench_lines.py``
+    at batch 16), fp16 on CUDA, fp32 otherwise, since emulated bf16 is slower than fp32. The network's last step
     (log-softmax) always runs in fp32.
     """
     check_precision(precision)
@@ -118,8 +118,8 @@ class Recognizer:
     """A CRNN with its charset and preprocessing; thread-safe for inference.
 
     ``model`` is the network as loaded (what a checkpoint saves); on CPU inference runs
-    :func:`~ocrcore.model.fast.inference_copy` of it (BatchNorm folded, channels-last
-    convolutions, oneDNN-friendly pooling and LSTM), ``optimize=False`` runs the model as given. ``precision``: see
+    :func:`~ocrcore.model.fast.inference_copy` of it (BatchNorm folded, oneDNN-friendly
+    convolutions, pooling and LSTM), ``optimize=False`` runs the model as given. ``precision``: see
     :func:`resolve_precision`.
     """
 
