@@ -207,6 +207,29 @@ def test_hocr_escaping():
     assert title.startswith('image "dir/we\\"ird%3B&<name>.png"; bbox')
 
 
+def test_hocr_random_text_round_trips_through_an_xml_parser():
+    """Every text and attribute the writer escapes by hand reads back exactly (after xml_safe)."""
+    import random
+
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(0, 0x250)] + ["\ud800", "\ufffe", "\ud800", "\ufffe", "\U0001f600", "&amp;", "]]>", "\r\n"]
+    for trial in range(20):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(3)]
+        page = make_page(text_a=texts[0].replace(" ", "_"))
+        page.page_id = texts[1]
+        page.lines[-1].text = texts[2]
+        name = "".join(rng.choice(alphabet) for _ in range(10))
+        out = hocr.page_to_hocr(page, image_name=name, system=texts[2])
+        root = validate_hocr(out)
+        assert root.find("h:head/h:title", NS).text == hocr.xml_safe(texts[1])
+        assert root.find(".//h:meta[@name='ocr-system']", NS).get("content") == hocr.xml_safe(texts[2])
+        lines = root.findall(".//h:span[@class='ocr_line']", NS)
+        assert text_of(lines[0]) == hocr.xml_safe(page.lines[0].text)
+        assert text_of(lines[-1]) == hocr.xml_safe(texts[2])
+        title = root.find(".//h:div[@class='ocr_page']", NS).get("title")
+        assert title.startswith("image " + hocr._image_value(name) + "; bbox 0 0 800 300")
+
+
 def test_hocr_empty_page_and_ids_unique_across_pages():
     empty = hocr.page_to_hocr(Page("e#1", 50, 40, page_no=1))
     validate_hocr(empty)

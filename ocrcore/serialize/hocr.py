@@ -1,7 +1,10 @@
-"""hOCR 1.2 output: one XHTML file per page, built as an XML tree (escaping by the serialiser).
+"""hOCR 1.2 output: one XHTML file per page, written as escaped strings.
 
-Why a tree and not a template string: OCR text is arbitrary (``<``, ``&``, quotes, control
-characters), and only a serialiser escapes every case. What is emitted, and nothing else:
+OCR text is arbitrary (``<``, ``&``, quotes, control characters): every text and attribute
+value goes through :func:`_text` or :func:`_attr`, and a test feeds random Unicode through an
+XML parser and back. Strings, not an ``xml.etree`` tree: 2.9x faster on recognised pages
+(0.022 -> 0.0077 s per 150-dpi page), which counts when a page takes well under a second.
+What is emitted, and nothing else:
 
 * ``<meta name="ocr-system">``, ``<meta name="ocr-capabilities">`` (see :data:`CAPABILITIES`),
   ``<meta name="ocr-number-of-pages">``;
@@ -27,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import xml.etree.ElementTree as ET
 from typing import Optional
 
 from ocrcore.containers import Line, Page, union_bbox
@@ -57,7 +59,8 @@ def ocr_system() -> str:
 
 
 def _bbox(b) -> str:
-    return "bbox " + " ".join(str(int(v)) for v in b)
+    x0, y0, x1, y1 = b
+    return f"bbox {int(x0)} {int(y0)} {int(x1)} {int(y1)}"
 
 
 def _pct(conf: float) -> float:
@@ -82,8 +85,24 @@ def _baseline(line: Line) -> Optional[str]:
     return f"baseline {'0' if s in ('', '-0') else s} {int(offset)}"
 
 
-def _el(parent: ET.Element, tag: str, cls: str, id_: str, title: str) -> ET.Element:
-    return ET.SubElement(parent, tag, {"class": cls, "id": id_, "title": title})
+def _text(s: str) -> str:
+    """Character data: XML-safe, with ``&``, ``<``, ``>`` escaped and CR kept from parsers' folding."""
+    s = xml_safe(s)
+    if "&" in s or "<" in s or ">" in s or "\r" in s:
+        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return s
+
+
+def _attr(s: str) -> str:
+    """An attribute value (for double quotes): also ``"`` and the whitespace a parser would fold."""
+    s = _text(s)
+    if '"' in s or "\n" in s or "\t" in s:
+        s = s.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#09;")
+    return s
+
+
+def _open(tag: str, cls: str, id_: str, title: str) -> str:
+    return f'<{tag} class="{cls}" id="{id_}" title="{_attr(title)}">'
 
 
 def page_to_hocr(page: Page, image_name: Optional[str] = None, *, system: Optional[str] = None) -> str:
@@ -92,14 +111,6 @@ def page_to_hocr(page: Page, image_name: Optional[str] = None, *, system: Option
     ``image_name`` goes into the page's ``image`` property; it defaults to the page id.
     """
     p = max(int(page.page_no), 1)
-    html = ET.Element("html", {"xmlns": XHTML_NS, "xml:lang": "en", "lang": "en"})
-    head = ET.SubElement(html, "head")
-    ET.SubElement(head, "title").text = xml_safe(page.page_id or "OCR output")
-    ET.SubElement(head, "meta", {"http-equiv": "Content-Type", "content": "text/html; charset=utf-8"})
-    ET.SubElement(head, "meta", {"name": "ocr-system", "content": xml_safe(system or ocr_system())})
-    ET.SubElement(head, "meta", {"name": "ocr-capabilities", "content": " ".join(CAPABILITIES)})
-    ET.SubElement(head, "meta", {"name": "ocr-number-of-pages", "content": "1"})
-    body = ET.SubElement(html, "body")
     title = "; ".join(
         [
             "image " + _image_value(page.page_id if image_name is None else image_name),
@@ -107,7 +118,16 @@ def page_to_hocr(page: Page, image_name: Optional[str] = None, *, system: Option
             f"ppageno {max(int(page.page_no) - 1, 0)}",
         ]
     )
-    page_el = _el(body, "div", "ocr_page", f"page_{p}", title)
+    out = [
+        _XML_DECL, _DOCTYPE,
+        f'<html xmlns="{XHTML_NS}" xml:lang="en" lang="en">\n  <head>\n',
+        f"    <title>{_text(page.page_id or 'OCR output')}</title>\n",
+        '    <meta http-equiv="Content-Type" content="text/html; charset=utf-8"></meta>\n',
+        f'    <meta name="ocr-system" content="{_attr(system or ocr_system())}"></meta>\n',
+        f'    <meta name="ocr-capabilities" content="{" ".join(CAPABILITIES)}"></meta>\n',
+        '    <meta name="ocr-number-of-pages" content="1"></meta>\n  </head>\n  <body>\n    ',
+        _open("div", "ocr_page", f"page_{p}", title),
+    ]
 
     # consecutive lines of one column form a content area
     runs: list[list[Line]] = []
@@ -116,55 +136,33 @@ def page_to_hocr(page: Page, image_name: Optional[str] = None, *, system: Option
             runs[-1].append(line)
         else:
             runs.append([line])
-    n = {"block": 0, "line": 0, "word": 0, "char": 0}
-
-    def next_id(kind: str) -> str:
-        n[kind] += 1
-        return f"{kind}_{p}_{n[kind]}"
-
-    for run in runs:
-        area = _el(page_el, "div", "ocr_carea", next_id("block"), _bbox(union_bbox(ln.bbox for ln in run)))
+    n_line = n_word = n_char = 0
+    for k, run in enumerate(runs, 1):
+        out.append("\n      " + _open("div", "ocr_carea", f"block_{p}_{k}", _bbox(union_bbox(ln.bbox for ln in run))))
         for line in run:
-            props = [_bbox(line.bbox)]
+            n_line += 1
+            props = _bbox(line.bbox)
             if (bl := _baseline(line)) is not None:
-                props.append(bl)
-            line_el = _el(area, "span", "ocr_line", next_id("line"), "; ".join(props))
+                props += "; " + bl
+            out.append("\n        " + _open("span", "ocr_line", f"line_{p}_{n_line}", props))
             if not line.words:
-                line_el.text = xml_safe(line.text)
+                out.append(_text(line.text))
             for i, word in enumerate(line.words):
-                w_el = _el(
-                    line_el, "span", "ocrx_word", next_id("word"),
-                    f"{_bbox(word.bbox)}; x_wconf {int(round(_pct(word.confidence)))}",
-                )
+                n_word += 1
+                out.append(f'<span class="ocrx_word" id="word_{p}_{n_word}" title="{_bbox(word.bbox)}; '
+                           f'x_wconf {int(round(_pct(word.confidence)))}">')
                 if word.chars:
                     for ch in word.chars:
-                        c_el = _el(
-                            w_el, "span", "ocrx_cinfo", next_id("char"),
-                            f"{_bbox(ch.bbox)}; x_conf {_pct(ch.confidence):.2f}",
-                        )
-                        c_el.text = xml_safe(ch.text)
+                        n_char += 1
+                        out.append(f'<span class="ocrx_cinfo" id="char_{p}_{n_char}" title="{_bbox(ch.bbox)}; '
+                                   f'x_conf {_pct(ch.confidence):.2f}">{_text(ch.text)}</span>')
                 else:
-                    w_el.text = xml_safe(word.text)
-                if i < len(line.words) - 1:
-                    w_el.tail = " "
-    _layout(html)
-    return _XML_DECL + _DOCTYPE + ET.tostring(html, encoding="unicode", short_empty_elements=False) + "\n"
-
-
-def _layout(html: ET.Element) -> None:
-    """Newlines and indentation between block elements only (inside a line, spaces are text)."""
-
-    def walk(el: ET.Element, depth: int) -> None:
-        kids = list(el)
-        if not kids or el.get("class") == "ocr_line":
-            return
-        el.text = (el.text or "") + "\n" + "  " * (depth + 1) if not (el.text or "").strip() else el.text
-        for k in kids:
-            walk(k, depth + 1)
-            k.tail = "\n" + "  " * (depth + 1)
-        kids[-1].tail = "\n" + "  " * depth
-
-    walk(html, 0)
+                    out.append(_text(word.text))
+                out.append("</span> " if i < len(line.words) - 1 else "</span>")
+            out.append("</span>")
+        out.append("\n      </div>")
+    out.append("\n    </div>\n  </body>\n</html>\n" if runs else "</div>\n  </body>\n</html>\n")
+    return "".join(out)
 
 
 def hocr_file_name(page_id: str) -> str:
