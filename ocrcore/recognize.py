@@ -124,19 +124,23 @@ def char_boxes(gray: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[BBox]
     cuts = np.empty(n + 1)
     cuts[0], cuts[-1] = 0.0, float(w)
     if n > 1:
-        cuts[1:-1] = _valley_cuts((gray < CUT_INK).sum(axis=0), spans)
+        cuts[1:-1] = _valley_cuts((gray < CUT_INK).view(np.uint8).sum(axis=0, dtype=np.int64), spans)
     left = np.clip(np.floor(cuts[:-1]), 0, w - 1).astype(np.int64)
     right = np.clip(np.maximum(np.ceil(cuts[1:]), left + 1), 0, w).astype(np.int64)
+    if ink_cols.size == 0:
+        return [(int(a), line_y0, int(b), line_y1) for a, b in zip(left, right)]
     first = np.searchsorted(ink_cols, left)  # index in ink_cols of the first ink column >= left
     last = np.searchsorted(ink_cols, right) - 1  # ... of the last ink column < right
-    boxes = []
-    for i in range(n):
-        if first[i] <= last[i]:
-            bx0, bx1 = int(ink_cols[first[i]]), int(ink_cols[last[i]]) + 1
-            boxes.append((bx0, int(top[bx0:bx1].min()), bx1, int(bottom[bx0:bx1].max())))
-        else:
-            boxes.append((int(left[i]), line_y0, int(right[i]), line_y1))
-    return boxes
+    has = first <= last  # the piece has ink: snap to it; else keep its columns
+    x0 = np.where(has, ink_cols[np.minimum(first, ink_cols.size - 1)], left)
+    x1 = np.where(has, ink_cols[np.maximum(last, 0)] + 1, right)
+    # top and bottom of the ink in each box's columns, all boxes at once: one window row per box
+    cols = x0[:, None] + np.arange(max(int((x1 - x0).max()), 1))[None, :]
+    inside = cols < x1[:, None]
+    cols = np.minimum(cols, w - 1)
+    y0 = np.where(has, np.where(inside, top[cols], h).min(axis=1), line_y0)
+    y1 = np.where(has, np.where(inside, bottom[cols], 0).max(axis=1), line_y1)
+    return list(zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist()))
 
 
 def build_line(li: LineImage, text: str, confidence: float, chars: Sequence) -> Line:
