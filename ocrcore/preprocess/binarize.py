@@ -157,14 +157,14 @@ class BinarizeResult:
         return np.clip(n, 0.0, 1.0, out=n)
 
     def _source_box(self, box: BBox) -> np.ndarray:
-        """Source grey (0..1) of a deskewed-frame box, resampled bilinearly by Pillow's affine
+        """Source grey (uint8) of a deskewed-frame box, resampled bilinearly by Pillow's affine
         transform (2.7x faster than ``map_coordinates`` over a pixel grid; rounds to 1/255)."""
         x0, y0, x1, y1 = box
         if self._src_image is None:
             self._src_image = Image.fromarray(self.src)
         im = self._src_image.transform((x1 - x0, y1 - y0), Image.AFFINE, self.transform.pil_affine((x0, y0)),
                                        Image.BILINEAR, fillcolor=255)
-        return np.asarray(im, dtype=np.float32) * np.float32(1 / 255)
+        return np.asarray(im)
 
     def _box_inside(self, box: BBox) -> bool:
         """Whether a deskewed-frame box lies wholly inside the original image."""
@@ -176,29 +176,50 @@ class BinarizeResult:
     def gray_region(self, box: BBox) -> np.ndarray:
         """Normalized grey of a deskewed-frame box (may reach outside the frame: background there).
 
-        The source is sampled at every pixel; the background and ink levels, which vary slowly
-        (they come from maps at reduced resolution), are sampled every :data:`LEVEL_STEP` pixels
-        and interpolated in between, which makes a line crop about twice as fast.
+        The source is sampled at every pixel. The background and ink levels vary slowly (they
+        come from maps at reduced resolution), so they are sampled on a grid of about
+        :data:`LEVEL_STEP` pixels, turned into a gain and an offset (``n = g * gain + offset``),
+        and interpolated linearly between grid rows and columns (a line crop needs a few grid
+        rows). Crops of a 300-dpi page: 0.108 -> 0.089 s against interpolating both levels per
+        pixel on an 8-pixel grid; within 0.011 of per-pixel levels (tested at 0.02).
         """
         x0, y0, x1, y1 = (int(v) for v in box)
         if x1 <= x0 or y1 <= y0:
             return np.ones((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
         if self._gray is not None:
             return _slice_padded(self._gray, box, 1.0)
-        g = self._source_box((x0, y0, x1, y1))
+        g8 = self._source_box((x0, y0, x1, y1))
         if self.was_binary:
-            return g
-        h, w = g.shape
-        ry, rx = _coarse_index(h), _coarse_index(w)
+            return g8 * np.float32(1 / 255)
+        h, w = g8.shape
+        ry, rx = _grid(h), _grid(w)
         xo, yo = (a.astype(np.float32) for a in self.transform.to_original(
             (x0 + rx + 0.5)[None, :], (y0 + ry + 0.5)[:, None]))
         xo, yo = np.broadcast_arrays(xo, yo)
         bg, ink = self._levels_at(np.ascontiguousarray(xo), np.ascontiguousarray(yo))
-        outside = None
+        gain = np.float32(1 / 255) / np.maximum(bg - ink, np.float32(1e-3))
+        offset = -ink * gain * np.float32(255)
+        # full-width rows of gain and offset at the grid rows, then linear between grid rows
+        kx, tx = _lerp_weights(rx, w)
+        if len(rx) > 1:
+            gain = gain[:, kx] + (gain[:, kx + 1] - gain[:, kx]) * tx
+            offset = offset[:, kx] + (offset[:, kx + 1] - offset[:, kx]) * tx
+        n = np.empty((h, w), np.float32)
+        if len(ry) == 1:
+            np.multiply(g8, gain, out=n)
+            n += offset
+        for k in range(len(ry) - 1):
+            a, b = int(ry[k]), int(ry[k + 1]) + (k == len(ry) - 2)
+            t = ((np.arange(a, b) - ry[k]) / float(ry[k + 1] - ry[k])).astype(np.float32)[:, None]
+            np.multiply(g8[a:b], gain[k] + (gain[k + 1] - gain[k]) * t, out=n[a:b])
+            n[a:b] += offset[k] + (offset[k + 1] - offset[k]) * t
+        np.clip(n, 0.0, 1.0, out=n)
         if not self._box_inside((x0, y0, x1, y1)):
             yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + np.float32(0.5)
-            outside = self.transform.to_original(xx, yy)
-        return self._normalize(g, _upsample(bg, ry, rx, h, w), _upsample(ink, ry, rx, h, w), *(outside or ()))
+            xo, yo = self.transform.to_original(xx, yy)
+            H, W = self.src.shape
+            n[(xo < 0) | (yo < 0) | (xo > W) | (yo > H)] = 1.0
+        return n
 
     @property
     def gray(self) -> np.ndarray:
@@ -218,27 +239,16 @@ class BinarizeResult:
         return self._gray
 
 
-LEVEL_STEP = 8  # pixels between samples of the background/ink levels in a line crop
+LEVEL_STEP = 16  # pixels between samples of the background/ink levels in a line crop
 
 
-def _coarse_index(n: int) -> np.ndarray:
-    """Sample positions 0, LEVEL_STEP, ... and always the last index ``n - 1``."""
-    idx = np.arange(0, n, LEVEL_STEP)
-    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
-
-
-def _upsample(a: np.ndarray, ry: np.ndarray, rx: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Bilinear interpolation of values ``a`` at rows ``ry`` x columns ``rx`` to a full h x w grid."""
-    kx, tx = _lerp_weights(rx, w)
-    cols = a[:, kx] * (1 - tx) + a[:, kx + 1] * tx if len(rx) > 1 else np.repeat(a, w, axis=1)
-    if len(ry) == 1:
-        return np.repeat(cols, h, axis=0).astype(np.float32)
-    ky, ty = _lerp_weights(ry, h)
-    return (cols[ky] * (1 - ty)[:, None] + cols[ky + 1] * ty[:, None]).astype(np.float32)
+def _grid(n: int) -> np.ndarray:
+    """Grid positions ``0 .. n - 1`` about :data:`LEVEL_STEP` apart, both ends included."""
+    return np.linspace(0, n - 1, max(1, -(-(n - 1) // LEVEL_STEP) + 1)).round().astype(np.int64)
 
 
 def _lerp_weights(r: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``0..n-1``: the sample interval ``[r[k], r[k+1]]`` holding it, and its weight."""
+    """For each of ``0..n-1``: the grid interval ``[r[k], r[k+1]]`` holding it, and its weight."""
     if len(r) < 2:
         return np.zeros(n, np.intp), np.zeros(n, np.float32)
     k = np.minimum(np.searchsorted(r, np.arange(n), side="right") - 1, len(r) - 2)
