@@ -26,10 +26,11 @@ def main() -> None:
 
     from ocrcore.model.predict import Recognizer
     from ocrcore.preprocess.pages import analyse_page
-    from ocrcore.recognize import LineImage, build_line
+    from ocrcore.recognize import LineImage, build_line, settle_gc
     from ocrcore.synth import generate
 
     rec = Recognizer.load(num_threads=1, precision=args.precision)
+    settle_gc()  # as a flow worker does
     totals = {"binarize + segment": 0.0, "line crops": 0.0, "recognition (CRNN + decoding)": 0.0, "boxes": 0.0}
     n_lines = 0
     for k in range(args.pages + 1):

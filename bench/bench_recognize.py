@@ -64,7 +64,7 @@ def main() -> None:
 
     from ocrcore import storage
     from ocrcore.model.predict import Recognizer
-    from ocrcore.recognize import PageRecognizer
+    from ocrcore.recognize import PageRecognizer, settle_gc
     from ocrcore.serialize.hocr import hocr_file_name, page_to_hocr
     from ocrcore.serialize.parquet import pages_to_parquet_bytes
 
@@ -78,6 +78,7 @@ def main() -> None:
         precs = [auto if p.strip() == "auto" else p.strip() for p in args.loop_precisions.split(",")]
         for prec in dict.fromkeys(precs + [auto]):  # in order, without repeats; auto always runs
             reader = PageRecognizer(Recognizer.load(args.model, num_threads=1, precision=prec))
+            settle_gc()  # as a flow worker does after loading its model
             loop_out = os.path.join(tmp, f"loop-{prec}")
             t0 = time.perf_counter()
             pages, n_lines, part = {}, 0, []

@@ -42,6 +42,9 @@ def _recognizer(model: Optional[str], storage_options: Optional[dict], precision
             threads = int(os.environ.get("OCR_TORCH_THREADS", "1"))
             _MODELS[key] = Recognizer.load(model, storage_options=storage_options, num_threads=threads,
                                            precision=precision)
+            from ocrcore.recognize import settle_gc
+
+            settle_gc()  # a worker recognises page after page: keep the collector's pauses short
         return _MODELS[key]
 
 

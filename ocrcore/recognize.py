@@ -13,6 +13,7 @@ find); a line's comes from the decoder; a page's is the character-weighted mean 
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -169,6 +170,22 @@ def build_line(li: LineImage, text: str, confidence: float, chars: Sequence) -> 
     close()
     return Line(tuple(int(v) for v in li.bbox), " ".join(w.text for w in words), float(confidence), words,
                 column=li.column)
+
+
+def settle_gc(young: int = 20_000) -> None:
+    """Fewer and cheaper garbage collections in a process that recognises many pages.
+
+    Call once the model is loaded. A page builds thousands of small objects (characters, words,
+    Parquet rows), so CPython's collector, at its default of a pass every 700 new objects, runs
+    often, and its full passes walk every live object, torch's and the model's included. This
+    moves everything alive now out of the collector's sight (``gc.freeze``) and lets
+    ``young`` objects pile up between passes of the youngest generation. Cycles are still
+    collected. Measured on 12 synthetic 300-dpi pages, one core: 0.756 -> 0.692 s per page in a
+    loop that reads, recognises and writes hOCR and Parquet (building lines 0.074 -> 0.041 s).
+    """
+    gc.freeze()
+    t0, t1, t2 = gc.get_threshold()
+    gc.set_threshold(max(t0, int(young)), t1, t2)
 
 
 class PageRecognizer:

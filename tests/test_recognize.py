@@ -3,6 +3,9 @@
 The recognizer is replaced by an oracle that returns the true text with CTC-like spans (narrow
 spikes inside each true glyph): this checks the geometry alone, independent of model quality.
 """
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -122,3 +125,17 @@ def test_shipped_model_reads_synthetic_pages_with_boxes():
     assert summary["cer"] <= 0.025, summary
     assert summary["char_iou"] >= 0.78 and summary["word_iou"] >= 0.88, summary
     assert summary["chars_matched"] >= 5000, summary
+
+
+def test_settle_gc_freezes_live_objects_and_spaces_young_collections():
+    """Run in a child process: it changes process-wide collector settings."""
+    code = (
+        "import gc; from ocrcore.recognize import settle_gc; gc.set_threshold(700, 10, 10); "
+        "assert gc.get_freeze_count() == 0; settle_gc(); "
+        "assert gc.get_freeze_count() > 1000, gc.get_freeze_count(); "
+        "assert gc.get_threshold() == (20000, 10, 10), gc.get_threshold(); "
+        "a = []; a.append(a); del a; assert gc.collect() >= 1  # cycles are still collected\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert res.returncode == 0, res.stderr
