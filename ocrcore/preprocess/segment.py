@@ -274,7 +274,7 @@ def segment(
     text = kimg == 1
 
     colsep = _column_separators(text | (kimg == 4) | (kimg == 2), text, s_gap, min_gutter, max_gutter,
-                                colsep_min_height)
+                                colsep_min_height, pitch=pitch)
     if (kind == 3).any():
         vr = kimg == 3
         vr = ndi.maximum_filter1d(vr.view(np.uint8), _odd(s), axis=1).view(bool)
@@ -381,10 +381,12 @@ def _classify(ch, cw, s) -> np.ndarray:
 
 
 def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75,
-                       min_lines=6) -> Optional[np.ndarray]:
+                       min_lines=6, pitch: Optional[float] = None, min_column: float = 10.0) -> Optional[np.ndarray]:
     """Column gutters: blank vertical strips at least ``min_gutter`` wide and ``min_height`` tall
     (scale units) with text within ``max_gutter`` on both sides, whose right-hand lines start at
-    one x (``align_min`` of at least ``min_lines`` lines). Bool mask at work resolution or None.
+    one x (``align_min`` of at least ``min_lines`` lines), between columns at least
+    ``min_column`` wide. ``pitch``: line pitch (work pixels) if known. Bool mask at work
+    resolution or None.
     """
     h, w = ink.shape
     cf = max(1, int(s // 4))
@@ -415,8 +417,9 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     right[:, max(wc - D, 0):] = cs[:, wc:]
     right -= cs[:, 1:]
     cand = blank & (left > 0) & (right > 0)
-    # Bridge rows where a short line (paragraph end, heading) leaves one side empty for a while.
-    close = _odd(6 * sc)
+    # Bridge rows where a short line (paragraph end, heading) leaves one side empty for a while:
+    # a paragraph's short last line and the blank line after it make two line pitches.
+    close = _odd(max(6 * sc, 2.5 * pitch / cf if pitch else 0.0))
     cand = ndi.minimum_filter1d(ndi.maximum_filter1d(cand.view(np.uint8), close, axis=0), close, axis=0) & blank
     cand = ndi.minimum_filter1d(cand, minh, axis=0)
     cand = ndi.maximum_filter1d(cand, minh, axis=0).view(bool)
@@ -425,7 +428,7 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     lab, k = ndi.label(cand, structure=np.ones((3, 3), bool))
     # Text edges: a column's lines start at one x (its left edge), while a river of word gaps in
     # justified text is followed by words starting anywhere. Pieces of one gutter (cut where a
-    # column has a paragraph gap) are judged together: pieces overlapping in x form a group.
+    # column has a paragraph gap) are judged together.
     big = np.int32(1 << 30)
     xx = np.arange(wc, dtype=np.int32)[None, :]
     nxt = np.minimum.accumulate(np.where(tc, xx, big)[:, ::-1], axis=1)[:, ::-1]
@@ -447,18 +450,22 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
                        int(np.median(xr)), o))
     keep = np.zeros(k + 1, bool)
     accepted = []
-    pieces.sort(key=lambda p: p[1])
-    groups, cur, cur_x1 = [], [], -1
+    # Grouped by where they end on the right (the column edge), not by their whole width: a
+    # piece widened by a paragraph gap beside it must not swallow word gaps nearby.
+    pieces.sort(key=lambda p: p[6])
+    groups, cur = [], []
     for p in pieces:
-        if cur and p[1] < cur_x1:
+        if cur and p[6] - cur[-1][6] <= gw:
             cur.append(p)
-            cur_x1 = max(cur_x1, p[2])
         else:
             if cur:
                 groups.append(cur)
-            cur, cur_x1 = [p], p[2]
+            cur = [p]
     if cur:
         groups.append(cur)
+    has_text = tc.any(axis=1)
+    first_text = tc.argmax(axis=1)
+    last_text = wc - 1 - tc[:, ::-1].argmax(axis=1)
     for g in groups:
         starts = np.concatenate([p[3] for p in g])
         aligned = float(np.mean(np.abs(starts - np.median(starts)) <= tol))
@@ -473,6 +480,11 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
             below = tc[y1:y1 + reach, xa:xb].any(axis=0).mean() >= 0.5 if y1 < hc else False
             ok = not (above and below)
         if ok:
+            # Each side holds a column, not a word or two: at the gap's rows, text reaches at least
+            # min_column scale units beyond it on both sides (a river next to the margin does not).
+            rows = np.flatnonzero(has_text[y0:y1]) + y0
+            ok = rows.size > 0 and min(np.median(xs - first_text[rows]), np.median(last_text[rows] - xs)) >= min_column * sc
+        if ok:
             keep[[p[0] for p in g]] = True
             accepted.append(g)
     sep = keep[lab]
@@ -482,11 +494,13 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     # line up with the gutter below it) are not part of the separator.
     for g in accepted:
         objs_g = [(p[0], p[7]) for p in g]
-        widths = np.concatenate([(lab[o] == pid).sum(axis=1) for pid, o in objs_g])
-        wmin = 0.7 * np.percentile(widths, 10)
+        # gap per row: the candidate's width plus what the gw-wide blank test took off its sides
+        widths = np.concatenate([(lab[o] == pid).sum(axis=1) for pid, o in objs_g]) + (gw - 1)
+        # (and below 3 scale units: a long line of a ragged-right column narrows the gutter, too)
+        wmin = min(0.7 * np.percentile(widths, 10), 3.0 * sc)
         for pid, o in objs_g:
             m = lab[o] == pid
-            narrow = m.sum(axis=1) < wmin
+            narrow = m.sum(axis=1) + (gw - 1) < wmin
             if narrow.any():
                 sub = sep[o]
                 sub[narrow] &= ~m[narrow]
