@@ -180,8 +180,9 @@ class BinarizeResult:
         come from maps at reduced resolution), so they are sampled on a grid of about
         :data:`LEVEL_STEP` pixels, turned into a gain and an offset (``n = g * gain + offset``),
         and interpolated linearly between grid rows and columns (a line crop needs a few grid
-        rows). Crops of a 300-dpi page: 0.108 -> 0.089 s against interpolating both levels per
-        pixel on an 8-pixel grid; within 0.011 of per-pixel levels (tested at 0.02).
+        rows). Line crops of a 300-dpi page: 0.103 -> 0.085 s (``bench/bench_page_stages.py``,
+        README) against interpolating both levels per pixel; within 0.011 of per-pixel levels
+        (tested at 0.02).
         """
         x0, y0, x1, y1 = (int(v) for v in box)
         if x1 <= x0 or y1 <= y0:
