@@ -395,12 +395,13 @@ def test_line_mask_resampling_matches_nearest_lookup():
             assert np.array_equal(region._mask_for(box), want), (scale, box)
 
 
-@pytest.mark.parametrize("index", [172, 224, 247])
+@pytest.mark.parametrize("index", [22, 172, 224, 247])
 def test_two_column_pages_once_read_out_of_order(index):
-    """Synthetic 300-dpi pages whose columns were once interleaved: a paragraph break beside the
-    end of the other column (172), a river of word gaps next to the margin in justified monospace
-    text (224), a long ragged-right line narrowing the gutter (247). Every true line is found, in
-    reading order, and no found line spans both columns."""
+    """Synthetic 300-dpi pages whose columns were once interleaved or cut: a blank band between a
+    rule and the columns taken into the gutter cut the first lines into words (22), a paragraph
+    break beside the end of the other column (172), a river of word gaps next to the margin in
+    justified monospace text (224), a long ragged-right line narrowing the gutter (247). Every
+    true line is found, in reading order, and no found line spans both columns."""
     from ocrcore.pagescore import truth_page
     from ocrcore.synth import generate
     from ocrcore.synth.dataset import sample_to_row

@@ -491,19 +491,30 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     if not sep.any():
         return None
     # Rows where the gap is much narrower than the gutter (a heading's word gap that happens to
-    # line up with the gutter below it) are not part of the separator.
+    # line up with the gutter below it) are not part of the separator, and neither is what
+    # reaches sideways beyond the gutter's usual edges (a blank band above the columns, between
+    # a heading and their first lines, would otherwise cut those lines into words).
     for g in accepted:
         objs_g = [(p[0], p[7]) for p in g]
         # gap per row: the candidate's width plus what the gw-wide blank test took off its sides
         widths = np.concatenate([(lab[o] == pid).sum(axis=1) for pid, o in objs_g]) + (gw - 1)
         # (and below 3 scale units: a long line of a ragged-right column narrows the gutter, too)
         wmin = min(0.7 * np.percentile(widths, 10), 3.0 * sc)
+        # the gutter's usual edges: median edges of the group's tallest piece (page columns)
+        pid, o = max(objs_g, key=lambda q: q[1][0].stop - q[1][0].start)
+        m = lab[o] == pid
+        rows = m.any(axis=1)
+        lft = o[1].start + int(np.median(m[rows].argmax(axis=1)))
+        rgt = o[1].start + int(np.ceil(np.median(m.shape[1] - m[rows, ::-1].argmax(axis=1))))
         for pid, o in objs_g:
             m = lab[o] == pid
+            sub = sep[o]
             narrow = m.sum(axis=1) + (gw - 1) < wmin
             if narrow.any():
-                sub = sep[o]
                 sub[narrow] &= ~m[narrow]
+            a, b = min(max(0, lft - o[1].start), m.shape[1]), min(max(0, rgt - o[1].start), m.shape[1])
+            sub[:, :a] &= ~m[:, :a]
+            sub[:, b:] &= ~m[:, b:]
     if cf > 1:
         sep = np.repeat(np.repeat(sep, cf, axis=0), cf, axis=1)[:h, :w]
         if sep.shape != (h, w):
