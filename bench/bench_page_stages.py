@@ -32,10 +32,11 @@ STAGES = ("decode PNG", "binarize + segment", "line crops", "recognition (CRNN +
 
 def measure(args) -> dict[str, float]:
     """Seconds per page of each stage (and ``total``) for this process's GC setting."""
+    from ocrcore.containers import Page
     from ocrcore.imageio import decode_image, encode_png
     from ocrcore.model.predict import Recognizer
     from ocrcore.preprocess.pages import analyse_page
-    from ocrcore.recognize import LineImage, Page, build_line, settle_gc
+    from ocrcore.recognize import LineImage, build_line, settle_gc
     from ocrcore.serialize.hocr import page_to_hocr
     from ocrcore.serialize.parquet import pages_to_parquet_bytes
     from ocrcore.synth import generate
@@ -46,6 +47,7 @@ def measure(args) -> dict[str, float]:
         settle_gc()  # as a flow worker does after loading its model
     totals = dict.fromkeys(STAGES, 0.0)
     part: list = []
+    n_lines = 0
     for k, data in enumerate(pngs):
         t = [time.perf_counter()]
         image = decode_image(data)
@@ -67,6 +69,7 @@ def measure(args) -> dict[str, float]:
         if k == 0:
             continue
         part.append(page)
+        n_lines += len(lines)
         if len(part) == args.shard or k == args.pages:
             pages_to_parquet_bytes(part)
             part = []
@@ -75,12 +78,12 @@ def measure(args) -> dict[str, float]:
             totals[name] += b - a
     out = {name: v / args.pages for name, v in totals.items()}
     out["total"] = sum(out.values())
-    out["lines per page"] = len(layout.lines)
+    out["lines per page"] = n_lines / args.pages
     return out
 
 
 def print_table(title: str, res: dict[str, float]) -> None:
-    print(f"== {title} ==")
+    print(f"== {title}, {res['lines per page']:.0f} lines per page ==")
     for name in STAGES + ("total",):
         print(f"{name:32s} {res[name]:.3f} s/page")
 

@@ -152,9 +152,13 @@ class BinarizeResult:
         original image become background (without them, nothing is outside)."""
         n = (g - ink) / np.maximum(bg - ink, 1e-3)
         if xs is not None:
-            H, W = self.src.shape
-            n[(xs < 0) | (ys < 0) | (xs > W) | (ys > H)] = 1.0
+            n[self._outside(xs, ys)] = 1.0
         return np.clip(n, 0.0, 1.0, out=n)
+
+    def _outside(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Which ORIGINAL-image points lie outside the image."""
+        H, W = self.src.shape
+        return (xs < 0) | (ys < 0) | (xs > W) | (ys > H)
 
     def _source_box(self, box: BBox) -> np.ndarray:
         """Source grey (uint8) of a deskewed-frame box, resampled bilinearly by Pillow's affine
@@ -217,9 +221,7 @@ class BinarizeResult:
         np.clip(n, 0.0, 1.0, out=n)
         if not self._box_inside((x0, y0, x1, y1)):
             yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + np.float32(0.5)
-            xo, yo = self.transform.to_original(xx, yy)
-            H, W = self.src.shape
-            n[(xo < 0) | (yo < 0) | (xo > W) | (yo > H)] = 1.0
+            n[self._outside(*self.transform.to_original(xx, yy))] = 1.0
         return n
 
     @property
