@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Large enough for an A3 page at 600 dpi (7016 x 9921 = 70 Mpx) with room; small enough that a
 # bomb is refused before it allocates gigabytes.
@@ -73,7 +73,7 @@ def decode_image(data: bytes, *, name: str = "<bytes>", max_pixels: int = DEFAUL
     """Decode image bytes into a fully loaded PIL image, or raise :class:`ImageError`.
 
     Error types: ``empty_file``, ``not_an_image``, ``decompression_bomb``, ``truncated_image``,
-    ``corrupt_image``.
+    ``corrupt_image``. The image comes back upright (:func:`upright`), as viewers show it.
     """
     if not data:
         raise ImageError(f"{name}: file is empty (0 bytes)", "empty_file")
@@ -82,7 +82,29 @@ def decode_image(data: bytes, *, name: str = "<bytes>", max_pixels: int = DEFAUL
         w, h = img.size
         check_pixels(w, h, name=name, max_pixels=max_pixels)
         img.load()
-    return img
+    return upright(img)
+
+
+# EXIF orientations (tag 274) other than 1 = "stored upright"
+_TURNED = {2, 3, 4, 5, 6, 7, 8}
+
+
+def upright(img: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation tag says, so pixels are in the frame people see.
+
+    Phones and many scanners store a page as captured and only tag how to turn it; every viewer
+    (and hOCR tools overlaying boxes) shows it turned, so text and boxes must be found in that
+    frame: read as stored, such a page is sideways and yields noise. Pillow already turns TIFF
+    frames on load; this covers JPEG, PNG and WebP. An unreadable EXIF block leaves the image as
+    stored (the page is still read, just not turned).
+    """
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the page
+        return img
+    if orientation not in _TURNED:
+        return img
+    return ImageOps.exif_transpose(img)
 
 
 def to_gray(img: Image.Image) -> np.ndarray:

@@ -8,6 +8,7 @@ import threading
 import zipfile
 import zlib
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -398,3 +399,48 @@ def test_shard_pages_report_pages_gone_since_planning(scan_dir):
     gone = f"{scan_dir}/nowhere.png"
     (p,) = inputs.iter_shard_pages([(gone, [f"{gone}#1"])])  # a whole file gone: one error, same id
     assert (p.page_id, p.error_type) == (f"{gone}#1", "missing_file")
+
+
+# How each EXIF orientation says a stored image must be turned to be seen upright (EXIF 2.3,
+# tag 274), written as the Pillow transpose that makes the STORED image from the upright one.
+_STORED_FROM_UPRIGHT = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,  # mirrored
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,  # mirrored about the main diagonal
+    6: Image.Transpose.ROTATE_90,  # stored turned left; viewers turn it 90 degrees clockwise
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,  # stored turned right
+}
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_exif_orientation_gives_upright_pages(tmp_path, fmt):
+    """Phone photos and some scanners store pages sideways with an orientation tag; every page
+    must come out as viewers show it (read as stored, a sideways page is noise)."""
+    upright = Image.new("L", (40, 24), 255)
+    upright.paste(0, (0, 0, 12, 8))  # a dark block in the top-left corner tells the orientation
+    for o, method in _STORED_FROM_UPRIGHT.items():
+        stored = upright if method is None else upright.transpose(method)
+        exif = Image.Exif()
+        exif[0x0112] = o
+        stored.save(tmp_path / f"o{o}.{fmt.lower()}", fmt, exif=exif, **({"quality": 95} if fmt != "PNG" else {}))
+    pages = {p.page_id.rsplit("/", 1)[1]: p for p in iter_pages(str(tmp_path))}
+    assert len(pages) == 8 and all(p.image is not None for p in pages.values())
+    want = np.asarray(upright, dtype=np.int16)
+    for o in _STORED_FROM_UPRIGHT:
+        got = np.asarray(pages[f"o{o}.{fmt.lower()}#1"].image.convert("L"), dtype=np.int16)
+        assert got.shape == want.shape, (o, got.shape)
+        assert np.abs(got - want).mean() < 6, o  # lossy formats blur the block's edge a little
+
+
+def test_exif_orientation_outside_the_spec_leaves_the_image_as_stored():
+    from ocrcore.imageio import decode_image
+
+    img = Image.new("L", (40, 24), 255)
+    exif = Image.Exif()
+    exif[0x0112] = 9
+    buf = io.BytesIO()
+    img.save(buf, "PNG", exif=exif)
+    assert decode_image(buf.getvalue()).size == (40, 24)
