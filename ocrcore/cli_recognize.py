@@ -23,7 +23,7 @@ def cmd_recognize(args) -> int:
     return _run_flow("recognize", "page", run_recognize, input=args.input, out=args.out, model=args.model,
                      shard_size=args.shard_size, single_line=args.single_line, incremental=args.incremental,
                      write_hocr=not args.no_hocr, workers=args.workers, scheduler=args.scheduler, storage_options=opts,
-                     precision=args.precision)
+                     precision=args.precision, orient=not args.no_orient)
 
 
 def cmd_hocr(args) -> int:
@@ -58,6 +58,8 @@ def register(sub) -> None:
     r.add_argument("--shard-size", type=int, default=50, help="pages per shard (one Prefect task each)")
     r.add_argument("--single-line", action="store_true", help="inputs are single lines (captchas, line images)")
     r.add_argument("--incremental", action="store_true", help="process only pages not yet in the output")
+    r.add_argument("--no-orient", action="store_true",
+                   help="read every page as given (default: pages upside down or sideways are read turned upright)")
     r.add_argument("--no-hocr", action="store_true", help="skip the per-page hOCR files")
     _precision_arg(r)
     _cluster_args(r)

@@ -189,18 +189,47 @@ def settle_gc(young: int = 20_000) -> None:
 
 
 class PageRecognizer:
-    """Reads whole pages with a loaded :class:`ocrcore.model.predict.Recognizer`."""
+    """Reads whole pages with a loaded :class:`ocrcore.model.predict.Recognizer`.
 
-    def __init__(self, recognizer, *, single_line: bool = False, batch_size: int = 32, model_name: str = ""):
+    ``orient`` (pages only): find pages given upside down or sideways and read them upright
+    (:mod:`ocrcore.orientation`); their boxes are still on the page as given. ``turns`` counts
+    the pages read so far by the turn they needed, ``last_check`` is the last page's decision.
+    """
+
+    def __init__(self, recognizer, *, single_line: bool = False, batch_size: int = 32, model_name: str = "",
+                 orient: bool = True):
         self.recognizer = recognizer
         self.single_line = single_line
         self.batch_size = batch_size
         self.model_name = model_name
+        self.orient = orient and not single_line
+        self.turns: dict[int, int] = {}
+        self.last_check = None
+
+    def _read(self, images: list) -> list:
+        return self.recognizer.recognize_lines(images, batch_size=self.batch_size) if images else []
 
     def __call__(self, image: Image.Image, *, page_id: str, source_uri: str = "", page_no: int = 1,
                  run_id: str = "") -> Page:
+        from ocrcore.orientation import check_orientation, page_to_original, turn_image
+
         lines = page_lines(image, single_line=self.single_line)
-        results = self.recognizer.recognize_lines([li.image for li in lines], batch_size=self.batch_size) if lines else []
+        turn, known = 0, {}
+        if self.orient:
+            seen: dict[int, list[LineImage]] = {}
+
+            def lines_of(im: Image.Image) -> list[np.ndarray]:
+                seen[90] = page_lines(im)
+                return [li.image for li in seen[90]]
+
+            self.last_check = check_orientation(image, [li.image for li in lines], self._read, lines_of)
+            turn, known = self.last_check.turn, self.last_check.readings
+            if turn:
+                lines, known = (seen[turn] if turn in seen else page_lines(turn_image(image, turn))), {}
+        rest = [i for i in range(len(lines)) if i not in known]
+        known.update(zip(rest, self._read([lines[i].image for i in rest])))
+        results = [known[i] for i in range(len(lines))]
+        self.turns[turn] = self.turns.get(turn, 0) + 1
         page_lines_ = []
         for li, r in zip(lines, results):
             line = build_line(li, r.text, r.confidence, r.chars)
@@ -208,5 +237,7 @@ class PageRecognizer:
                 page_lines_.append(line)
         weights = [max(1, len(ln.text)) for ln in page_lines_]
         conf = float(np.average([ln.confidence for ln in page_lines_], weights=weights)) if page_lines_ else 0.0
-        return Page(page_id=page_id, width=image.width, height=image.height, lines=page_lines_, source_uri=source_uri,
+        w, h = (image.height, image.width) if turn in (90, 270) else (image.width, image.height)
+        page = Page(page_id=page_id, width=w, height=h, lines=page_lines_, source_uri=source_uri,
                     page_no=page_no, confidence=conf, model=self.model_name, run_id=run_id)
+        return page_to_original(page, turn, image.width, image.height)

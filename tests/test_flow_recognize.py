@@ -155,3 +155,22 @@ def test_worker_killed_mid_run_output_equals_undisturbed(prefect_api, tmp_path, 
     for i in range(6):
         name = f"part-{i:05d}.parquet"
         assert open(f"{calm}/{name}", "rb").read() == open(f"{hit}/{name}", "rb").read()
+
+
+def test_upside_down_page_is_read_upright_by_the_flow(prefect_api, tmp_path):
+    """The shipped model in the flow: a page fed upside down reads like its upright twin, its
+    boxes on the page as given, and the summary counts it."""
+    from flows.recognize import run_recognize
+    from ocrcore.orientation import boxes_to_original
+    from ocrcore.serialize.parquet import iter_pages as iter_results
+
+    img = generate("pages", 9, 1, {"dpi": 120}).image
+    src = tmp_path / "in"
+    storage.write_bytes_atomic(str(src / "a_upright.png"), encode_png(img))
+    storage.write_bytes_atomic(str(src / "b_fed_upside_down.png"), encode_png(img.rotate(180)))
+    res = run_recognize(str(src), str(tmp_path / "out"), shard_size=2, workers=1)
+    assert res["recognised"] == 2 and res["turned"] == 1, res
+    up, down = sorted(iter_results(str(tmp_path / "out")), key=lambda p: p.page_id)
+    assert down.text == up.text and len(up.text) > 500
+    mapped = boxes_to_original([c.bbox for ln in down.lines for w in ln.words for c in w.chars], 180, img.width, img.height)
+    assert mapped.tolist() == [list(c.bbox) for ln in up.lines for w in ln.words for c in w.chars]
