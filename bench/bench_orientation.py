@@ -12,6 +12,7 @@ check off (``orient=False``), alternating with it on page by page, for the cost 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -25,11 +26,14 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=24)
     ap.add_argument("--dpi", type=int, default=200)
     ap.add_argument("--seed", type=int, default=77)
+    ap.add_argument("--params", default="{}", help='more page generator parameters as JSON, e.g. \'{"degrade": 1.0}\'')
     ap.add_argument("--turns", default="0,90,180,270", help="turns to give the pages (comma-separated)")
     ap.add_argument("--precision", default="auto")
+    ap.add_argument("--sample", type=int, default=None, help="lines that judge a page (default: SAMPLE_LINES)")
     args = ap.parse_args()
 
     from ocrcore.imageio import decode_image, encode_png
+    from ocrcore import orientation
     from ocrcore.model.predict import Recognizer
     from ocrcore.orientation import page_to_original, turn_image
     from ocrcore.pagescore import PageScore, score_page, truth_page
@@ -38,17 +42,21 @@ def main() -> None:
     from ocrcore.synth.dataset import sample_to_row
 
     turns = [int(t) for t in args.turns.split(",")]
+    params = {"dpi": args.dpi, **json.loads(args.params)}
+    if args.sample is not None:
+        orientation.SAMPLE_LINES = args.sample
     rec = Recognizer.load(num_threads=1, precision=args.precision)
     settle_gc()
     on = PageRecognizer(rec)
     off = PageRecognizer(rec, orient=False)
-    on(generate("pages", args.seed, 10_000, {"dpi": args.dpi}).image, page_id="warm-up")
+    on(generate("pages", args.seed, 10_000, params).image, page_id="warm-up")
     found = {t: {} for t in turns}
     scores = {t: PageScore() for t in turns}
     secs = dict.fromkeys(turns, 0.0)
+    margin = dict.fromkeys(turns, 1.0)  # least lead of the right turn's score over the others tried
     t_off = t_on = 0.0
     for k in range(args.pages):
-        s = generate("pages", args.seed, k, {"dpi": args.dpi})
+        s = generate("pages", args.seed, k, params)
         truth = truth_page(sample_to_row(s, "pages"))
         for t in turns:
             # a PNG round trip, as pages arrive; the page as given is the upright one turned back
@@ -63,6 +71,10 @@ def main() -> None:
             secs[t] += dt
             got = on.last_check.turn
             found[t][got] = found[t].get(got, 0) + 1
+            sc = on.last_check.scores
+            others = [v for u, v in sc.items() if u != t]
+            if t in sc and others:
+                margin[t] = min(margin[t], sc[t] - max(others))
             score_page(page_to_original(truth, t, given.width, given.height), page, scores[t])
             if t == 0:
                 t_on += dt
@@ -72,13 +84,14 @@ def main() -> None:
                     t_off += time.perf_counter() - t0
         print(f"page {k + 1}/{args.pages} done", file=sys.stderr, flush=True)
     n = args.pages
-    print(f"{n} pages x {len(turns)} turns, seed {args.seed}, {args.dpi} dpi, one core, precision {rec.precision}")
-    print("| turn given | turns found | page CER | char IoU | word IoU | s/page |")
-    print("|---|---|---|---|---|---|")
+    print(f"{n} pages x {len(turns)} turns, seed {args.seed}, {params}, one core, precision {rec.precision}, "
+          f"{orientation.SAMPLE_LINES} lines judge")
+    print("| turn given | turns found | least margin | page CER | char IoU | word IoU | s/page |")
+    print("|---|---|---|---|---|---|---|")
     for t in turns:
         m = scores[t].summary()
         f = ", ".join(f"{g}: {c}" for g, c in sorted(found[t].items()))
-        print(f"| {t} | {f} | {m['cer']:.2%} | {m['char_iou']:.3f} | {m['word_iou']:.3f} | {secs[t] / n:.3f} |")
+        print(f"| {t} | {f} | {margin[t]:.3f} | {m['cer']:.2%} | {m['char_iou']:.3f} | {m['word_iou']:.3f} | {secs[t] / n:.3f} |")
     if 0 in turns:
         print(f"upright pages, check off: {t_off / n:.3f} s/page; on: {t_on / n:.3f} s/page "
               f"(ratio on/off {t_on / t_off:.3f})")

@@ -20,7 +20,7 @@ as given stand upright.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -112,7 +112,8 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 def check_orientation(image: Image.Image, line_images: Sequence[np.ndarray], read: Callable[[list], list],
-                      lines_of: Callable[[Image.Image], list[np.ndarray]]) -> OrientationCheck:
+                      lines_of: Callable[[Image.Image], list[np.ndarray]], *,
+                      sample: Optional[int] = None) -> OrientationCheck:
     """Decide how a page must turn to be upright.
 
     ``line_images``: the page's line crops as given. ``read``: line crops -> their readings
@@ -120,9 +121,11 @@ def check_orientation(image: Image.Image, line_images: Sequence[np.ndarray], rea
     Upside down is judged on the page's own longest lines, read as given and turned; a quarter
     turn only when the page reads poorly both ways (the "lines" of a sideways page are not lines
     at all), by segmenting the page turned 90 degrees. The sample's readings as given are kept
-    in ``readings`` (line index -> reading), so the caller need not read them again.
+    in ``readings`` (line index -> reading), so the caller need not read them again. ``sample``:
+    how many lines judge (default :data:`SAMPLE_LINES`).
     """
-    idx = sample_lines(line_images)
+    k = SAMPLE_LINES if sample is None else int(sample)
+    idx = sample_lines(line_images, k)
     crops = [line_images[i] for i in idx]
     as_given = read(crops) if idx else []
     c0 = _mean([r.confidence for r in as_given])
@@ -131,7 +134,7 @@ def check_orientation(image: Image.Image, line_images: Sequence[np.ndarray], rea
     best = 180 if c180 > c0 + FLIP_MARGIN and c180 >= MIN_CONFIDENCE else 0
     if max(c0, c180) < TRY_QUARTER:
         q = lines_of(turn_image(image, 90))
-        qi = sample_lines(q)
+        qi = sample_lines(q, k)
         if qi:
             qc = [q[i] for i in qi]
             c90 = _mean([r.confidence for r in read(qc)])

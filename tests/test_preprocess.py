@@ -420,3 +420,19 @@ def test_two_column_pages_once_read_out_of_order(index):
 
     wide = [t for t in truth if spans(t)]
     assert all(any(bbox_iou(ln.bbox, t) >= 0.5 for t in wide) for ln in lines if spans(ln.bbox))
+
+
+def test_overlapping_pairs_match_the_pairwise_definition():
+    """The sweep that replaced n x n matrices in merging line pieces finds exactly the pairs of
+    intervals that overlap, in row-major order (empty intervals, equal starts and ends included)."""
+    import importlib
+
+    seg = importlib.import_module("ocrcore.preprocess.segment")
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 2, 7, 60, 300):
+        a0 = rng.integers(0, 40, n)
+        a1 = a0 + rng.integers(0, 8, n)
+        i, j = seg._overlapping_pairs(a0, a1)
+        ov = (np.minimum(a1[:, None], a1[None, :]) - np.maximum(a0[:, None], a0[None, :])) > 0
+        want_i, want_j = np.nonzero(np.triu(ov, 1))
+        assert i.tolist() == want_i.tolist() and j.tolist() == want_j.tolist()

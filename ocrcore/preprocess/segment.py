@@ -810,17 +810,18 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
     cy = np.array([ln["core"] for ln in lines], dtype=np.int64)
     c0, c1 = cy[:, 0], cy[:, 1]
     hgt = c1 - c0
-    ov = np.minimum(c1[:, None], c1[None, :]) - np.maximum(c0[:, None], c0[None, :])
-    vo = ov / np.maximum(np.minimum(hgt[:, None], hgt[None, :]), 1)
+    pi, pj = _overlapping_pairs(c0, c1)  # every rule below needs the cores to overlap
+    ov = np.minimum(c1[pi], c1[pj]) - np.maximum(c0[pi], c0[pj])
+    vo = ov / np.maximum(np.minimum(hgt[pi], hgt[pj]), 1)
     bh = y1 - y0
-    bov = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    bov = np.minimum(y1[pi], y1[pj]) - np.maximum(y0[pi], y0[pj])
     # Boxes also count when the cores at least touch (pieces of one heading can have offset cores).
-    vo = np.maximum(vo, np.where(ov > 0, 0.6 / 0.7 * bov / np.maximum(np.minimum(bh[:, None], bh[None, :]), 1), 0))
-    gap = np.maximum(x0[None, :] - x1[:, None], x0[:, None] - x1[None, :])
+    vo = np.maximum(vo, np.where(ov > 0, 0.6 / 0.7 * bov / np.maximum(np.minimum(bh[pi], bh[pj]), 1), 0))
+    gap = np.maximum(x0[pj] - x1[pi], x0[pi] - x1[pj])
     cand = ((vo > 0.6) & (gap < 10.0 * s)) | ((vo > 0.25) & (gap < 1.5 * s))
-    np.fill_diagonal(cand, False)
     if not cand.any():
         return lines
+    pi, pj, gap = pi[cand], pj[cand], gap[cand]
     parent = list(range(len(lines)))
 
     def find(i):
@@ -832,8 +833,8 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
     # Large type (headings) is never cut by a column separator: a word gap in a heading can line
     # up with the gutter below it.
     large = hgt >= 1.4 * np.median(hgt)
-    for i, j in zip(*np.nonzero(np.triu(cand))):
-        if colsep is not None and not (large[i] and large[j] and gap[i, j] < 1.5 * min(hgt[i], hgt[j])):
+    for i, j, g in zip(pi.tolist(), pj.tolist(), gap.tolist()):
+        if colsep is not None and not (large[i] and large[j] and g < 1.5 * min(hgt[i], hgt[j])):
             gx0, gx1 = (x1[i], x0[j]) if x1[i] <= x0[j] else (x1[j], x0[i])
             if gx1 > gx0:
                 ry0, ry1 = max(y0[i], y0[j]), min(y1[i], y1[j])
@@ -856,6 +857,30 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
                     "ccs": np.concatenate([lines[i]["ccs"] for i in g]),
                     "pix": [pp for i in g for pp in lines[i]["pix"]]})
     return out
+
+
+def _overlapping_pairs(a0: np.ndarray, a1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs ``i < j`` whose intervals ``[a0, a1)`` overlap, in row-major order.
+
+    A sweep over the intervals sorted by start instead of an n x n matrix: a page has a few
+    pieces per row of text, but a sideways or noisy page has thousands of fragments, and their
+    n x n matrices took seconds and gigabytes.
+    """
+    n = len(a0)
+    order = np.argsort(a0, kind="stable")
+    s0, s1 = a0[order], a1[order]
+    # in start order, k overlaps the following intervals whose start lies before k's end
+    end = np.searchsorted(s0, s1, side="left")
+    cnt = np.maximum(end - np.arange(n) - 1, 0)
+    # equal starts: the intervals before k with k's start overlap k too, and are counted there
+    first = np.repeat(np.arange(n), cnt)
+    second = first + 1 + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    i, j = order[first], order[second]
+    keep = (a1[i] > a0[j]) & (a1[j] > a0[i]) & (a1[i] > a0[i]) & (a1[j] > a0[j])
+    i, j = i[keep], j[keep]
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    k = np.lexsort((hi, lo))
+    return lo[k], hi[k]
 
 
 def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
@@ -913,9 +938,10 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     leftof = np.zeros((n, n), bool)
     if seps is not None:
         for sy0, sy1, sx in seps:
-            gut = (x1 <= sx + tol)[:, None] & (x0 >= sx - tol)[None, :]
+            lft, rgt = x1 <= sx + tol, x0 >= sx - tol
             near = (yc >= sy0 - 4 * s) & (yc <= sy1 + 4 * s)
-            leftof |= gut & (near[:, None] | near[None, :])
+            leftof[np.ix_(np.flatnonzero(lft & near), np.flatnonzero(rgt))] = True
+            leftof[np.ix_(np.flatnonzero(lft), np.flatnonzero(rgt & near))] = True
     if n <= 400:
         # w separates u, v when it overlaps both horizontally and lies between them in height.
         lo = np.minimum(yc[:, None], yc[None, :])
@@ -933,18 +959,21 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     heapq.heapify(heap)
     done = np.zeros(n, bool)
     order: list[int] = []
+    by_top = np.lexsort((x0, y0)).tolist()  # for cycles
+    top = 0
     while len(order) < n:
         if not heap:  # a cycle: take the top-most remaining line
-            rest = np.flatnonzero(~done)
-            i = int(rest[np.lexsort((x0[rest], y0[rest]))[0]])
+            while done[by_top[top]]:
+                top += 1
+            i = by_top[top]
             heap.append((y0[i], x0[i], i))
         _, _, i = heapq.heappop(heap)
         if done[i]:
             continue
         done[i] = True
         order.append(int(i))
-        for j in np.flatnonzero(before[i] & ~done):
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                heapq.heappush(heap, (y0[j], x0[j], int(j)))
+        js = np.flatnonzero(before[i] & ~done)
+        indeg[js] -= 1
+        for j in js[indeg[js] == 0].tolist():
+            heapq.heappush(heap, (y0[j], x0[j], j))
     return order, cols
