@@ -174,3 +174,13 @@ def test_upside_down_page_is_read_upright_by_the_flow(prefect_api, tmp_path):
     assert down.text == up.text and len(up.text) > 500
     mapped = boxes_to_original([c.bbox for ln in down.lines for w in ln.words for c in w.chars], 180, img.width, img.height)
     assert mapped.tolist() == [list(c.bbox) for ln in up.lines for w in ln.words for c in w.chars]
+    # from the command line with the check off, the page fed upside down is read as given: noise
+    import json
+
+    exe = os.path.join(os.path.dirname(sys.executable), "ocr")
+    r = subprocess.run([exe, "recognize", str(src), "--out", str(tmp_path / "as_given"), "--no-orient", "--workers", "1",
+                        "--no-server"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["turned"] == 0
+    up2, down2 = sorted(iter_results(str(tmp_path / "as_given")), key=lambda p: p.page_id)
+    assert up2.text == up.text and down2.text != up.text
