@@ -284,6 +284,7 @@ def binarize(
     bg_window: int = 25,
     map_size: int = 800,
     denoise_above: float = 0.03,
+    clear_borders: bool = True,
 ) -> BinarizeResult:
     """Binarize and deskew a page or line image (PIL image of any mode, or a 2-D array).
 
@@ -295,6 +296,7 @@ def binarize(
     pages) count as empty. ``bg_window``: background filter size in map pixels;
     ``map_size``: the longer side of the reduced-resolution maps. ``denoise_above``: pixel noise
     (standard deviation, 0..1) above which the grey is smoothed a little before thresholding.
+    ``clear_borders``: drop dark regions that run along the page's edges (:func:`clear_borders`).
     """
     g8 = to_gray_u8(image)
     if g8.ndim != 2 or g8.size == 0:
@@ -332,6 +334,8 @@ def binarize(
             margin = np.uint8(min(255, round(2.0 * noise * 255)))
             ink0 &= g8 < np.minimum(t_full.astype(np.uint16) + margin, 255).astype(np.uint8)
 
+    if clear_borders:
+        ink0 = _clear_borders(ink0)
     angle = estimate_skew(ink0, max_skew) if max_skew > 0 else 0.0
     if deskew and abs(angle) >= min_deskew:
         tr = PageTransform.deskew(W, H, angle)
@@ -358,6 +362,50 @@ def _is_two_level(g8: np.ndarray) -> bool:
     if hi == lo:
         return True
     return hi - lo >= 64 and not np.count_nonzero((g8 != lo) & (g8 != hi))
+
+
+BORDER_CONTACT = 0.1  # share of a page edge along which a dark region runs to count as border
+BORDER_RING = 0.005  # how close to the edge (share of the page's shorter side) counts as touching
+
+
+def _clear_borders(ink: np.ndarray) -> np.ndarray:
+    """Ink with the page's dark borders removed: regions running along an edge of the image.
+
+    Scanners with the lid open, photocopied book edges and film frames leave dark bands along
+    the page's edges. They are neither text nor pictures, and they fool what comes next: their
+    straight edges pulled the skew estimate to 0, and a band along the bottom swamped the line
+    pitch so that no line was found at all on a page that reads fine without it. A region
+    counts as border when it lies within :data:`BORDER_RING` of an edge along at least
+    :data:`BORDER_CONTACT` of that edge; text touches an edge along a glyph or two at most.
+    Found at about 600 pixels on the long side; the region (one cell more) is cleared at full
+    resolution, with anything touching it. Cheap when there is none: one labelling of a small
+    image.
+    """
+    H, W = ink.shape
+    f = max(1, int(round(max(H, W) / 600.0)))
+    r = np.asarray(Image.fromarray(ink.view(np.uint8) * np.uint8(255)).reduce(f)) > 0 if f > 1 else ink
+    h, w = r.shape
+    labels, n = ndi.label(r, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return ink
+    ring = max(1, int(round(BORDER_RING * min(h, w))))
+    border = np.zeros(n + 1, bool)
+    for strip, along in ((labels[:ring], 1), (labels[-ring:], 1), (labels[:, :ring], 0), (labels[:, -ring:], 0)):
+        ys, xs = np.nonzero(strip)
+        if ys.size == 0:
+            continue
+        size = strip.shape[along]
+        pos = xs if along == 1 else ys
+        # positions along the edge each region occupies (counted once, however deep)
+        key = np.unique(strip[ys, xs].astype(np.int64) * (size + 1) + pos)
+        border |= np.bincount(key // (size + 1), minlength=n + 1) >= BORDER_CONTACT * size
+    border[0] = False
+    if not border.any():
+        return ink
+    mask = ndi.binary_dilation(border[labels], structure=np.ones((3, 3), bool))
+    if f > 1:
+        mask = np.repeat(np.repeat(mask, f, axis=0), f, axis=1)[:H, :W]
+    return ink & ~mask
 
 
 def _looks_inverted(g8: np.ndarray, small: np.ndarray, binary_input: bool) -> bool:
