@@ -470,3 +470,19 @@ def test_text_touching_the_page_edge_is_not_border():
     lines = segment(binarize(tight))
     assert len(lines) == len(truth) and min(ln.bbox[0] for ln in lines) <= 1
     assert all(bbox_iou(ln.bbox, box) > 0.9 for ln, (box, _) in zip(lines, truth))
+
+
+def test_punch_holes_are_not_text():
+    """Filled discs in the margin (punch holes) once joined the lines beside them into one box
+    over two lines, or became a line of their own read as a letter."""
+    from ocrcore.synth import generate
+
+    clean = generate("pages", 77, 0, {"dpi": 100}).image.convert("L")
+    holed = clean.copy()
+    d = ImageDraw.Draw(holed)
+    H = holed.height
+    for y in (0.25, 0.5, 0.75):
+        d.ellipse((13, H * y - 13, 39, H * y + 13), fill=10)
+    a, b = segment(binarize(clean)), segment(binarize(holed))
+    assert len(a) > 40 and len(b) == len(a)
+    assert all(bbox_iou(x.bbox, y.bbox) > 0.9 for x, y in zip(a, b))

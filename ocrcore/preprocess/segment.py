@@ -266,6 +266,7 @@ def segment(
     if s <= 0:
         return []
     kind = _classify(ch, cw, s)  # 0 noise/small, 1 text, 2 hrule, 3 vrule, 4 big non-text
+    kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
     if not (kind == 1).any():
         return []
     table = np.zeros(n + 1, np.uint8)
@@ -378,6 +379,17 @@ def _classify(ch, cw, s) -> np.ndarray:
     kind[vrule] = 3
     kind[big] = 4
     return kind
+
+
+def _solid_blobs(labels, objs, ch, cw, s, min_size: float = 2.0, min_fill: float = 0.7) -> np.ndarray:
+    """Components that are large, about as wide as tall, and filled: punch holes, ink blots,
+    dark stamps. Glyphs that large are outlines or strokes (an O, a D, a bold M fill well under
+    70% of their box); a disc fills 79%. As text they joined the lines beside them into one box
+    spanning two lines, or became a line of their own read as a letter."""
+    cand = np.flatnonzero((ch >= min_size * s) & (cw >= min_size * s) & (cw <= 1.7 * ch) & (ch <= 1.7 * cw))
+    keep = [i for i in cand.tolist()
+            if np.count_nonzero(labels[objs[i]] == i + 1) >= min_fill * float(ch[i]) * float(cw[i])]
+    return np.asarray(keep, dtype=np.intp)
 
 
 def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75,
