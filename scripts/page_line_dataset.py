@@ -1,6 +1,7 @@
 """Write a line dataset of crops cut from synthetic pages by the page pipeline (see ocrcore/pagelines.py).
 
-    python scripts/page_line_dataset.py --pages 240 --seed 9000 --out DATASET [--dpi 300] [--processes 2]
+    python scripts/page_line_dataset.py --pages 240 --seed 9000 --out DATASET [--dpi 300] [--processes 2] \
+        [--params '{"symbols": 0.03}']
 
 One shard per ``--pages-per-shard`` pages, written as ``part-NNNNN.parquet`` (the dataset format),
 so ``ocr train --data DATASET`` reads it like any other dataset. Pages are a pure function of
@@ -9,6 +10,7 @@ so ``ocr train --data DATASET`` reads it like any other dataset. Pages are a pur
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -17,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
-def shard(out: str, seed: int, first: int, count: int, dpi: int, k: int) -> tuple[int, int, int]:
+def shard(out: str, seed: int, first: int, count: int, dpi: int, k: int, params: dict) -> tuple[int, int, int]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from ocrcore import storage
     from ocrcore.datasets import rows_to_parquet_bytes
@@ -28,10 +30,10 @@ def shard(out: str, seed: int, first: int, count: int, dpi: int, k: int) -> tupl
 
     stats, rows = CropStats(), []
     for i in range(first, first + count):
-        s = generate("pages", seed, i, {"dpi": dpi})
+        s = generate("pages", seed, i, {**params, "dpi": dpi})
         rows += labeled_crops(s.image, truth_page(sample_to_row(s, "pages")), stats=stats)
     storage.write_bytes_atomic(storage.join(out, f"part-{k:05d}.parquet"),
-                               rows_to_parquet_bytes(rows, params={"kind": "page-crops", "seed": seed, "dpi": dpi}))
+                               rows_to_parquet_bytes(rows, params={"kind": "page-crops", "seed": seed, "dpi": dpi, **params}))
     return stats.found, stats.matched, stats.true_lines
 
 
@@ -43,11 +45,13 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--pages-per-shard", type=int, default=20)
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--params", default="{}", help="more page generator parameters, as JSON")
     args = ap.parse_args()
     t0 = time.perf_counter()
     starts = list(range(0, args.pages, args.pages_per_shard))
     with ProcessPoolExecutor(args.processes) as ex:
-        futs = [ex.submit(shard, args.out, args.seed, s, min(args.pages_per_shard, args.pages - s), args.dpi, k)
+        futs = [ex.submit(shard, args.out, args.seed, s, min(args.pages_per_shard, args.pages - s), args.dpi, k,
+                          json.loads(args.params))
                 for k, s in enumerate(starts)]
         found = matched = true = 0
         for f in futs:

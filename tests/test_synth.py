@@ -142,6 +142,28 @@ def test_random_text_invariants():
         random_text(rng, 5, 10, sentence_start=1.5)
 
 
+def test_symbols_bring_the_characters_prose_lacks():
+    """Technical tokens (citations, formulas, addresses) put every printable ASCII symbol into the
+    text; without them a model never learns ``[`` or ``=``. ``symbols=0`` leaves texts unchanged,
+    and a restricted charset still holds."""
+    rare = set("#*+<=>@[\\]^_{|}~")
+    rng = np.random.default_rng(1)
+    texts = [random_text(rng, 5, 70, symbols=0.05) for _ in range(1500)]
+    seen = set("".join(texts))
+    assert rare <= seen, sorted(rare - seen)
+    assert all(t == t.strip() and "  " not in t and 5 <= len(t) <= 70 for t in texts)
+    assert seen <= set(DEFAULT_LINE_CHARSET)
+    prose = "".join(random_text(rng, 5, 70) for _ in range(1500))
+    assert not set(prose) & rare
+    letters = "abcdefghijklmnopqrstuvwxyz ,."
+    assert set("".join(random_text(rng, 5, 70, letters, symbols=0.3) for _ in range(200))) <= set(letters)
+    with pytest.raises(ValueError, match="symbols"):
+        random_text(rng, 5, 10, symbols=0.9)
+    assert rare & set("".join(generate("lines", 4, i).text for i in range(300)))  # on by default for lines
+    with pytest.raises(ValueError, match="symbols"):
+        validate_params("lines", {"symbols": 2})
+
+
 def test_lines_start_mid_sentence_by_default():
     """Lines cut from running text mostly begin in lowercase; sentence_start=1 always opens one."""
     def lower_starts(params):

@@ -6,8 +6,15 @@ but a text may begin mid-sentence (``sentence_start`` < 1): a line cut from runn
 does, and a recognizer trained only on capitalised line starts learns to read a lowercase first
 letter as a capital (measured: 129 of 144 such page lines misread before this option existed),
 occasional Title Case and ALL CAPS words, numbers (integers, decimals, years, prices, percentages,
-dates), punctuation with realistic attachment, quotes, parentheses and hyphenated words. All
-randomness comes from the caller's ``numpy.random.Generator``, so text is reproducible.
+dates), punctuation with realistic attachment, quotes, parentheses and hyphenated words.
+
+``symbols`` (a share of tokens, 0 by default) mixes in what technical and reference text prints
+and plain prose never does: citations ``[12]``, formulas ``x = 2a + 1`` and ``p < 0.05``,
+e-mail addresses, web and file paths, ``#`` numbers, footnote stars, identifiers with ``_``,
+sets in braces, ``|x|``, ``~``, ``^``. A model trained without them can never output ``[`` or
+``=``, and every one in a real scan is then a certain error. All randomness comes from the
+caller's ``numpy.random.Generator``, so text is reproducible; ``symbols=0`` draws exactly what
+texts made before the option drew.
 """
 from __future__ import annotations
 
@@ -22,6 +29,9 @@ DEFAULT_LINE_CHARSET: str = " " + string.digits + string.ascii_letters + string.
 VOCAB_SIZE = 30000
 WEIGHT_EXPONENT = 0.5
 _BATCH = 64
+_SYMBOL_BASE = 0.10  # symbol tokens take the token-kind draw's band [0.10, 0.10 + symbols)
+_TLDS = ("com", "org", "net", "edu", "gov", "io", "co.uk", "de")
+_VARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @lru_cache(maxsize=1)
@@ -112,6 +122,108 @@ class Corpus:
             tok = f"{int(rng.integers(1, 20))}.{int(rng.integers(1, 20))}"  # section numbers
         return self._clean(tok)
 
+    def technical(self, rng: np.random.Generator, pool: list[str]) -> list[str]:
+        """One piece of technical or reference text as tokens: a citation, a formula, an address,
+        a path, a ``#`` number, a footnote star, an identifier, a set. Characters outside the
+        charset are dropped, so a restricted charset still gets valid text."""
+        def word() -> str:
+            return pool.pop() if pool else "data"
+
+        def num() -> str:
+            return str(int(rng.integers(0, 10 ** int(rng.integers(1, 4)))))
+
+        def var() -> str:
+            v = _VARS[int(rng.integers(0, len(_VARS)))]
+            r = rng.random()
+            if r < 0.15:
+                v += "_" + ("i", "j", "k", "n", "0", "1", "max", "{ij}")[int(rng.integers(0, 8))]
+            elif r < 0.25:
+                v += "^" + ("2", "3", "n", "{-1}")[int(rng.integers(0, 4))]
+            elif r < 0.3:
+                v = "|" + v + "|"
+            return v
+
+        def operand() -> str:
+            r = rng.random()
+            if r < 0.45:
+                return var()
+            if r < 0.75:
+                return num() if rng.random() < 0.6 else f"{rng.uniform(0, 10):.{int(rng.integers(1, 4))}f}"
+            return num() + var() if rng.random() < 0.5 else f"{var()}({var()})"
+
+        kind = int(rng.choice(10, p=[0.2, 0.24, 0.07, 0.06, 0.08, 0.07, 0.08, 0.08, 0.07, 0.05]))
+        if kind == 0:  # citation
+            r = rng.random()
+            refs = [str(int(rng.integers(1, 80))) for _ in range(int(rng.integers(1, 4)))]
+            if r < 0.5:
+                toks = ["[" + refs[0] + "]"]
+            elif r < 0.8:
+                toks = ["[" + ",".join(refs) + "]"] if rng.random() < 0.5 else ["[" + ", ".join(refs) + "]"]
+                toks = toks[0].split(" ")
+            else:
+                toks = [f"[{refs[0]}-{int(refs[0]) + int(rng.integers(1, 6))}]"]
+        elif kind == 1:  # formula or comparison
+            ops = ("=", "=", "+", "-", "*", "/", "<", ">", "<=", ">=", "+/-", "~", "==", "!=")
+            toks = [operand()]
+            for _ in range(int(rng.integers(1, 4))):
+                op = ops[int(rng.integers(0, len(ops)))]
+                if rng.random() < 0.2 and op in "+-*/=<>":
+                    toks[-1] += op + operand()  # tight: a+b, 2*x
+                else:
+                    toks += [op, operand()]
+            if rng.random() < 0.2:
+                toks[0], toks[-1] = "(" + toks[0], toks[-1] + ")"
+        elif kind == 2:  # e-mail address
+            user = word() + (("." + word()) if rng.random() < 0.3 else "") + (("_" + num()) if rng.random() < 0.15 else "")
+            toks = [f"{user}@{word()}.{_TLDS[int(rng.integers(0, len(_TLDS)))]}"]
+        elif kind == 3:  # web address or path
+            parts = [word() for _ in range(int(rng.integers(1, 4)))]
+            r = rng.random()
+            if r < 0.5:
+                toks = [("https://" if rng.random() < 0.6 else "http://") + "www." + word() + "."
+                        + _TLDS[int(rng.integers(0, len(_TLDS)))] + "/" + "/".join(parts)
+                        + ("/~" + word() if rng.random() < 0.15 else "")]
+            elif r < 0.8:
+                toks = ["/" + "/".join(parts) + "/" + word() + "_" + word() + ".txt"]
+            else:
+                toks = ["C:\\" + "\\".join(parts)]
+        elif kind == 4:  # numbered item
+            toks = ["#" + num()] if rng.random() < 0.8 else [("No." if rng.random() < 0.5 else "#"), num()]
+        elif kind == 5:  # footnote marker on a word
+            toks = [word() + ("*" if rng.random() < 0.8 else "**")]
+        elif kind == 6:  # identifier
+            toks = ["_".join(word() for _ in range(int(rng.integers(2, 4))))]
+            if rng.random() < 0.3:
+                toks[0] += "()"
+        elif kind == 7:  # a set, a range or an editorial insertion in brackets
+            r = rng.random()
+            if r < 0.4:
+                items = [var() for _ in range(int(rng.integers(2, 4)))]
+                toks = ("{" + ", ".join(items) + "}").split(" ")
+            elif r < 0.7:
+                toks = [f"[{num()}, {num()}]" if rng.random() < 0.5 else f"[{num()}..{num()}]"]
+                toks = " ".join(toks).split(" ")
+            else:
+                toks = ["[" + ("sic" if rng.random() < 0.4 else word()) + "]"]
+        elif kind == 8:  # approximations, ranges, versions
+            r = rng.random()
+            if r < 0.4:
+                toks = ["~" + num()]
+            elif r < 0.7:
+                toks = [f"{num()}+"] if rng.random() < 0.5 else ["+" + num()]
+            else:
+                toks = [f"v{int(rng.integers(0, 10))}.{int(rng.integers(0, 20))}"]
+        else:  # markup-ish: <tag>, a|b, @name
+            r = rng.random()
+            if r < 0.4:
+                toks = ["<" + word() + ">"]
+            elif r < 0.7:
+                toks = [word() + "|" + word()]
+            else:
+                toks = ["@" + word()]
+        out = [self._clean(t) for t in toks]
+        return [t for t in out if t]
+
     def _case(self, word: str, rng: np.random.Generator, start: bool) -> str:
         r = rng.random()
         if word == "i" or word.startswith("i'"):
@@ -124,10 +236,12 @@ class Corpus:
             out = word
         return out if self._fit(out) else word
 
-    def sentence_tokens(self, rng: np.random.Generator, n_chars: int, start: bool = True) -> list[str]:
+    def sentence_tokens(self, rng: np.random.Generator, n_chars: int, start: bool = True,
+                        symbols: float = 0.0) -> list[str]:
         """Tokens (no spaces inside) whose joined length reaches at least ``n_chars``.
 
         ``start``: the first token opens a sentence (capitalised); False begins mid-sentence.
+        ``symbols``: share of tokens that are technical pieces (:meth:`technical`).
         """
         tokens: list[str] = []
         total = 0
@@ -138,7 +252,14 @@ class Corpus:
             if not pool:
                 pool = self.words_batch(rng, _BATCH)
             r = rng.random()
-            if r < 0.06 and self.has_digits:
+            if symbols > 0 and not start and _SYMBOL_BASE <= r < _SYMBOL_BASE + symbols:
+                extra = self.technical(rng, pool)
+                if not extra:
+                    continue
+                tokens += extra[:-1]
+                total += sum(len(t) + len(self.sep) for t in extra[:-1])
+                tok = extra[-1]
+            elif r < 0.06 and self.has_digits:
                 tok = self.number(rng)
             elif r < 0.085 and len(pool) >= 2:
                 tok = self._case(pool.pop(), rng, start) + self._clean("-") + pool.pop()
@@ -179,15 +300,17 @@ class Corpus:
             total += len(tok) + (len(self.sep) if len(tokens) > 1 else 0)
         return tokens
 
-    def text(self, rng: np.random.Generator, min_chars: int, max_chars: int, sentence_start: float = 1.0) -> str:
+    def text(self, rng: np.random.Generator, min_chars: int, max_chars: int, sentence_start: float = 1.0,
+             symbols: float = 0.0) -> str:
         """Text of ``min_chars``..``max_chars`` characters, no leading/trailing/double spaces.
 
         ``sentence_start``: probability that the text opens a sentence (1.0 draws nothing extra
-        from ``rng``, so texts made before this option existed are unchanged).
+        from ``rng``, so texts made before this option existed are unchanged). ``symbols``: share
+        of technical tokens (0 draws nothing extra either).
         """
         target = int(rng.integers(min_chars, max_chars + 1))
         start = True if sentence_start >= 1.0 else bool(rng.random() < sentence_start)
-        s = self.sep.join(self.sentence_tokens(rng, target, start))
+        s = self.sep.join(self.sentence_tokens(rng, target, start, symbols))
         if len(s) > max_chars:
             cut = s[:max_chars]
             sp = cut.rfind(" ")
@@ -207,15 +330,18 @@ def get_corpus(charset: str = DEFAULT_LINE_CHARSET) -> Corpus:
 
 def random_text(
     rng: np.random.Generator, min_chars: int, max_chars: int, charset: str = DEFAULT_LINE_CHARSET,
-    sentence_start: float = 1.0,
+    sentence_start: float = 1.0, symbols: float = 0.0,
 ) -> str:
     """Random English-like text of ``min_chars``..``max_chars`` characters drawn from ``charset``.
 
     Never starts or ends with a space and never holds two spaces in a row. ``sentence_start``:
-    probability of opening a sentence rather than starting mid-sentence.
+    probability of opening a sentence rather than starting mid-sentence; ``symbols``: share of
+    technical tokens (citations, formulas, addresses; see :meth:`Corpus.technical`).
     """
     if min_chars <= 0 or max_chars < min_chars:
         raise ValueError(f"need 0 < min_chars <= max_chars, got {min_chars}, {max_chars}")
     if not 0.0 <= sentence_start <= 1.0:
         raise ValueError(f"sentence_start must be a probability in [0, 1], got {sentence_start}")
-    return get_corpus(charset).text(rng, min_chars, max_chars, sentence_start)
+    if not 0.0 <= symbols <= 0.5:
+        raise ValueError(f"symbols must be a share of tokens in [0, 0.5], got {symbols}")
+    return get_corpus(charset).text(rng, min_chars, max_chars, sentence_start, symbols)

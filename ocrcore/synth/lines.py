@@ -28,7 +28,8 @@ class LinesGenerator(FontedGenerator):
         p = self.params
         fonts = self.fonts
         rng = sample_rng(seed, KIND, index)
-        text = random_text(rng, p["min_chars"], p["max_chars"], p["charset"], p["sentence_start"])
+        text = random_text(rng, p["min_chars"], p["max_chars"], p["charset"], p["sentence_start"],
+                           p["symbols"])
         info = fonts.pick(rng)
         size = int(rng.integers(p["min_height"], p["max_height"] + 1))
         font = load_font(info.path, size)

@@ -140,7 +140,7 @@ class PagesGenerator(FontedGenerator):
             heading = fonts.variant(body, "bold") or fonts.pick(rng, style="bold")
             hsize = max(size + 2, int(round(size * float(rng.uniform(1.3, 2.0)))))
             hfont = load_font(heading.path, hsize)
-            htext = random_text(rng, 8, 45, charset)
+            htext = random_text(rng, 8, 45, charset, symbols=p["symbols"])
             if rng.random() < 0.5 and all(c in charset for c in htext.title()):
                 htext = htext.title()
             centered = bool(rng.random() < 0.5)
@@ -169,7 +169,7 @@ class PagesGenerator(FontedGenerator):
             limit = last_bottom if c == cols - 1 else bottom
             while y + size * 1.2 <= limit:
                 if not pending:
-                    ptext = random_text(rng, 80, 900, charset)
+                    ptext = random_text(rng, 80, 900, charset, symbols=p["symbols"])
                     wrapped = _wrap(font, ptext, colw, colw - indent)
                     pending = [(w, i == 0, i == len(wrapped) - 1) for i, w in enumerate(wrapped)]
                     if y > top and para_gap:
