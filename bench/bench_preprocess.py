@@ -59,6 +59,15 @@ def match_lines(found: list, truth: list, thr: float = 0.5) -> dict[int, int]:
     return out
 
 
+def in_figures(found: list, figs: list) -> int:
+    """How many found line boxes have their centre inside a figure (a picture holds no text)."""
+    n = 0
+    for b in found:
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        n += any(f[0] < cx < f[2] and f[1] < cy < f[3] for f in figs)
+    return n
+
+
 def order_ok(matches: dict[int, int]) -> bool:
     """Matched found lines, taken in found order, have increasing truth indices."""
     seq = [matches[i] for i in sorted(matches)]
@@ -135,6 +144,8 @@ def main(argv=None) -> int:
     ap.add_argument("--columns", default="random", help="1, 2 or random")
     ap.add_argument("--max-skew", type=float, default=2.0)
     ap.add_argument("--degrade", type=float, default=0.5)
+    ap.add_argument("--figures", type=float, default=0.0,
+                    help="share of pages holding a photo or halftone; lines found inside one are counted")
     ap.add_argument("--tesseract", type=int, default=10, help="pages also given to Tesseract's layout step (0 = off)")
     ap.add_argument("--verbose", "-v", action="store_true", help="one line per page")
     args = ap.parse_args(argv)
@@ -142,7 +153,7 @@ def main(argv=None) -> int:
     from ocrcore.synth import make_generator
 
     params = {"dpi": args.dpi, "columns": args.columns if args.columns == "random" else int(args.columns),
-              "max_skew": args.max_skew, "degrade": args.degrade}
+              "max_skew": args.max_skew, "degrade": args.degrade, "figures": args.figures}
     gen = make_generator("pages", params)
     tess = None
     if args.tesseract > 0:
@@ -158,7 +169,8 @@ def main(argv=None) -> int:
     skew_err, t_bin, t_seg, w_bin, w_seg = [], [], [], [], []
     n_found = n_true = n_match = 0
     pages_ok = 0
-    tq = {"found": 0, "true": 0, "match": 0, "ok": 0, "pages": 0, "time": [], "skew": []}
+    tq = {"found": 0, "true": 0, "match": 0, "ok": 0, "pages": 0, "time": [], "skew": [], "in_fig": 0}
+    n_figs = n_in_fig = 0
     t_gen = 0.0
     for i in range(args.pages):
         t0 = time.perf_counter()
@@ -185,6 +197,9 @@ def main(argv=None) -> int:
         n_true += len(truth)
         n_match += len(m)
         pages_ok += ok
+        figs = [f["bbox"] for f in sample.meta.get("figures", [])]
+        n_figs += len(figs)
+        n_in_fig += in_figures(found, figs)
         msg = (f"page {i:3d} cols={sample.meta.get('columns')} skew={true_angle:+.3f} est={res.angle:+.3f} "
                f"true={len(truth)} found={len(found)} matched={len(m)} order={'ok' if ok else 'BAD'} "
                f"bin={t_bin[-1]:.3f}s seg={t_seg[-1]:.3f}s")
@@ -200,6 +215,7 @@ def main(argv=None) -> int:
             tq["ok"] += order_ok(tm)
             tq["pages"] += 1
             tq["skew"].append(abs(ta - true_angle))
+            tq["in_fig"] += in_figures(tb, figs)
             msg += f" | tess found={len(tb)} matched={len(tm)} order={'ok' if order_ok(tm) else 'BAD'} {tq['time'][-1]:.2f}s"
         if args.verbose:
             print(msg, flush=True)
@@ -209,7 +225,7 @@ def main(argv=None) -> int:
           f"degrade={args.degrade}, seed={args.seed} (generation {t_gen / max(n, 1):.2f} s/page, not counted)")
     print(f"ocrcore  skew MAE {np.mean(skew_err):.4f} deg (max {np.max(skew_err):.4f})  "
           f"P {n_match / max(n_found, 1):.4f}  R {n_match / max(n_true, 1):.4f}  "
-          f"order ok {pages_ok / max(n, 1):.3f}")
+          f"order ok {pages_ok / max(n, 1):.3f}" + (f"  lines inside the {n_figs} figures: {n_in_fig}" if n_figs else ""))
     print(f"ocrcore  CPU s/page: binarize {np.mean(t_bin):.3f}  segment {np.mean(t_seg):.3f}  "
           f"total {np.mean(t_bin) + np.mean(t_seg):.3f} (median {np.median(np.add(t_bin, t_seg)):.3f}, "
           f"max {np.max(np.add(t_bin, t_seg)):.3f});  wall s/page: binarize {np.mean(w_bin):.3f}  "
@@ -218,7 +234,7 @@ def main(argv=None) -> int:
         print(f"tesseract layout-only (AnalyseLayout, PSM_AUTO, 1 thread) on the first {tq['pages']} pages: "
               f"skew MAE {np.nanmean(tq['skew']):.4f} deg  P {tq['match'] / max(tq['found'], 1):.4f}  "
               f"R {tq['match'] / max(tq['true'], 1):.4f}  order ok {tq['ok'] / tq['pages']:.3f}  "
-              f"{np.mean(tq['time']):.3f} CPU s/page")
+              f"{np.mean(tq['time']):.3f} CPU s/page" + (f"  lines inside figures: {tq['in_fig']}" if n_figs else ""))
     if tess is not None:
         tess.close()
     return 0

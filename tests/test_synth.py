@@ -251,6 +251,8 @@ def test_page_default_size_and_unskewed_boxes():
         ("lines", {"fonts": ["/no/such/font.ttf"]}, "does not exist"),
         ("lines", {"font_classes": ["gothic"]}, "font_classes"),
         ("pages", {"columns": 3}, "columns"),
+        ("pages", {"figures": 1.5}, "figures"),
+        ("pages", {"symbols": -0.1}, "symbols"),
         ("pages", {"max_skew": 45}, "max_skew"),
         ("pages", {"dpi": 50, "min_pt": 5}, "too small"),
     ],

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
+from scipy.spatial import ConvexHull, QhullError
 
 from ocrcore.containers import BBox
 from ocrcore.preprocess.binarize import BinarizeResult, _slice_padded, to_gray_u8
@@ -267,6 +268,9 @@ def segment(
         return []
     kind = _classify(ch, cw, s)  # 0 noise/small, 1 text, 2 hrule, 3 vrule, 4 big non-text
     kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
+    pictures = _picture_mask(labels, objs, kind, bb, ch, cw, s)
+    if pictures is not None:
+        kind[_inside(pictures, bb, kind != 4)] = 4
     if not (kind == 1).any():
         return []
     table = np.zeros(n + 1, np.uint8)
@@ -390,6 +394,72 @@ def _solid_blobs(labels, objs, ch, cw, s, min_size: float = 2.0, min_fill: float
     keep = [i for i in cand.tolist()
             if np.count_nonzero(labels[objs[i]] == i + 1) >= min_fill * float(ch[i]) * float(cw[i])]
     return np.asarray(keep, dtype=np.intp)
+
+
+def _picture_mask(labels, objs, kind, bb, ch, cw, s, window: float = 3.0, min_density: float = 0.12,
+                  min_side: float = 4.0) -> Optional[np.ndarray]:
+    """Picture regions (photos, halftones, dense drawings) as a bool mask at work resolution, or
+    None (a grid mask and its cell size in work pixels). Binarized, a photo becomes large dense blobs and a halftone a field of dots; pieces of
+    either pass for glyphs, and lines found there are read as garbage (a photo pasted on a page
+    gave 3-9 false lines). Evidence is the ink of large dense components (filling >= 25% of their
+    box) and the boxes of small marks; a region is a picture where that evidence covers
+    ``min_density`` of a ``window`` x ``window`` scale-unit neighbourhood over at least
+    ``min_side`` scale units each way. Text has its small marks (dots, commas) too sparse for
+    that, and large glyphs of a title are outlines or strokes, far below the fill of a photo's
+    blobs. Small marks count by box at their centre's cell, so a page without pictures costs
+    a histogram, not a pass over its pixels."""
+    H, W = labels.shape
+    r = max(1, int(s // 3))  # grid cell, work pixels
+    gh, gw = -(-H // r), -(-W // r)
+    small = np.flatnonzero(kind == 0)
+    cells = ((bb[small, 0] + bb[small, 1]) // 2 // r) * gw + (bb[small, 2] + bb[small, 3]) // 2 // r
+    grid = np.bincount(cells, weights=(ch[small] * cw[small]).astype(np.float64), minlength=gh * gw)
+    for i in np.flatnonzero(kind == 4).tolist():
+        o = objs[i]
+        ys, xs = np.nonzero(labels[o] == i + 1)
+        if ys.size >= 0.25 * float(ch[i]) * float(cw[i]):  # dense: a photo's blob, not a frame or a glyph
+            grid += np.bincount((ys + o[0].start) // r * gw + (xs + o[1].start) // r, minlength=gh * gw)
+    grid = grid.reshape(gh, gw).astype(np.float32) / float(r * r)
+    k = max(3, int(round(window * s / r)))
+    dens = ndi.uniform_filter(grid, size=k, mode="constant")
+    cand = dens >= min_density
+    if not cand.any():
+        return None
+    # The window spreads a region beyond its picture; its core (twice the density) stays within
+    # about a third of a scale unit of the picture's edge. The core's convex hull is the picture:
+    # white parts along a photo's edge count too, and a picture at an angle stays at its angle.
+    core = dens >= 2 * min_density
+    lab, nl = ndi.label(cand)
+    side = min_side * s / r
+    hull_img = Image.new("1", (cand.shape[1], cand.shape[0]), 0)
+    draw = ImageDraw.Draw(hull_img)
+    for j, o in enumerate(ndi.find_objects(lab)):
+        if o is None or o[0].stop - o[0].start < side or o[1].stop - o[1].start < side:
+            continue
+        ys, xs = np.nonzero(core[o] & (lab[o] == j + 1))
+        if ys.size < 3:
+            continue
+        pts = np.unique(np.concatenate([np.stack([xs + dx, ys + dy], 1) for dx in (0, 1) for dy in (0, 1)]), axis=0)
+        pts = pts + (o[1].start, o[0].start)
+        try:
+            hull = ConvexHull(pts)
+        except QhullError:  # all cells in a row: too thin to be a picture
+            continue
+        draw.polygon([tuple(map(float, pts[v])) for v in hull.vertices], fill=1)
+    mask = np.asarray(hull_img, dtype=bool)
+    return (mask, r) if mask.any() else None
+
+
+def _inside(pictures: tuple[np.ndarray, int], bb: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Indices of components (among ``which``) whose box centre lies in a picture (a grid mask
+    and its cell size, from :func:`_picture_mask`)."""
+    mask, r = pictures
+    idx = np.flatnonzero(which)
+    if idx.size == 0:
+        return idx
+    yc = np.minimum((bb[idx, 0] + bb[idx, 1]) // 2 // r, mask.shape[0] - 1)
+    xc = np.minimum((bb[idx, 2] + bb[idx, 3]) // 2 // r, mask.shape[1] - 1)
+    return idx[mask[yc, xc]]
 
 
 def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75,

@@ -2,7 +2,9 @@
 
 Layout: random margins, an optional heading (larger, bold) spanning the text block, an optional
 horizontal rule, then paragraphs in one or two columns (gutter between), justified or ragged, with
-first-line indents and/or paragraph gaps; a few noise specks (not text) as on real pages. The page
+first-line indents and/or paragraph gaps; a few noise specks (not text) as on real pages; with
+``figures`` > 0, that share of pages also holds a picture (a photograph or a halftone,
+``figures.py``) in the text flow, its box in ``meta["figures"]``. The page
 is drawn glyph by glyph at full resolution, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
@@ -26,6 +28,7 @@ from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import random_text
 from ocrcore.synth.degrade import identity_map, map_boxes, random_degrade, rotate
+from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
 
@@ -162,12 +165,23 @@ class PagesGenerator(FontedGenerator):
         top = y
         bottom = H - mb
         last_bottom = bottom if rng.random() < 0.75 else top + (bottom - top) * float(rng.uniform(0.3, 1.0))
+        # a figure (drawn nothing from rng unless figures > 0, so such pages stay as they were)
+        fig_at = None  # (column, where down the column as a fraction, height in px)
+        if p["figures"] > 0 and rng.random() < p["figures"]:
+            fig_at = (int(rng.integers(0, cols)), float(rng.uniform(0.0, 0.6)), colw * float(rng.uniform(0.35, 0.8)))
+        fig_boxes: list[tuple[int, int, int, int]] = []
         pending: list[tuple[list[str], bool, bool]] = []  # (words, first-of-paragraph, last-of-paragraph)
         for c in range(cols):
             x0 = ml + c * (colw + gutter)
             y = top
             limit = last_bottom if c == cols - 1 else bottom
             while y + size * 1.2 <= limit:
+                if fig_at is not None and c == fig_at[0] and not fig_boxes and y >= top + (limit - top) * fig_at[1]:
+                    fh = min(fig_at[2], limit - y - leading)
+                    if fh >= 2 * leading:
+                        fig_boxes.append((int(x0), int(round(y + 0.3 * leading)), int(x0 + colw), int(round(y + fh))))
+                        y += fh + leading
+                        continue
                 if not pending:
                     ptext = random_text(rng, 80, 900, charset, symbols=p["symbols"])
                     wrapped = _wrap(font, ptext, colw, colw - indent)
@@ -188,6 +202,11 @@ class PagesGenerator(FontedGenerator):
         img = Image.new("L", (W, H), paper)
         for ln in lines:
             paste(img, ln.placed, ink)
+        figure_kinds = []
+        for fx0, fy0, fx1, fy1 in fig_boxes:
+            fimg, fkind = figure(rng, fx1 - fx0, fy1 - fy0, dpi, paper, ink)
+            img.paste(fimg, (fx0, fy0))
+            figure_kinds.append(fkind)
         draw = ImageDraw.Draw(img)
         if rule is not None:
             draw.rectangle((rule[0], rule[1], rule[2] - 1, rule[3] - 1), fill=ink)
@@ -219,6 +238,7 @@ class PagesGenerator(FontedGenerator):
             "justified": justify,
             "rule": rule is not None,
             "specks": n_specks,
+            "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "paper": paper,
             "ink": ink,
             "degrade": strength,
