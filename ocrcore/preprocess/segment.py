@@ -414,12 +414,23 @@ def _picture_mask(labels, objs, kind, bb, ch, cw, s, window: float = 3.0, min_de
     small = np.flatnonzero(kind == 0)
     cells = ((bb[small, 0] + bb[small, 1]) // 2 // r) * gw + (bb[small, 2] + bb[small, 3]) // 2 // r
     grid = np.bincount(cells, weights=(ch[small] * cw[small]).astype(np.float64), minlength=gh * gw)
-    for i in np.flatnonzero(kind == 4).tolist():
-        o = objs[i]
-        ys, xs = np.nonzero(labels[o] == i + 1)
-        if ys.size >= 0.25 * float(ch[i]) * float(cw[i]):  # dense: a photo's blob, not a frame or a glyph
-            grid += np.bincount((ys + o[0].start) // r * gw + (xs + o[1].start) // r, minlength=gh * gw)
-    grid = grid.reshape(gh, gw).astype(np.float32) / float(r * r)
+    big = np.flatnonzero(kind == 4)
+    area = ch[big].astype(np.int64) * cw[big]
+    if area.sum() <= labels.size // 8:  # a few blobs: look at each in its box
+        for i in big.tolist():
+            o = objs[i]
+            ys, xs = np.nonzero(labels[o] == i + 1)
+            if ys.size >= 0.25 * float(ch[i]) * float(cw[i]):  # dense: a photo's blob, not a frame or a glyph
+                grid += np.bincount((ys + o[0].start) // r * gw + (xs + o[1].start) // r, minlength=gh * gw)
+        grid = grid.reshape(gh, gw)
+    else:  # many large boxes (a halftone's connected dots): one pass over the page
+        counts = np.bincount(labels.ravel(), minlength=len(kind) + 1)
+        sel = np.zeros(len(kind) + 1, bool)
+        sel[big[counts[big + 1] >= 0.25 * area] + 1] = True
+        pix = np.zeros((gh * r, gw * r), np.float32)
+        pix[:H, :W] = sel[labels]
+        grid = grid.reshape(gh, gw) + pix.reshape(gh, r, gw, r).sum(axis=(1, 3))
+    grid = grid.astype(np.float32) / float(r * r)
     k = max(3, int(round(window * s / r)))
     dens = ndi.uniform_filter(grid, size=k, mode="constant")
     cand = dens >= min_density
@@ -436,11 +447,15 @@ def _picture_mask(labels, objs, kind, bb, ch, cw, s, window: float = 3.0, min_de
     for j, o in enumerate(ndi.find_objects(lab)):
         if o is None or o[0].stop - o[0].start < side or o[1].stop - o[1].start < side:
             continue
-        ys, xs = np.nonzero(core[o] & (lab[o] == j + 1))
+        ys, xs = np.nonzero(core[o] & (lab[o] == j + 1))  # row-major: rows ascending
         if ys.size < 3:
             continue
-        pts = np.unique(np.concatenate([np.stack([xs + dx, ys + dy], 1) for dx in (0, 1) for dy in (0, 1)]), axis=0)
-        pts = pts + (o[1].start, o[0].start)
+        # the hull needs only each row's outermost cells (their outer corners)
+        rows, first = np.unique(ys, return_index=True)
+        lo = np.minimum.reduceat(xs, first)
+        hi = np.maximum.reduceat(xs, first) + 1
+        pts = np.concatenate([np.stack([lo, rows], 1), np.stack([lo, rows + 1], 1),
+                              np.stack([hi, rows], 1), np.stack([hi, rows + 1], 1)]) + (o[1].start, o[0].start)
         try:
             hull = ConvexHull(pts)
         except QhullError:  # all cells in a row: too thin to be a picture
