@@ -250,27 +250,35 @@ def segment(
     cy0, cy1, cx0, cx1 = bb[:, 0], bb[:, 1], bb[:, 2], bb[:, 3]
     ch, cw = cy1 - cy0, cx1 - cx0
     pitch = _line_pitch(b)
-    if scale:
-        s = float(scale) / f
-    else:
-        s = estimate_scale(ch, cw)
-        # Broken strokes (thin or faint type) shrink components, touching glyphs grow them; the
-        # line pitch is immune to both. Trust the components unless the two disagree badly.
-        if pitch is not None and s > 0 and not (0.6 * pitch / 2.5 <= s <= 1.7 * pitch / 2.5):
-            s = pitch / 2.5
-    # Gutter widths are judged against the smaller of the two (bold type inflates components).
-    s_gap = min(s, pitch / 2.5) if pitch is not None else s
+    s = _text_scale(ch, cw, pitch, scale, f)
     if s < 2.0 and f > 1 and not scale:
-        # Very small text: redo at full resolution.
-        return segment(binarized, scale=None, work_size=max(H, W), min_gutter=min_gutter, max_gutter=max_gutter,
-                       colsep_min_height=colsep_min_height, pad=pad, masks=masks)
+        return _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks)
     if s <= 0:
         return []
     kind = _classify(ch, cw, s)  # 0 noise/small, 1 text, 2 hrule, 3 vrule, 4 big non-text
     kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
     pictures = _picture_mask(labels, objs, kind, bb, ch, cw, s)
     if pictures is not None:
-        kind[_inside(pictures, bb, kind != 4)] = 4
+        inside = _inside(pictures, bb, np.ones(n, bool))
+        if not scale:
+            # A picture's dots and blobs skew the text scale and the line pitch (a halftone's dots
+            # made the scale so small that headings fell apart into words): measure both again
+            # on what lies outside the pictures.
+            outside = np.ones(n, bool)
+            outside[inside] = False
+            grid, r = pictures
+            blank = np.repeat(np.repeat(grid, r, axis=0), r, axis=1)[: b.shape[0], : b.shape[1]]
+            pitch = _line_pitch(b & ~blank)
+            s2 = _text_scale(ch[outside], cw[outside], pitch, None, f) if outside.any() else 0.0
+            if s2 > 0 and abs(s2 - s) > 0.1 * s:
+                s = s2
+                kind = _classify(ch, cw, s)
+                kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
+        kind[inside] = 4
+        if s < 2.0 and f > 1 and not scale:
+            return _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks)
+    # Gutter widths are judged against the smaller of the two (bold type inflates components).
+    s_gap = min(s, pitch / 2.5) if pitch is not None else s
     if not (kind == 1).any():
         return []
     table = np.zeros(n + 1, np.uint8)
@@ -333,6 +341,26 @@ def segment(
                 region.mask_scale = f
         out.append(region)
     return out
+
+
+def _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks) -> list[LineRegion]:
+    """Very small text: segment again at full resolution."""
+    H, W = binarized.binary.shape
+    return segment(binarized, scale=None, work_size=max(H, W), min_gutter=min_gutter, max_gutter=max_gutter,
+                   colsep_min_height=colsep_min_height, pad=pad, masks=masks)
+
+
+def _text_scale(ch, cw, pitch, scale, f) -> float:
+    """Text scale in work pixels: given (``scale``, full-resolution pixels), or estimated from the
+    components and checked against the line pitch."""
+    if scale:
+        return float(scale) / f
+    s = estimate_scale(ch, cw)
+    # Broken strokes (thin or faint type) shrink components, touching glyphs grow them; the
+    # line pitch is immune to both. Trust the components unless the two disagree badly.
+    if pitch is not None and s > 0 and not (0.6 * pitch / 2.5 <= s <= 1.7 * pitch / 2.5):
+        s = pitch / 2.5
+    return s
 
 
 def _dilate3(m: np.ndarray) -> np.ndarray:
