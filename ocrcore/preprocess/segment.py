@@ -425,17 +425,19 @@ def _solid_blobs(labels, objs, ch, cw, s, min_size: float = 2.0, min_fill: float
 
 
 def _picture_mask(labels, objs, kind, bb, ch, cw, s, window: float = 3.0, min_density: float = 0.12,
-                  min_side: float = 4.0) -> Optional[np.ndarray]:
-    """Picture regions (photos, halftones, dense drawings) as a bool mask at work resolution, or
-    None (a grid mask and its cell size in work pixels). Binarized, a photo becomes large dense blobs and a halftone a field of dots; pieces of
-    either pass for glyphs, and lines found there are read as garbage (a photo pasted on a page
-    gave 3-9 false lines). Evidence is the ink of large dense components (filling >= 25% of their
-    box) and the boxes of small marks; a region is a picture where that evidence covers
-    ``min_density`` of a ``window`` x ``window`` scale-unit neighbourhood over at least
-    ``min_side`` scale units each way. Text has its small marks (dots, commas) too sparse for
-    that, and large glyphs of a title are outlines or strokes, far below the fill of a photo's
-    blobs. Small marks count by box at their centre's cell, so a page without pictures costs
-    a histogram, not a pass over its pixels."""
+                  min_side: float = 4.0) -> Optional[tuple[np.ndarray, int]]:
+    """Picture regions (photos, halftones, dense drawings): a bool grid mask and its cell size in
+    work pixels, or None.
+
+    Binarized, a photo becomes large dense blobs and a halftone a field of dots; pieces of either
+    pass for glyphs, and lines found there are read as garbage (353 false lines on 20 pages with a
+    figure each, ``bench_preprocess.py --figures 1``). Evidence is the ink of large dense
+    components (filling >= 25% of their box) and the boxes of small marks; a region is a picture
+    where that evidence covers ``min_density`` of a ``window`` x ``window`` scale-unit
+    neighbourhood over at least ``min_side`` scale units each way. Text has its small marks
+    (dots, commas) too sparse for that, and large glyphs of a title are outlines or strokes, far
+    below the fill of a photo's blobs. Small marks count by box at their centre's cell, so a page
+    without pictures costs a histogram, not a pass over its pixels."""
     H, W = labels.shape
     r = max(1, int(s // 3))  # grid cell, work pixels
     gh, gw = -(-H // r), -(-W // r)
@@ -468,7 +470,7 @@ def _picture_mask(labels, objs, kind, bb, ch, cw, s, window: float = 3.0, min_de
     # about a third of a scale unit of the picture's edge. The core's convex hull is the picture:
     # white parts along a photo's edge count too, and a picture at an angle stays at its angle.
     core = dens >= 2 * min_density
-    lab, nl = ndi.label(cand)
+    lab, _ = ndi.label(cand)
     side = min_side * s / r
     hull_img = Image.new("1", (cand.shape[1], cand.shape[0]), 0)
     draw = ImageDraw.Draw(hull_img)
