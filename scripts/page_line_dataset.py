@@ -47,11 +47,11 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--params", default="{}", help="more page generator parameters, as JSON")
     args = ap.parse_args()
+    params = json.loads(args.params)
     t0 = time.perf_counter()
     starts = list(range(0, args.pages, args.pages_per_shard))
     with ProcessPoolExecutor(args.processes) as ex:
-        futs = [ex.submit(shard, args.out, args.seed, s, min(args.pages_per_shard, args.pages - s), args.dpi, k,
-                          json.loads(args.params))
+        futs = [ex.submit(shard, args.out, args.seed, s, min(args.pages_per_shard, args.pages - s), args.dpi, k, params)
                 for k, s in enumerate(starts)]
         found = matched = true = 0
         for f in futs:

@@ -144,8 +144,8 @@ def test_random_text_invariants():
 
 def test_symbols_bring_the_characters_prose_lacks():
     """Technical tokens (citations, formulas, addresses) put every printable ASCII symbol into the
-    text; without them a model never learns ``[`` or ``=``. ``symbols=0`` leaves texts unchanged,
-    and a restricted charset still holds."""
+    text; without them a model never learns ``[`` or ``=``. Prose alone holds none of them, and a
+    restricted charset still holds."""
     rare = set("#*+<=>@[\\]^_{|}~")
     rng = np.random.default_rng(1)
     texts = [random_text(rng, 5, 70, symbols=0.05) for _ in range(1500)]

@@ -259,7 +259,7 @@ def segment(
     kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
     pictures = _picture_mask(labels, objs, kind, bb, ch, cw, s)
     if pictures is not None:
-        inside = _inside(pictures, bb, np.ones(n, bool))
+        inside = _inside(pictures, bb)
         if not scale:
             # A picture's dots and blobs skew the text scale and the line pitch (a halftone's dots
             # made the scale so small that headings fell apart into words): measure both again
@@ -495,16 +495,13 @@ def _picture_mask(labels, objs, kind, bb, ch, cw, s, window: float = 3.0, min_de
     return (mask, r) if mask.any() else None
 
 
-def _inside(pictures: tuple[np.ndarray, int], bb: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """Indices of components (among ``which``) whose box centre lies in a picture (a grid mask
-    and its cell size, from :func:`_picture_mask`)."""
+def _inside(pictures: tuple[np.ndarray, int], bb: np.ndarray) -> np.ndarray:
+    """Indices of the components whose box centre lies in a picture (a grid mask and its cell
+    size, from :func:`_picture_mask`)."""
     mask, r = pictures
-    idx = np.flatnonzero(which)
-    if idx.size == 0:
-        return idx
-    yc = np.minimum((bb[idx, 0] + bb[idx, 1]) // 2 // r, mask.shape[0] - 1)
-    xc = np.minimum((bb[idx, 2] + bb[idx, 3]) // 2 // r, mask.shape[1] - 1)
-    return idx[mask[yc, xc]]
+    yc = np.minimum((bb[:, 0] + bb[:, 1]) // 2 // r, mask.shape[0] - 1)
+    xc = np.minimum((bb[:, 2] + bb[:, 3]) // 2 // r, mask.shape[1] - 1)
+    return np.flatnonzero(mask[yc, xc])
 
 
 def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75,

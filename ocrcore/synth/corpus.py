@@ -158,8 +158,8 @@ class Corpus:
             if r < 0.5:
                 toks = ["[" + refs[0] + "]"]
             elif r < 0.8:
-                toks = ["[" + ",".join(refs) + "]"] if rng.random() < 0.5 else ["[" + ", ".join(refs) + "]"]
-                toks = toks[0].split(" ")
+                sep = "," if rng.random() < 0.5 else ", "
+                toks = ("[" + sep.join(refs) + "]").split(" ")
             else:
                 toks = [f"[{refs[0]}-{int(refs[0]) + int(rng.integers(1, 6))}]"]
         elif kind == 1:  # formula or comparison
@@ -201,8 +201,8 @@ class Corpus:
                 items = [var() for _ in range(int(rng.integers(2, 4)))]
                 toks = ("{" + ", ".join(items) + "}").split(" ")
             elif r < 0.7:
-                toks = [f"[{num()}, {num()}]" if rng.random() < 0.5 else f"[{num()}..{num()}]"]
-                toks = " ".join(toks).split(" ")
+                pair = f"[{num()}, {num()}]" if rng.random() < 0.5 else f"[{num()}..{num()}]"
+                toks = pair.split(" ")
             else:
                 toks = ["[" + ("sic" if rng.random() < 0.4 else word()) + "]"]
         elif kind == 8:  # approximations, ranges, versions
