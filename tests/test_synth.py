@@ -252,6 +252,7 @@ def test_page_default_size_and_unskewed_boxes():
         ("lines", {"font_classes": ["gothic"]}, "font_classes"),
         ("pages", {"columns": 3}, "columns"),
         ("pages", {"figures": 1.5}, "figures"),
+        ("pages", {"underlines": -0.2}, "underlines"),
         ("pages", {"symbols": -0.1}, "symbols"),
         ("pages", {"max_skew": 45}, "max_skew"),
         ("pages", {"dpi": 50, "min_pt": 5}, "too small"),
@@ -316,3 +317,19 @@ def test_ocrcore_synth_imports_no_orchestration():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_underlines_draw_strokes_and_leave_the_text_alone():
+    """``underlines`` adds strokes under runs of words and nothing else (not text: the truth is
+    the plain page's); at 0 the page is the very page drawn before the parameter existed."""
+    plain = generate("pages", 77, 0, {"dpi": 100})
+    same = generate("pages", 77, 0, {"dpi": 100, "underlines": 0.0})
+    assert np.array_equal(np.asarray(plain.image), np.asarray(same.image))
+    under = generate("pages", 77, 0, {"dpi": 100, "underlines": 0.2})
+    assert under.text == plain.text and under.meta["underlined_words"] > 20
+    assert plain.meta["underlined_words"] == 0
+    a, b = (np.asarray(x.image, dtype=np.int16) for x in (plain, under))
+    darker = b < a - 60
+    assert darker.sum() > 500 and not (b > a + 60).any()  # strokes added, nothing taken away
+    rows = np.flatnonzero(darker.any(axis=1))
+    assert darker[rows].sum(axis=1).max() > 40  # long and horizontal

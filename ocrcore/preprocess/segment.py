@@ -5,7 +5,9 @@ Works on the deskewed ink image of :func:`~ocrcore.preprocess.binarize.binarize`
 
 1. connected components; the text scale is the median square root of character box areas;
 2. components are classed as text, small marks (dots, noise), rules (long and thin) and
-   non-text blobs (pictures, frames); only text makes line seeds;
+   non-text blobs (pictures, frames); only text makes line seeds; long thin horizontal strokes
+   (underlines, strike-through) are taken out of the ink first where they touch text, and
+   painted white in every line crop;
 3. column separators: tall vertical strips of whitespace with text on both sides (text edges),
    plus vertical rules;
 4. line seeds: between a top edge (density rising downwards) and the next bottom edge of the
@@ -277,6 +279,29 @@ def segment(
         kind[inside] = 4
         if s < 2.0 and f > 1 and not scale:
             return _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks)
+    under = _underlines(b, s)
+    if under is not None:  # strokes of pictures and frames are theirs
+        under[under] = kind[labels[under] - 1] != 4
+        if pictures is not None:
+            grid, r = pictures
+            under &= ~np.repeat(np.repeat(grid, r, axis=0), r, axis=1)[: b.shape[0], : b.shape[1]]
+        if not under.any():
+            under = None
+    if under is not None and (kind[labels[under] - 1] <= 1).any():
+        # Underlines (and strike-through, form lines) touching text: glyphs joined to a long
+        # stroke made one component as wide as the phrase, so the stroke goes, and the
+        # components are labelled and classed again (the pictures found stay as they are).
+        b = b & ~under
+        labels, n = ndi.label(b, structure=np.ones((3, 3), bool))
+        if n == 0:
+            return []
+        objs = ndi.find_objects(labels)
+        bb = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) for o in objs], dtype=np.int32)
+        ch, cw = bb[:, 1] - bb[:, 0], bb[:, 3] - bb[:, 2]
+        kind = _classify(ch, cw, s)
+        kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
+        if pictures is not None:
+            kind[_inside(pictures, bb)] = 4
     # Gutter widths are judged against the smaller of the two (bold type inflates components).
     s_gap = min(s, pitch / 2.5) if pitch is not None else s
     if not (kind == 1).any():
@@ -286,7 +311,8 @@ def segment(
     kimg = table[labels]
     text = kimg == 1
 
-    colsep = _column_separators(text | (kimg == 4) | (kimg == 2), text, s_gap, min_gutter, max_gutter,
+    rules = kimg == 2 if under is None else (kimg == 2) | under
+    colsep = _column_separators(text | (kimg == 4) | rules, text, s_gap, min_gutter, max_gutter,
                                 colsep_min_height, pitch=pitch)
     if (kind == 3).any():
         vr = kimg == 3
@@ -335,12 +361,77 @@ def segment(
             sub = _slice_padded(lid, mb, 0)
             own = sub == i + 1
             others = (sub > 0) & ~own
+            if under is not None:  # rules and underlines: painted white in every line
+                others |= _slice_padded(under, mb, False)
             if others.any():
                 region.mask = ~(_dilate3(others) & ~own)
                 region.mask_box = (mb[0] * f, mb[1] * f, mb[2] * f, mb[3] * f)
                 region.mask_scale = f
         out.append(region)
     return out
+
+
+def _underlines(b: np.ndarray, s: float, min_length: float = 3.0, max_thickness: float = 0.35) -> Optional[np.ndarray]:
+    """Pixels of long thin horizontal strokes (None when there are none): runs of at least
+    ``min_length`` text scales at most ``max_thickness`` scales thick. Underlines, strike-through,
+    rules and form lines; no glyph has a horizontal stroke that long (a heading's bars that long
+    are thick). An underline that touches descenders joins the glyphs of a whole phrase into one
+    component: the line finder then lost the phrase's line, and the recognizer read the stroke
+    (spaces became ``_``).
+
+    Cheap on pages without such strokes: a run of ``L`` pixels holds ``(L - 7) // 8`` whole
+    aligned 8-pixel blocks of ink (4-pixel blocks for short ``L``), found by comparing 8 bytes
+    at a time; only rows with that many blocks side by side (and their neighbours) are filtered
+    exactly."""
+    L = int(round(min_length * s))
+    k, word, ones = (8, np.uint64, 0x0101010101010101) if L >= 31 else (4, np.uint32, 0x01010101)
+    need = (L - k + 1) // k
+    if need < 2:
+        return None
+    t = max(2, int(round(max_thickness * s)) + 1)
+    H, W = b.shape
+    Wk = W // k
+    full = np.ascontiguousarray(b[:, : Wk * k]).view(word) == word(ones)
+    cand = full[:, : Wk - need + 1].copy()
+    for j in range(1, need):
+        cand &= full[:, j: Wk - need + 1 + j]
+    rows = np.flatnonzero(cand.any(axis=1))
+    if rows.size == 0:
+        return None
+    pad = t + 3
+    breaks = np.flatnonzero(np.diff(rows) > 2 * pad) + 1
+    band = np.zeros_like(b)
+    for grp in np.split(rows, breaks):
+        y0, y1 = max(0, int(grp[0]) - pad), min(H, int(grp[-1]) + pad + 1)
+        band[y0:y1] = _strokes_in(b[y0:y1], L, t)
+    return band if band.any() else None
+
+
+def _strokes_in(b: np.ndarray, L: int, t: int) -> np.ndarray:
+    """:func:`_underlines` on a strip of rows: the thin long runs plus one row above and below
+    (their ragged edges, which binarization breaks into short runs, would otherwise stay behind
+    as specks that join the line and read as ``_``), less where a descender crosses them."""
+    u = b.view(np.uint8)
+    runs = ndi.maximum_filter1d(ndi.minimum_filter1d(u, L, axis=1), L, axis=1)
+    thick = ndi.maximum_filter1d(ndi.minimum_filter1d(runs, t, axis=0), t, axis=0)
+    under = (runs > thick).view(bool)
+    band = under.copy()
+    band[1:] |= under[:-1]
+    band[:-1] |= under[1:]
+    band &= b
+    # Where a descender crosses the stroke (ink just above and just below it in the same column)
+    # the crossing stays, so the tail of a g, p or y stays joined to its letter.
+    rest = b & ~band
+    above = np.zeros_like(band)
+    below = np.zeros_like(band)
+    for d in range(1, t + 2):
+        above[d:] |= rest[:-d]
+        below[:-d] |= rest[d:]
+    for _ in range(t + 1):  # carry "ink above" down and "ink below" up through the stroke's rows
+        above[1:] |= above[:-1] & band[1:]
+        below[:-1] |= below[1:] & band[:-1]
+    band &= ~(above & below)
+    return band
 
 
 def _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks) -> list[LineRegion]:

@@ -74,6 +74,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "charset": DEFAULT_LINE_CHARSET,
         "symbols": 0.0,  # technical tokens; 0 keeps the pages our benchmarks and tests name by seed
         "figures": 0.0,  # share of pages holding a picture (photo or halftone); 0 as for symbols
+        "underlines": 0.0,  # share of body words that start an underlined run of 1-3 words; 0 as for symbols
         **_FONT_DEFAULTS,
         "font_classes": list(FONT_CLASSES),
     },
@@ -252,6 +253,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["degrade"] = _float(kind, "degrade", p["degrade"], 0.0, 1.0)
         p["symbols"] = _float(kind, "symbols", p["symbols"], 0.0, 0.5)
         p["figures"] = _float(kind, "figures", p["figures"], 0.0, 1.0)
+        p["underlines"] = _float(kind, "underlines", p["underlines"], 0.0, 1.0)
         p["font_classes"] = _choices(kind, "font_classes", p["font_classes"], FONT_CLASSES)
     return p
 

@@ -4,7 +4,9 @@ Layout: random margins, an optional heading (larger, bold) spanning the text blo
 horizontal rule, then paragraphs in one or two columns (gutter between), justified or ragged, with
 first-line indents and/or paragraph gaps; a few noise specks (not text) as on real pages; with
 ``figures`` > 0, that share of pages also holds a picture (a photograph or a halftone,
-``figures.py``) in the text flow, its box in ``meta["figures"]``. The page
+``figures.py``) in the text flow, its box in ``meta["figures"]``; with ``underlines`` > 0,
+runs of 1-3 body words are underlined (a stroke parallel to the baseline, a little below it,
+crossing the descenders; not text, so the truth is unchanged). The page
 is drawn glyph by glyph at full resolution, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
@@ -208,6 +210,9 @@ class PagesGenerator(FontedGenerator):
             img.paste(fimg, (fx0, fy0))
             figure_kinds.append(fkind)
         draw = ImageDraw.Draw(img)
+        # underlines from a stream of their own: the page with them is the plain page plus strokes
+        n_under = (self._underline(draw, sample_rng(seed, KIND + "-underlines", index), lines, line_fonts, font,
+                                   size, ink) if p["underlines"] > 0 else 0)
         if rule is not None:
             draw.rectangle((rule[0], rule[1], rule[2] - 1, rule[3] - 1), fill=ink)
         n_specks = int(rng.integers(1, 9)) if rng.random() < 0.6 else 0
@@ -238,6 +243,7 @@ class PagesGenerator(FontedGenerator):
             "justified": justify,
             "rule": rule is not None,
             "specks": n_specks,
+            "underlined_words": n_under,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "paper": paper,
             "ink": ink,
@@ -245,6 +251,30 @@ class PagesGenerator(FontedGenerator):
             "degradations": applied,
         }
         return Sample(page.page_id, img, page.text, chars, meta, page)
+
+    def _underline(self, draw, rng, lines: list[_Line], line_fonts: list, font, size: int, ink: int) -> int:
+        """Underline runs of 1-3 words of the body lines (as links and emphasis are): each word
+        starts a run with probability ``underlines``. Returns the number of words underlined."""
+        share = float(self.params["underlines"])
+        offset = size * float(rng.uniform(0.06, 0.14))
+        thick = max(1, int(round(size * float(rng.uniform(0.04, 0.07)))))
+        count = 0
+        for ln, lf in zip(lines, line_fonts):
+            if lf is not font:
+                continue
+            i = 0
+            while i < len(ln.words):
+                if rng.random() >= share:
+                    i += 1
+                    continue
+                j = min(len(ln.words), i + int(rng.integers(1, 4)))
+                boxes = [pl.box for w in ln.words[i:j] for pl in w if pl.box is not None]
+                if boxes:
+                    y0 = int(round(ln.baseline_y + offset))
+                    draw.rectangle((min(b[0] for b in boxes), y0, max(b[2] for b in boxes) - 1, y0 + thick - 1), fill=ink)
+                    count += j - i
+                i = j
+        return count
 
     @staticmethod
     def _truth(lines: list[_Line], pmap, size: tuple[int, int], page_id: str):
