@@ -17,7 +17,7 @@ from ocrcore import storage
 from ocrcore.datasets import read_params
 from ocrcore.sharding import Shard, pending_shards, plan_shards
 from ocrcore.synth import KINDS, validate_params
-from ocrcore.synth.dataset import build_shard, shard_params
+from ocrcore.synth.dataset import build_shard, same_dataset, shard_params
 
 SAMPLES_DIR = "_samples"
 
@@ -51,7 +51,7 @@ def committed_shards(out: str, plan: list[Shard], ident: dict, storage_options: 
     for s in plan:
         if s.name in present:
             found = read_params(storage.join(out, s.name), storage_options)
-            if found != ident:
+            if not same_dataset(found, ident):
                 raise ValueError(
                     f"{storage.redact(out)} already holds {s.name} of a different dataset "
                     f"(kind/seed/parameters/count differ: found {found.get('kind')!r} seed {found.get('seed')!r}); "

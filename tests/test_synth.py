@@ -333,3 +333,24 @@ def test_underlines_draw_strokes_and_leave_the_text_alone():
     assert darker.sum() > 500 and not (b > a + 60).any()  # strokes added, nothing taken away
     rows = np.flatnonzero(darker.any(axis=1))
     assert darker[rows].sum(axis=1).max() > 40  # long and horizontal
+
+
+def test_shards_written_before_a_neutral_parameter_existed_still_match():
+    """A shard stored before ``underlines`` (or ``figures``, or page ``symbols``) existed holds the
+    very samples the neutral value draws, so a rerun after an upgrade resumes instead of
+    refusing it; any other value, seed or kind is still a different dataset."""
+    from ocrcore.synth.dataset import same_dataset, shard_params
+
+    params = validate_params("pages", {"dpi": 100})
+    ident = shard_params("pages", 1, params, 10, 5)
+    old = {k: v for k, v in params.items() if k not in ("underlines", "figures")}
+    assert same_dataset(shard_params("pages", 1, old, 10, 5), ident)
+    assert not same_dataset(shard_params("pages", 1, old, 10, 5),
+                            shard_params("pages", 1, {**params, "underlines": 0.1}, 10, 5))
+    assert not same_dataset(shard_params("pages", 2, old, 10, 5), ident)
+    assert not same_dataset(shard_params("pages", 1, old, 10, 4), ident)
+    lines = validate_params("lines", {})
+    no_sym = {k: v for k, v in lines.items() if k != "symbols"}
+    assert not same_dataset(shard_params("lines", 1, no_sym, 10, 5), shard_params("lines", 1, lines, 10, 5))
+    assert same_dataset(shard_params("lines", 1, no_sym, 10, 5),
+                        shard_params("lines", 1, {**lines, "symbols": 0.0}, 10, 5))

@@ -398,16 +398,17 @@ def _underlines(b: np.ndarray, s: float, min_length: float = 3.0, max_thickness:
     rows = np.flatnonzero(cand.any(axis=1))
     if rows.size == 0:
         return None
-    pad = t + 3
+    reach = max(3, int(round(s)))
+    pad = max(t + 3, reach)
     breaks = np.flatnonzero(np.diff(rows) > 2 * pad) + 1
     band = np.zeros_like(b)
     for grp in np.split(rows, breaks):
         y0, y1 = max(0, int(grp[0]) - pad), min(H, int(grp[-1]) + pad + 1)
-        band[y0:y1] = _strokes_in(b[y0:y1], L, t)
+        band[y0:y1] = _strokes_in(b[y0:y1], L, t, reach)
     return band if band.any() else None
 
 
-def _strokes_in(b: np.ndarray, L: int, t: int) -> np.ndarray:
+def _strokes_in(b: np.ndarray, L: int, t: int, reach: int, max_touch: float = 0.5) -> np.ndarray:
     """:func:`_underlines` on a strip of rows: the thin long runs plus one row above and below
     (their ragged edges, which binarization breaks into short runs, would otherwise stay behind
     as specks that join the line and read as ``_``), less where a descender crosses them."""
@@ -419,6 +420,7 @@ def _strokes_in(b: np.ndarray, L: int, t: int) -> np.ndarray:
     band[1:] |= under[:-1]
     band[:-1] |= under[1:]
     band &= b
+    _drop_glyph_runs(band, b, max_touch, reach, t + 3)
     # Where a descender crosses the stroke (ink just above and just below it in the same column)
     # the crossing stays, so the tail of a g, p or y stays joined to its letter.
     rest = b & ~band
@@ -432,6 +434,34 @@ def _strokes_in(b: np.ndarray, L: int, t: int) -> np.ndarray:
         below[:-1] |= below[1:] & band[:-1]
     band &= ~(above & below)
     return band
+
+
+def _drop_glyph_runs(band: np.ndarray, b: np.ndarray, max_touch: float, reach: int, max_height: int) -> None:
+    """Keep only strokes with clear space along them: an underline touches ink just above or below
+    it only where a descender crosses or a letter sits on it; a long run inside glyphs (the tops or
+    the feet of letters that ink bleed has joined into one, at low resolution) has stems against
+    it in most columns. Removes, in place, each stroke taller than ``max_height`` (thin runs joined
+    into a block: the top and the feet of bled letters), each with ink in the two rows above or below on
+    more than ``max_touch`` of its columns, and each with more ink in the ``reach`` rows below it
+    than half of that in the ``reach`` rows above (a strike-through stays too)."""
+    lab, n = ndi.label(band, structure=np.ones((3, 3), bool))
+    H = b.shape[0]
+    for k, sl in enumerate(ndi.find_objects(lab), start=1):
+        ys, xs = sl
+        mine = lab[sl] == k
+        cols = mine.any(axis=0)
+        y0, y1 = ys.start, ys.stop
+        near = np.zeros(xs.stop - xs.start, bool)
+        if y0 > 0:
+            near |= (b[max(0, y0 - 2): y0, xs] & ~band[max(0, y0 - 2): y0, xs]).any(axis=0)
+        if y1 < H:
+            near |= (b[y1: y1 + 2, xs] & ~band[y1: y1 + 2, xs]).any(axis=0)
+        # what sits on the stroke: text above it, little below (descender tails) - not the
+        # body of a word under the joined tops of its letters
+        above = (b[max(0, y0 - reach): y0, xs] & ~band[max(0, y0 - reach): y0, xs]).sum()
+        below = (b[y1: y1 + reach, xs] & ~band[y1: y1 + reach, xs]).sum()
+        if (y1 - y0 > max_height or (near & cols).sum() > max_touch * cols.sum() or below > 0.5 * above):
+            band[sl][mine] = False
 
 
 def _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks) -> list[LineRegion]:

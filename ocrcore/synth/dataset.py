@@ -57,6 +57,27 @@ class ShardResult:
     samples: list[tuple[str, bytes]]
 
 
+# Parameters added after datasets were already being written, with the value that draws exactly
+# what was drawn before they existed: a shard written without the key matches one asking for
+# that value, so a rerun after an upgrade resumes instead of refusing the old shards.
+NEUTRAL_ADDITIONS = {
+    "lines": {"symbols": 0.0},
+    "pages": {"symbols": 0.0, "figures": 0.0, "underlines": 0.0},
+}
+
+
+def same_dataset(found: dict, ident: dict) -> bool:
+    """Whether a shard's stored identity (``found``) is the dataset ``ident`` describes, allowing
+    for :data:`NEUTRAL_ADDITIONS` missing from older shards."""
+    if found == ident:
+        return True
+    fp, ip = found.get("params"), ident.get("params")
+    if not isinstance(fp, dict) or not isinstance(ip, dict) or found.get("kind") != ident.get("kind"):
+        return False
+    filled = {**NEUTRAL_ADDITIONS.get(str(ident.get("kind")), {}), **fp}
+    return {**found, "params": filled} == {**ident, "params": ip}
+
+
 def shard_params(kind: str, seed: int, params: dict, count: int, shard_size: int) -> dict:
     """What identifies a synthetic dataset; stored in every shard so a resume can check it."""
     return {
