@@ -171,12 +171,12 @@ def _read_pages(specs, underline_removal: bool, monkeypatch):
 def test_underline_removal_helps_underlined_pages(monkeypatch):
     """Underlined phrases through the whole page path, with and without underline removal.
     Measured 2026-12-02 on these two pages (254 words underlined): CER 0.08% plain; underlined
-    0.93% with removal and 48 underscores read, 2.72% and 143 without."""
+    0.48% with removal and 3 underscores read, 2.72% and 143 without."""
     specs = [(77, i, {"dpi": 300, "underlines": 0.15}) for i in (0, 2)]
     plain, _ = _read_pages([(77, i, {"dpi": 300}) for i in (0, 2)], True, monkeypatch)
     on, bars_on = _read_pages(specs, True, monkeypatch)
     off, bars_off = _read_pages(specs, False, monkeypatch)
-    assert on <= off - 0.01 and bars_on <= 0.8 * bars_off, (on, off, bars_on, bars_off)
+    assert on <= off - 0.01 and bars_on <= 0.25 * bars_off, (on, off, bars_on, bars_off)
     assert on <= plain + 0.015, (on, plain)
 
 
@@ -184,7 +184,7 @@ def test_underline_removal_leaves_bled_small_print_alone(monkeypatch):
     """At 200 dpi with ink bleed, the tops and feet of a word's letters join into long thin runs
     that look like underlines; taken out, they cost 34% and 43% CER on these two pages. Strokes
     with text against them in many columns, with more ink below than above, or taller than a
-    stroke are kept as glyphs now: CER 0.21% against 0.19% without removal (measured 2026-12-02)."""
+    stroke are kept as glyphs now: CER 0.23% against 0.19% without removal (measured 2026-12-02)."""
     specs = [(1, i, {"dpi": 200}) for i in (2, 6)]
     on, _ = _read_pages(specs, True, monkeypatch)
     off, _ = _read_pages(specs, False, monkeypatch)

@@ -453,9 +453,9 @@ def _drop_glyph_runs(band: np.ndarray, b: np.ndarray, max_touch: float, reach: i
         y0, y1 = ys.start, ys.stop
         near = np.zeros(xs.stop - xs.start, bool)
         if y0 > 0:
-            near |= (b[max(0, y0 - 2): y0, xs] & ~band[max(0, y0 - 2): y0, xs]).any(axis=0)
+            near |= b[y0 - 1, xs] & ~band[y0 - 1, xs]
         if y1 < H:
-            near |= (b[y1: y1 + 2, xs] & ~band[y1: y1 + 2, xs]).any(axis=0)
+            near |= b[y1, xs] & ~band[y1, xs]
         # what sits on the stroke: text above it, little below (descender tails) - not the
         # body of a word under the joined tops of its letters
         above = (b[max(0, y0 - reach): y0, xs] & ~band[max(0, y0 - reach): y0, xs]).sum()
