@@ -14,7 +14,7 @@ Writes N grayscale 200x50 PNGs named by their labels (like the Keras tutorial's
 validation captchas (520 characters) measure CER in steps of 0.19%, too coarse to tell recipes
 apart, and the best checkpoint is chosen on them; it ends with the most frequent confusions.
 ``--params`` sets captcha generator parameters for both sets (``ocr synth captcha --param``),
-for example other fonts to stand in for captchas unlike those the shipped captcha base saw.
+for example other fonts to stand in for captchas unlike our look-alikes.
 
 Target (issue 3, on the real set): CER <= 0.5% and sequence accuracy >= 97% within 30 minutes on
 2 CPU cores.

@@ -244,13 +244,10 @@ def segment(
         return []
     f = max(1, int(math.ceil(max(H, W) / float(work_size))))
     b = _reduce_any(B, f)
-    labels, n = ndi.label(b, structure=np.ones((3, 3), bool))
+    labels, n, objs, bb = _components(b)
     if n == 0:
         return []
-    objs = ndi.find_objects(labels)
-    bb = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) for o in objs], dtype=np.int32)
-    cy0, cy1, cx0, cx1 = bb[:, 0], bb[:, 1], bb[:, 2], bb[:, 3]
-    ch, cw = cy1 - cy0, cx1 - cx0
+    ch, cw = bb[:, 1] - bb[:, 0], bb[:, 3] - bb[:, 2]
     pitch = _line_pitch(b)
     s = _text_scale(ch, cw, pitch, scale, f)
     if s < 2.0 and f > 1 and not scale:
@@ -268,9 +265,7 @@ def segment(
             # on what lies outside the pictures.
             outside = np.ones(n, bool)
             outside[inside] = False
-            grid, r = pictures
-            blank = np.repeat(np.repeat(grid, r, axis=0), r, axis=1)[: b.shape[0], : b.shape[1]]
-            pitch = _line_pitch(b & ~blank)
+            pitch = _line_pitch(b & ~_picture_pixels(pictures, b.shape))
             s2 = _text_scale(ch[outside], cw[outside], pitch, None, f) if outside.any() else 0.0
             if s2 > 0 and abs(s2 - s) > 0.1 * s:
                 s = s2
@@ -283,8 +278,7 @@ def segment(
     if under is not None:  # strokes of pictures and frames are theirs
         under[under] = kind[labels[under] - 1] != 4
         if pictures is not None:
-            grid, r = pictures
-            under &= ~np.repeat(np.repeat(grid, r, axis=0), r, axis=1)[: b.shape[0], : b.shape[1]]
+            under &= ~_picture_pixels(pictures, b.shape)
         if not under.any():
             under = None
     if under is not None and (kind[labels[under] - 1] <= 1).any():
@@ -292,11 +286,9 @@ def segment(
         # stroke made one component as wide as the phrase, so the stroke goes, and the
         # components are labelled and classed again (the pictures found stay as they are).
         b = b & ~under
-        labels, n = ndi.label(b, structure=np.ones((3, 3), bool))
+        labels, n, objs, bb = _components(b)
         if n == 0:
             return []
-        objs = ndi.find_objects(labels)
-        bb = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) for o in objs], dtype=np.int32)
         ch, cw = bb[:, 1] - bb[:, 0], bb[:, 3] - bb[:, 2]
         kind = _classify(ch, cw, s)
         kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
@@ -371,6 +363,21 @@ def segment(
     return out
 
 
+def _components(b: np.ndarray) -> tuple[np.ndarray, int, list, np.ndarray]:
+    """8-connected components of a bool image: labels, count, slices and boxes
+    ``(y0, y1, x0, x1)`` (int32, one row per component)."""
+    labels, n = ndi.label(b, structure=np.ones((3, 3), bool))
+    objs = ndi.find_objects(labels)
+    bb = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) for o in objs], dtype=np.int32).reshape(-1, 4)
+    return labels, n, objs, bb
+
+
+def _picture_pixels(pictures: tuple[np.ndarray, int], shape: tuple[int, int]) -> np.ndarray:
+    """A picture grid mask (from :func:`_picture_mask`) as a pixel mask of ``shape``."""
+    grid, r = pictures
+    return np.repeat(np.repeat(grid, r, axis=0), r, axis=1)[: shape[0], : shape[1]]
+
+
 def _underlines(b: np.ndarray, s: float, min_length: float = 3.0, max_thickness: float = 0.35) -> Optional[np.ndarray]:
     """Pixels of long thin horizontal strokes (None when there are none): runs of at least
     ``min_length`` text scales at most ``max_thickness`` scales thick. Underlines, strike-through,
@@ -441,8 +448,8 @@ def _drop_glyph_runs(band: np.ndarray, b: np.ndarray, max_touch: float, reach: i
     it only where a descender crosses or a letter sits on it; a long run inside glyphs (the tops or
     the feet of letters that ink bleed has joined into one, at low resolution) has stems against
     it in most columns. Removes, in place, each stroke taller than ``max_height`` (thin runs joined
-    into a block: the top and the feet of bled letters), each with ink in the two rows above or below on
-    more than ``max_touch`` of its columns, and each with more ink in the ``reach`` rows below it
+    into a block: the top and the feet of bled letters), each with ink in the row right above or
+    below it on more than ``max_touch`` of its columns, and each with more ink in the ``reach`` rows below it
     than half of that in the ``reach`` rows above (a strike-through stays too)."""
     lab, n = ndi.label(band, structure=np.ones((3, 3), bool))
     H = b.shape[0]
