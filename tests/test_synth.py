@@ -354,3 +354,55 @@ def test_shards_written_before_a_neutral_parameter_existed_still_match():
     assert not same_dataset(shard_params("lines", 1, no_sym, 10, 5), shard_params("lines", 1, lines, 10, 5))
     assert same_dataset(shard_params("lines", 1, no_sym, 10, 5),
                         shard_params("lines", 1, {**lines, "symbols": 0.0}, 10, 5))
+
+
+def test_cells_are_short_figures_and_labels():
+    """``cells`` makes lines table cells: mostly one short token, with the signed figures,
+    percentages and amounts tables print; at 0 a line is the line drawn before it existed."""
+    texts = [generate("lines", 21, i, {"cells": 1.0}).text for i in range(200)]
+    assert all(t and t == t.strip() and len(t) <= 70 for t in texts)
+    assert sum(len(t) <= 12 for t in texts) >= 120
+    assert sum(any(c.isdigit() for c in t) for t in texts) >= 80
+    assert {"+", "-", "%", "$", "(", ","} <= set("".join(texts))
+    assert any(t[0] == "+" and t[1:2].isdigit() for t in texts)
+    plain = generate("lines", 21, 3)
+    assert np.array_equal(np.asarray(plain.image), np.asarray(generate("lines", 21, 3, {"cells": 0.0}).image))
+    with pytest.raises(ValueError, match="cells"):
+        validate_params("lines", {"cells": 1.5})
+
+
+def test_tables_are_cells_in_row_order_and_leave_the_text_alone():
+    """A page with ``tables`` holds a table whose cells are lines of the truth, row by row and
+    left to right; the text before and after it is the plain page's (its own random stream), and
+    at 0 the page is the very page drawn before the parameter existed."""
+    plain = generate("pages", 77, 1, {"dpi": 100})
+    assert np.array_equal(np.asarray(plain.image), np.asarray(generate("pages", 77, 1, {"dpi": 100, "tables": 0.0}).image))
+    assert plain.meta["tables"] == []
+    seen_rules = set()
+    for i in range(6):
+        plain = generate("pages", 77, i, {"dpi": 100})
+        tab = generate("pages", 77, i, {"dpi": 100, "tables": 1.0})
+        if not tab.meta["tables"]:
+            continue
+        (t,) = tab.meta["tables"]
+        seen_rules.add(t["rules"])
+        x0, y0, x1, y1 = t["bbox"]
+
+        def in_table(ln):
+            cx, cy = (ln.bbox[0] + ln.bbox[2]) / 2, (ln.bbox[1] + ln.bbox[3]) / 2
+            return x0 <= cx <= x1 and y0 <= cy <= y1
+
+        cells = [ln for ln in tab.page.lines if in_table(ln)]
+        assert len(cells) >= 6
+        k = tab.page.lines.index(cells[0])
+        assert tab.page.lines[k:k + len(cells)] == cells  # one run in reading order
+        w, h = tab.image.size
+        centres = [_unskew(ln.bbox, tab.meta["skew_deg"], w, h) for ln in cells]
+        row_h = min(ln.bbox[3] - ln.bbox[1] for ln in cells)
+        for (xa, ya), (xb, yb) in zip(centres, centres[1:]):
+            same_row = abs(yb - ya) < 0.5 * row_h
+            assert (same_row and xb > xa) or (yb > ya + 0.5 * row_h and xb < xa)
+        rest = [ln.text for ln in tab.page.lines if not in_table(ln)]
+        assert rest == [ln.text for ln in plain.page.lines][:len(rest)]
+        assert any(any(c.isdigit() for c in ln.text) for ln in cells)
+    assert len(seen_rules) >= 2

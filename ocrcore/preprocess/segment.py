@@ -80,6 +80,9 @@ class LineRegion:
     position in reading order. ``box``: the same line in the deskewed frame of ``transform``.
     ``mask``: optional bool array over ``mask_box`` (deskewed frame, ``mask_scale`` pixels per
     cell), False where a pixel belongs to another line; :meth:`crop` paints those white.
+    ``room_below``: extra crop rows under the padding (deskewed frame) for a line whose ink stops
+    at the baseline (no descenders: figures, capitals, a table cell), so its crop has the
+    proportions of a full line, as the recognizer was trained on.
     """
 
     bbox: BBox
@@ -91,11 +94,12 @@ class LineRegion:
     mask: Optional[np.ndarray] = field(default=None, repr=False)
     mask_box: Optional[BBox] = None
     mask_scale: int = 1
+    room_below: int = 0
 
     def padded_box(self, pad: Optional[int] = None) -> BBox:
         p = self.pad if pad is None else int(pad)
         x0, y0, x1, y1 = self.box
-        return (x0 - p, y0 - p, x1 + p, y1 + p)
+        return (x0 - p, y0 - p, x1 + p, y1 + p + self.room_below)
 
     def crop(self, source, *, pad: Optional[int] = None, masked: bool = True, frame: str = "original") -> LineCrop:
         """The line image with padding, as a :class:`LineCrop` (float32, 1.0 = background).
@@ -340,15 +344,16 @@ def segment(
         for i, ln in enumerate(lines):
             for py, px in ln["pix"]:
                 lid[py, px] = i + 1
+    room = _room_below(lines, kind, bb)
     out = []
     for rank, i in enumerate(order):
         ln = lines[i]
         x0, y0, x1, y1 = ln["box"]
         box = (x0 * f, y0 * f, min(W, x1 * f), min(H, y1 * f))
         region = LineRegion(bbox=tr.to_original_bbox(box), column=int(cols[i]), order=rank, box=box,
-                            transform=tr, pad=pad_px)
+                            transform=tr, pad=pad_px, room_below=int(room[i]) * f)
         if lid is not None:
-            m = -(-max(pad_px, int(1.5 * s * f)) // f) + 1  # room for larger crop pads too
+            m = -(-max(pad_px + region.room_below, int(1.5 * s * f)) // f) + 1  # room for larger crop pads too
             mb = (x0 - m, y0 - m, x1 + m, y1 + m)
             sub = _slice_padded(lid, mb, 0)
             own = sub == i + 1
@@ -361,6 +366,37 @@ def segment(
                 region.mask_scale = f
         out.append(region)
     return out
+
+
+def _room_below(lines, kind, bb, default_ratio: float = 0.28) -> np.ndarray:
+    """Rows (work resolution) to add under each line's crop so a line without descenders gets
+    the descender zone a full line has.
+
+    Per line: the baseline is the median bottom of its text components, its height above the
+    baseline the distance up to its highest one. The page's descender depth, as a share of that
+    height, is the median over lines with descenders (``default_ratio``, typical of book faces,
+    when none has). A line whose ink stops less than 60% of that depth below its baseline gets
+    the rest. Why: a cell such as "+4.2%" or "Revenue" was cropped to its capitals' height and
+    scaled up by the line's full height ratio, and read "[4.20%", "Revemue"; with room below,
+    as every trained line has, they read right.
+    """
+    asc = np.zeros(len(lines))
+    desc = np.zeros(len(lines))
+    for i, ln in enumerate(lines):
+        cc = ln["ccs"]
+        cc = cc[kind[cc - 1] == 1] if len(cc) else cc
+        if len(cc) == 0:
+            continue
+        b = bb[cc - 1]
+        base = float(np.median(b[:, 1]))
+        asc[i] = base - float(b[:, 0].min())
+        desc[i] = ln["box"][3] - base
+    ok = asc > 0
+    with_desc = ok & (desc >= 0.15 * np.maximum(asc, 1e-9))
+    ratio = float(np.median(desc[with_desc] / asc[with_desc])) if with_desc.sum() >= 3 else default_ratio
+    ratio = min(max(ratio, 0.18), 0.4)
+    need = ratio * asc
+    return np.where(ok & (desc < 0.6 * need), np.ceil(need - desc), 0).astype(np.int64)
 
 
 def _components(b: np.ndarray) -> tuple[np.ndarray, int, list, np.ndarray]:
@@ -1026,8 +1062,14 @@ def _is_speck(ln, labels, objs, s) -> bool:
     return fill > 0.6
 
 
-def _attach_small(lines, kind, bb, s) -> None:
-    """Attach small marks (i-dots, accents, punctuation) lying within a line's span, in place."""
+def _attach_small(lines, kind, bb, s, reach: float = 1.2) -> None:
+    """Attach small marks (i-dots, accents, punctuation) lying within a line's span, in place.
+
+    A dash-like mark (wider than tall) level with a line may lie up to ``reach`` text scales
+    before its start: a minus sign or an opening dash is often the first mark of a line (a
+    table's "-18.7"), and was dropped when marks had to lie within half a scale. Round specks
+    (dirt) get no such reach.
+    """
     small = np.flatnonzero(kind == 0)
     if small.size == 0 or not lines:
         return
@@ -1035,8 +1077,11 @@ def _attach_small(lines, kind, bb, s) -> None:
     yc, xc = (b[:, 0] + b[:, 1]) / 2, (b[:, 2] + b[:, 3]) / 2
     lb = np.array([ln["box"] for ln in lines], dtype=np.float64)
     inside_x = (xc[:, None] >= lb[None, :, 0] - 0.5 * s) & (xc[:, None] <= lb[None, :, 2] + 0.5 * s)
+    level = (yc[:, None] > lb[None, :, 1]) & (yc[:, None] < lb[None, :, 3])
+    dash = (b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])
+    beside = level & dash[:, None] & (xc[:, None] >= lb[None, :, 0] - reach * s) & (xc[:, None] <= lb[None, :, 2])
     dy = np.maximum(lb[None, :, 1] - yc[:, None], 0) + np.maximum(yc[:, None] - lb[None, :, 3], 0)
-    dy = np.where(inside_x, dy, np.inf)
+    dy = np.where(inside_x | beside, dy, np.inf)
     best = np.argmin(dy, axis=1)
     ok = dy[np.arange(len(small)), best] <= 0.8 * s
     if not ok.any():
@@ -1222,6 +1267,17 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         _, _, i = heapq.heappop(heap)
         if done[i]:
             continue
+        j = _left_on_row(i, heap, core, x0, done)
+        if j is not None:  # a line on the same row further left goes first (a table's cells)
+            heapq.heappush(heap, (y0[i], x0[i], i))
+            i = j
+            done[i] = True
+            order.append(int(i))
+            js = np.flatnonzero(before[i] & ~done)
+            indeg[js] -= 1
+            for k in js[indeg[js] == 0].tolist():
+                heapq.heappush(heap, (y0[k], x0[k], k))
+            continue
         done[i] = True
         order.append(int(i))
         js = np.flatnonzero(before[i] & ~done)
@@ -1229,3 +1285,21 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         for j in js[indeg[js] == 0].tolist():
             heapq.heappush(heap, (y0[j], x0[j], j))
     return order, cols
+
+
+def _left_on_row(i: int, heap: list, core: np.ndarray, x0: np.ndarray, done: np.ndarray) -> Optional[int]:
+    """Among the lines ready to be read, the leftmost on the same row as line ``i`` and left of
+    it, or None. Same row: their x-height bands overlap by more than half the smaller one.
+
+    Ties in reading order go to the higher line, but on one row "higher" is a tall ``$`` or a
+    capital, or a cell set a pixel higher: a table row was read in an order set by its glyphs.
+    """
+    c0, c1 = core[i]
+    best = None
+    for _, _, j in heap:
+        if done[j] or j == i or x0[j] >= x0[i] or (best is not None and x0[j] >= x0[best]):
+            continue
+        d0, d1 = core[j]
+        if min(c1, d1) - max(c0, d0) > 0.5 * min(c1 - c0, d1 - d0):
+            best = j
+    return best

@@ -56,6 +56,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "max_chars": 70,
         "sentence_start": 0.3,  # share of lines opening a sentence; the rest start mid-sentence
         "symbols": 0.03,  # share of technical tokens: citations, formulas, addresses (corpus.py)
+        "cells": 0.0,  # share of lines that are table cells (a figure or a short label); 0 draws nothing
         "min_height": 24,  # text size (font em) in px: 24-56 px is about 6-13 pt at 300 dpi
         "max_height": 56,
         "max_letter_spacing": 0.08,
@@ -75,6 +76,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "symbols": 0.0,  # technical tokens; 0 keeps the pages our benchmarks and tests name by seed
         "figures": 0.0,  # share of pages holding a picture (photo or halftone); 0 as for symbols
         "underlines": 0.0,  # share of body words that start an underlined run of 1-3 words; 0 as for symbols
+        "tables": 0.0,  # share of pages holding a table (cells as lines, row by row); 0 as for symbols
         **_FONT_DEFAULTS,
         "font_classes": list(FONT_CLASSES),
     },
@@ -227,6 +229,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         _range(kind, "min_chars", "max_chars", p)
         p["sentence_start"] = _float(kind, "sentence_start", p["sentence_start"], 0.0, 1.0)
         p["symbols"] = _float(kind, "symbols", p["symbols"], 0.0, 0.5)
+        p["cells"] = _float(kind, "cells", p["cells"], 0.0, 1.0)
         p["min_height"] = _int(kind, "min_height", p["min_height"], 8, 512)
         p["max_height"] = _int(kind, "max_height", p["max_height"], 8, 512)
         _range(kind, "min_height", "max_height", p)
@@ -254,6 +257,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["symbols"] = _float(kind, "symbols", p["symbols"], 0.0, 0.5)
         p["figures"] = _float(kind, "figures", p["figures"], 0.0, 1.0)
         p["underlines"] = _float(kind, "underlines", p["underlines"], 0.0, 1.0)
+        p["tables"] = _float(kind, "tables", p["tables"], 0.0, 1.0)
         p["font_classes"] = _choices(kind, "font_classes", p["font_classes"], FONT_CLASSES)
     return p
 

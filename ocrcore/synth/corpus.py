@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import string
 from functools import lru_cache
+from typing import Optional
 
 import numpy as np
 
@@ -121,6 +122,70 @@ class Corpus:
         else:
             tok = f"{int(rng.integers(1, 20))}.{int(rng.integers(1, 20))}"  # section numbers
         return self._clean(tok)
+
+    def table_number(self, rng: np.random.Generator, kind: Optional[int] = None) -> str:
+        """A figure as tables print it: signed changes (``+4.2%``, ``-0.35``), accounting
+        negatives (``(1,204)``), amounts with a currency sign, thousands separators, ratios
+        (``3.4x``), ranges, footnoted figures, or a dash or ``n/a`` for an empty cell."""
+        if kind is None:
+            kind = self.table_number_kind(rng)
+        digits = int(rng.integers(0, 3))
+        mag = 10.0 ** float(rng.uniform(0, 5))
+        if kind == 0:  # signed change
+            v = f"{rng.uniform(0, 30 if rng.random() < 0.7 else 300):.{int(rng.integers(1, 3))}f}"
+            tok = ("+" if rng.random() < 0.55 else "-") + v + ("%" if rng.random() < 0.6 else "")
+        elif kind == 1:  # percentage
+            tok = f"{rng.uniform(0, 100):.{digits}f}%"
+        elif kind == 2:  # thousands
+            tok = f"{int(mag * 10):,}" if rng.random() < 0.8 else str(int(mag * 10))
+        elif kind == 3:  # amount
+            cur = str(rng.choice(["$", "$", "$", "", "USD "]))
+            tok = cur + (f"{mag:,.2f}" if rng.random() < 0.5 else f"{int(mag):,}")
+        elif kind == 4:  # accounting negative
+            tok = f"({int(mag):,})" if rng.random() < 0.7 else f"({mag:.{max(1, digits)}f})"
+        elif kind == 5:  # ratio or multiple
+            tok = f"{rng.uniform(0, 20):.{max(1, digits)}f}" + str(rng.choice(["x", "x", ":1", ""]))
+        elif kind == 6:  # plain decimal, possibly negative
+            tok = ("-" if rng.random() < 0.3 else "") + f"{rng.uniform(0, 1000) / 10 ** digits:.{digits + 1}f}"
+        elif kind == 7:  # range or footnoted figure
+            a = int(rng.integers(0, 500))
+            tok = f"{a}-{a + int(rng.integers(1, 100))}" if rng.random() < 0.5 else f"{a}{rng.choice(['*', '**', '(a)', '+'])}"
+        else:  # an empty cell
+            tok = str(rng.choice(["-", "--", "n/a", "N/A", "nil", "0", "0.0"]))
+        return self._clean(tok)
+
+    @staticmethod
+    def table_number_kind(rng: np.random.Generator) -> int:
+        """A format for :meth:`table_number` (a table's column keeps one)."""
+        return int(rng.choice(9, p=[0.2, 0.14, 0.16, 0.14, 0.08, 0.06, 0.08, 0.08, 0.06]))
+
+    def cell_text(self, rng: np.random.Generator, max_chars: int = 40) -> str:
+        """Text of one table cell: a figure (55%), a label of 1-3 words (Title Case, capitalised
+        or lower case, sometimes with a unit or a year), a year, a quarter or a code. Short, often
+        one token: what a page's table gives the recognizer line by line."""
+        r = rng.random()
+        if r < 0.55 and self.has_digits:
+            tok = self.table_number(rng)
+        elif r < 0.9 or not self.has_digits:
+            words = self.words_batch(rng, int(rng.integers(1, 4)))
+            style = rng.random()
+            if style < 0.45:
+                words = [w[:1].upper() + w[1:] for w in words]
+            elif style < 0.8:
+                words[0] = words[0][:1].upper() + words[0][1:]
+            elif style < 0.85:
+                words = [w.upper() for w in words]
+            tok = " ".join(self._fit(w) or w for w in words)
+            if rng.random() < 0.15:
+                tok += " " + str(rng.choice(["(%)", "($)", "(USD)", "(m)", "(kg)", "(n)", "total", "*"]))
+        else:
+            y = int(rng.integers(1950, 2031))
+            tok = str(rng.choice([str(y), f"Q{int(rng.integers(1, 5))} {y}", f"FY{y}", f"{y}/{(y + 1) % 100:02d}",
+                                  f"{_VARS[int(rng.integers(26, 52))]}-{int(rng.integers(1, 100))}"]))
+        tok = self._clean(tok).strip()
+        if len(tok) > max_chars:
+            tok = tok[:max_chars].rstrip()
+        return tok or (self.filler[0] if self.filler else "x")
 
     def technical(self, rng: np.random.Generator, pool: list[str]) -> list[str]:
         """One piece of technical or reference text as tokens: a citation, a formula, an address,

@@ -61,8 +61,8 @@ class ShardResult:
 # what was drawn before they existed: a shard written without the key matches one asking for
 # that value, so a rerun after an upgrade resumes instead of refusing the old shards.
 NEUTRAL_ADDITIONS = {
-    "lines": {"symbols": 0.0},
-    "pages": {"symbols": 0.0, "figures": 0.0, "underlines": 0.0},
+    "lines": {"symbols": 0.0, "cells": 0.0},
+    "pages": {"symbols": 0.0, "figures": 0.0, "underlines": 0.0, "tables": 0.0},
 }
 
 

@@ -7,13 +7,17 @@ white-ish paper with random margins, then applies scan-like degradations (``degr
 
 ``Sample.chars`` holds every non-space character in reading order with its tight ink box at
 render time, carried through rotation/warp as the axis-aligned bounds of the transformed box.
+
+``cells`` (a share of lines, 0 by default) makes that share table cells instead of running text:
+a figure as tables print it (``+4.2%``, ``(1,204)``, ``$48,160``) or a short label, often shorter
+than ``min_chars``. Cut from a page, such a cell is a line of its own.
 """
 from __future__ import annotations
 
 from PIL import Image
 
 from ocrcore.synth.base import Sample, sample_id, sample_rng
-from ocrcore.synth.corpus import random_text
+from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import map_boxes, random_degrade
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import advances, paste, place
@@ -28,8 +32,11 @@ class LinesGenerator(FontedGenerator):
         p = self.params
         fonts = self.fonts
         rng = sample_rng(seed, KIND, index)
-        text = random_text(rng, p["min_chars"], p["max_chars"], p["charset"], p["sentence_start"],
-                           p["symbols"])
+        if p["cells"] > 0 and rng.random() < p["cells"]:  # draws nothing extra when cells == 0
+            text = get_corpus(p["charset"]).cell_text(rng, p["max_chars"])
+        else:
+            text = random_text(rng, p["min_chars"], p["max_chars"], p["charset"], p["sentence_start"],
+                               p["symbols"])
         info = fonts.pick(rng)
         size = int(rng.integers(p["min_height"], p["max_height"] + 1))
         font = load_font(info.path, size)

@@ -6,7 +6,11 @@ first-line indents and/or paragraph gaps; a few noise specks (not text) as on re
 ``figures`` > 0, that share of pages also holds a picture (a photograph or a halftone,
 ``figures.py``) in the text flow, its box in ``meta["figures"]``; with ``underlines`` > 0,
 runs of 1-3 body words are underlined (a stroke parallel to the baseline, a little below it,
-crossing the descenders; not text, so the truth is unchanged). The page
+crossing the descenders; not text, so the truth is unchanged); with ``tables`` > 0, that share
+of pages holds a table between two paragraphs of a column (2-5 columns of a label and figures,
+3-10 rows, a header row, ruled as a grid, with top/header/bottom rules only, or not at all;
+drawn from a stream of its own, so the text around it is the plain page's), each cell a line
+of the truth, row by row, its box in ``meta["tables"]``. The page
 is drawn glyph by glyph at full resolution, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
@@ -28,7 +32,7 @@ from PIL import Image, ImageDraw
 
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.synth.base import Sample, sample_id, sample_rng
-from ocrcore.synth.corpus import random_text
+from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import identity_map, map_boxes, random_degrade, rotate
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
@@ -171,6 +175,13 @@ class PagesGenerator(FontedGenerator):
         fig_at = None  # (column, where down the column as a fraction, height in px)
         if p["figures"] > 0 and rng.random() < p["figures"]:
             fig_at = (int(rng.integers(0, cols)), float(rng.uniform(0.0, 0.6)), colw * float(rng.uniform(0.35, 0.8)))
+        trng = sample_rng(seed, KIND + "-tables", index) if p["tables"] > 0 else None
+        tab_at = None  # (column, where down the column as a fraction)
+        if trng is not None and trng.random() < p["tables"]:
+            tab_at = (int(trng.integers(0, cols)), float(trng.uniform(0.0, 0.7)))
+        tab_rules: list[tuple[int, int, int, int]] = []
+        tab_boxes: list[tuple[int, int, int, int]] = []
+        tab_styles: list[str] = []
         fig_boxes: list[tuple[int, int, int, int]] = []
         pending: list[tuple[list[str], bool, bool]] = []  # (words, first-of-paragraph, last-of-paragraph)
         for c in range(cols):
@@ -183,6 +194,19 @@ class PagesGenerator(FontedGenerator):
                     if fh >= 2 * leading:
                         fig_boxes.append((int(x0), int(round(y + 0.3 * leading)), int(x0 + colw), int(round(y + fh))))
                         y += fh + leading
+                        continue
+                if (tab_at is not None and c == tab_at[0] and not tab_boxes and not pending
+                        and y >= top + (limit - top) * tab_at[1]):
+                    cells, rects, th, tstyle = self._table(trng, font, body, x0, y + 0.4 * leading, colw, size, leading, c)
+                    tab_at = None if not cells or y + th + 1.2 * leading > limit else tab_at
+                    if tab_at is not None:
+                        lines.extend(cells)
+                        line_fonts.extend([None] * len(cells))  # never underlined
+                        tab_rules.extend(rects)
+                        tab_boxes.append((int(x0), int(round(y + 0.4 * leading)), int(x0 + colw),
+                                          int(round(y + 0.4 * leading + th))))
+                        tab_styles.append(tstyle)
+                        y += th + 1.2 * leading
                         continue
                 if not pending:
                     ptext = random_text(rng, 80, 900, charset, symbols=p["symbols"])
@@ -215,6 +239,8 @@ class PagesGenerator(FontedGenerator):
                                    size, ink) if p["underlines"] > 0 else 0)
         if rule is not None:
             draw.rectangle((rule[0], rule[1], rule[2] - 1, rule[3] - 1), fill=ink)
+        for rx0, ry0, rx1, ry1 in tab_rules:
+            draw.rectangle((rx0, ry0, rx1 - 1, ry1 - 1), fill=ink)
         n_specks = int(rng.integers(1, 9)) if rng.random() < 0.6 else 0
         for _ in range(n_specks):
             r = float(rng.uniform(0.003, 0.012)) * dpi
@@ -245,12 +271,84 @@ class PagesGenerator(FontedGenerator):
             "specks": n_specks,
             "underlined_words": n_under,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
+            "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
             "paper": paper,
             "ink": ink,
             "degrade": strength,
             "degradations": applied,
         }
         return Sample(page.page_id, img, page.text, chars, meta, page)
+
+    def _table(self, rng, font, body, x0: float, y0: float, width: float, size: int, leading: float,
+               column: int) -> tuple[list[_Line], list[tuple[int, int, int, int]], float, str]:
+        """A table laid out at ``(x0, y0)`` within ``width``: its cells as lines in row order,
+        its rules as rectangles, its height and its ruling style. No cells when even two
+        columns do not fit."""
+        corpus = get_corpus(self.params["charset"])
+        bold_info = self.fonts.variant(body, "bold")
+        hfont = load_font(bold_info.path, size) if bold_info is not None and rng.random() < 0.6 else font
+        ncols, nrows = int(rng.integers(2, 6)), int(rng.integers(3, 11))
+        style = str(rng.choice(["grid", "booktabs", "none"], p=[0.35, 0.35, 0.3]))
+        kinds = [corpus.table_number_kind(rng) for _ in range(ncols)]
+
+        def label(n_max: int) -> str:
+            words = corpus.words_batch(rng, int(rng.integers(1, n_max + 1)))
+            text = " ".join(words)
+            return text[:1].upper() + text[1:] if rng.random() < 0.8 else text.title()
+
+        rows = [[label(2) for _ in range(ncols)]]
+        rows += [[label(3)] + [corpus.table_number(rng, kinds[k]) or "0" for k in range(1, ncols)]
+                 for _ in range(nrows)]
+        gap = size * float(rng.uniform(1.0, 2.5))
+        pad = size * 0.4 if style == "grid" else 0.0
+        right = bool(rng.random() < 0.7)  # figures right-aligned (as most tables set them)
+        while ncols >= 2:
+            widths = [max(_word_width(hfont if r == 0 else font, row[k]) for r, row in enumerate(rows))
+                      for k in range(ncols)]
+            total = sum(widths) + gap * (ncols - 1) + 2 * pad * ncols
+            if total <= width:
+                break
+            ncols -= 1
+            rows = [row[:ncols] for row in rows]
+        else:
+            return [], [], 0.0, style
+        gap += (width - total) / (ncols - 1) * float(rng.uniform(0.0, 0.6))
+        ascent, descent = font.getmetrics()
+        # rows leave room between the rules and the glyphs, as typeset tables do
+        row_h = max(leading * (float(rng.uniform(1.25, 1.6)) if style == "grid" else float(rng.uniform(1.0, 1.3))),
+                    ascent + descent + 0.35 * size)
+        edges = [x0]
+        for w in widths:
+            edges.append(edges[-1] + w + 2 * pad + gap)
+        edges[-1] -= gap
+        top_off = (row_h - (ascent + descent)) / 2
+        cells: list[_Line] = []
+        for r, row in enumerate(rows):
+            f = hfont if r == 0 else font
+            y = int(round(y0 + r * row_h + top_off))
+            for k, text in enumerate(row):
+                if not text.strip():
+                    continue
+                cx = edges[k] + pad
+                if k > 0 and r > 0 and right:
+                    cx = edges[k] + pad + widths[k] - _word_width(f, text)
+                cell = _layout_line(f, text.split(" "), cx, y, widths[k], False, column)
+                cells.append(cell)
+        height = row_h * len(rows)
+        thick = max(1, int(round(size / 16)))
+        x1 = edges[-1]
+        rects = []
+        if style == "grid":
+            for r in range(len(rows) + 1):
+                yy = int(round(y0 + r * row_h))
+                rects.append((int(x0), yy, int(round(x1)) + thick, yy + thick))
+            for e in edges[:-1] + [x1]:
+                xx = int(round(e - gap / 2)) if e not in (edges[0], x1) else int(round(e))
+                rects.append((xx, int(y0), xx + thick, int(round(y0 + height)) + thick))
+        elif style == "booktabs":
+            for yy, t in ((y0, 2 * thick), (y0 + row_h, thick), (y0 + height, 2 * thick)):
+                rects.append((int(x0), int(round(yy)), int(round(x1)), int(round(yy)) + t))
+        return cells, rects, height + 2 * thick, style
 
     def _underline(self, draw, rng, lines: list[_Line], line_fonts: list, font, size: int, ink: int) -> int:
         """Underline runs of 1-3 words of the body lines (as links and emphasis are): each word

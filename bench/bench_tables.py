@@ -1,0 +1,118 @@
+"""Pages with tables: page CER, cell CER and reading order, ours and Tesseract, in one run.
+
+Synthetic A4 pages (seed 77 like bench_recognize.py) drawn twice, plain and with a table (the
+``tables`` parameter: 2-5 columns of a label and figures, 3-10 rows and a header, ruled as a
+grid, with top/header/bottom rules only, or not ruled; the text around it is the plain page's).
+Each is read by the page recognizer (shipped model), by the same with line crops cut tight to
+the ink (what it did before crops got room for descenders: ``--no-room``), and by Tesseract 5
+(``--psm 3``, if installed).
+
+Prints page CER/WER (the truth reads a table row by row, cell by cell, one cell per line, so a
+reader that joins a row into one line pays one error per joined cell), lines found against true
+lines, and the cell CER: for each true cell, the words found whose centres lie in it, read in
+order, against the cell's text (recognition of the cells, whatever the line grouping and order).
+
+    python bench/bench_tables.py [--pages 8] [--dpi 300] [--no-tesseract] [--no-room]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from rapidfuzz.distance import Levenshtein  # noqa: E402
+
+from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
+from ocrcore.synth import generate  # noqa: E402
+from ocrcore.synth.dataset import sample_to_row  # noqa: E402
+
+
+def table_cells(sample, truth) -> list:
+    """The truth's lines that are table cells (inside a table's box)."""
+    out = []
+    for t in sample.meta.get("tables", []):
+        x0, y0, x1, y1 = t["bbox"]
+        out += [ln for ln in truth.lines
+                if x0 <= (ln.bbox[0] + ln.bbox[2]) / 2 <= x1 and y0 <= (ln.bbox[1] + ln.bbox[3]) / 2 <= y1]
+    return out
+
+
+def cell_errors(cells, page) -> tuple[int, int]:
+    """Character errors and characters over the true cells: each cell against the words found
+    whose centres lie in its box (grown by a fifth of its height), in reading order."""
+    words = [w for ln in page.lines for w in ln.words]
+    errors = total = 0
+    for c in cells:
+        x0, y0, x1, y1 = c.bbox
+        m = 0.2 * (y1 - y0)
+        inside = [w.text for w in words
+                  if x0 - m <= (w.bbox[0] + w.bbox[2]) / 2 <= x1 + m and y0 - m <= (w.bbox[1] + w.bbox[3]) / 2 <= y1 + m]
+        errors += Levenshtein.distance(c.text, " ".join(inside))
+        total += len(c.text)
+    return errors, total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=8)
+    ap.add_argument("--dpi", type=int, default=300)
+    ap.add_argument("--no-tesseract", action="store_true")
+    ap.add_argument("--no-room", action="store_true", help="also read with crops cut tight to the ink")
+    args = ap.parse_args()
+
+    import importlib
+
+    import numpy as np
+
+    seg = importlib.import_module("ocrcore.preprocess.segment")  # the package re-exports segment()
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.recognize import PageRecognizer
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from bench_underlines import tesseract_page
+
+    reader = PageRecognizer(Recognizer.load(num_threads=1))
+    room = seg._room_below
+    readers = ["ours"] + (["ours, crops tight to the ink"] if args.no_room else [])
+    if not args.no_tesseract and shutil.which("tesseract"):
+        readers.append("tesseract 5")
+    elif not args.no_tesseract:
+        print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
+    rows = []
+    for variant, share in (("plain", 0.0), ("tables", 1.0)):
+        samples = [generate("pages", 77, i, {"dpi": args.dpi, "tables": share}) for i in range(args.pages)]
+        truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
+        cells = [table_cells(s, t) for s, t in zip(samples, truths)]
+        n_true = sum(len(t.lines) for t in truths)
+        n_cells = sum(len(c) for c in cells)
+        for name in readers:
+            acc, n_found, ce, ct, t0 = PageScore(), 0, 0, 0, time.perf_counter()
+            for i, (s, truth) in enumerate(zip(samples, truths)):
+                if name == "tesseract 5":
+                    page = tesseract_page(s.image, f"p{i}")
+                else:
+                    seg._room_below = room if name == "ours" else (lambda lines, *a, **k: np.zeros(len(lines), np.int64))
+                    page = reader(s.image, page_id=f"p{i}")
+                score_page(truth, page, acc)
+                n_found += len(page.lines)
+                if name != "tesseract 5":  # Tesseract's text comes without boxes here
+                    e, n = cell_errors(cells[i], page)
+                    ce, ct = ce + e, ct + n
+            seg._room_below = room
+            rows.append((variant, n_cells, name, acc, n_found, n_true, (ce / ct if ct else None),
+                         (time.perf_counter() - t0) / args.pages))
+    print(f"\n{args.pages} pages at {args.dpi} dpi, seed 77")
+    print(f"{'pages':7s} {'cells':>5s}  {'reader':30s} {'CER':>7s} {'WER':>7s} {'lines':>9s} {'cell CER':>9s} {'s/page':>7s}")
+    for variant, n_cells, name, acc, n_found, n_true, ccer, spp in rows:
+        cc = f"{100 * ccer:8.2f}%" if ccer is not None else f"{'':9s}"
+        print(f"{variant:7s} {n_cells:5d}  {name:30s} {100 * acc.cer:6.2f}% {100 * acc.wer:6.2f}% "
+              f"{n_found:4d}/{n_true:<4d} {cc} {spp:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
