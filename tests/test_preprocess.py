@@ -612,3 +612,24 @@ def test_table_cells_read_row_by_row_with_their_signs_and_full_height_crops():
     assert max(heights) <= 1.12 * min(heights), heights
     assert lines[0].room_below == 0 and table[0].room_below == 0  # with descenders: no room added
     assert table[3].room_below > 0 and table[5].room_below > 0  # "Total", "+1.1%": none
+
+
+def test_double_spaced_text_keeps_its_scale_and_crops():
+    """Double-spaced text (a typescript, a thesis draft) has a line pitch twice its type size.
+    The scale once followed the pitch there (as it must for broken type), which padded every crop
+    to over twice its height; dots of dirt in the wide gaps joined lines and stretched them too.
+    Crops of the same type size now have the same height single- or double-spaced."""
+    heights = {}
+    for leading, dirt in ((1.55, False), (2.6, False), (2.6, True)):
+        img, truth = render_page(leading=leading, size=20)
+        d = ImageDraw.Draw(img)
+        for k, ((x0, y0, x1, y1), _) in enumerate(truth[:-1] if dirt else []):
+            gx = x0 + 40 + 97 * k % max(1, x1 - x0 - 80)
+            gy = y1 + 4  # a dot of dirt in the gap below the line, half a text scale from it
+            d.ellipse((gx, gy, gx + 2, gy + 2), fill=0)
+        res = binarize(img)
+        lines = segment(res)
+        assert matched_order([ln.bbox for ln in lines], [b for b, _ in truth]) == list(range(len(truth)))
+        heights[leading, dirt] = max(ln.crop(res).image.shape[0] for ln in lines)
+    assert heights[2.6, False] <= 1.1 * heights[1.55, False], heights
+    assert heights[2.6, True] <= 1.1 * heights[1.55, False], heights

@@ -406,3 +406,17 @@ def test_tables_are_cells_in_row_order_and_leave_the_text_alone():
         assert rest == [ln.text for ln in plain.page.lines][:len(rest)]
         assert any(any(c.isdigit() for c in ln.text) for ln in cells)
     assert len(seen_rules) >= 2
+
+
+def test_leading_range_sets_the_line_pitch():
+    """``min_leading``/``max_leading`` set the body's line pitch in units of its type size
+    (2 and more: double-spaced); the defaults draw the very pages drawn before they existed."""
+    wide = generate("pages", 77, 2, {"dpi": 100, "min_leading": 2.0, "max_leading": 2.2})
+    assert 2.0 <= wide.meta["leading_px"] / wide.meta["size_px"] <= 2.2
+    a = generate("pages", 77, 2, {"dpi": 100})
+    b = generate("pages", 77, 2, {"dpi": 100, "min_leading": 1.12, "max_leading": 1.45})
+    assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
+    with pytest.raises(ValueError, match="leading"):
+        validate_params("pages", {"min_leading": 2.5, "max_leading": 2.0})
+    with pytest.raises(ValueError, match="leading"):
+        validate_params("pages", {"max_leading": 9})

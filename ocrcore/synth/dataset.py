@@ -62,7 +62,8 @@ class ShardResult:
 # that value, so a rerun after an upgrade resumes instead of refusing the old shards.
 NEUTRAL_ADDITIONS = {
     "lines": {"symbols": 0.0, "cells": 0.0},
-    "pages": {"symbols": 0.0, "figures": 0.0, "underlines": 0.0, "tables": 0.0},
+    "pages": {"symbols": 0.0, "figures": 0.0, "underlines": 0.0, "tables": 0.0, "min_leading": 1.12,
+              "max_leading": 1.45},
 }
 
 

@@ -130,7 +130,7 @@ class PagesGenerator(FontedGenerator):
         pt = round(float(rng.uniform(p["min_pt"], p["max_pt"])) * 2) / 2
         size = max(6, int(round(pt * dpi / 72.0)))
         font = load_font(body.path, size)
-        leading = size * float(rng.uniform(1.12, 1.45))
+        leading = size * float(rng.uniform(p["min_leading"], p["max_leading"]))
         ml, mr = (v * dpi for v in rng.uniform(0.6, 1.1, 2))
         mt, mb = (v * dpi for v in rng.uniform(0.6, 1.0, 2))
         gutter = float(rng.uniform(0.25, 0.45)) * dpi

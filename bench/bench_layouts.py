@@ -1,18 +1,21 @@
-"""Pages with tables: page CER, cell CER and reading order, ours and Tesseract, in one run.
+"""Page layouts real archives hold (tables, double spacing): page CER, ours before and after, Tesseract.
 
-Synthetic A4 pages (seed 77 like bench_recognize.py) drawn twice, plain and with a table (the
-``tables`` parameter: 2-5 columns of a label and figures, 3-10 rows and a header, ruled as a
-grid, with top/header/bottom rules only, or not ruled; the text around it is the plain page's).
-Each is read by the page recognizer (shipped model), by the same with line crops cut tight to
-the ink (what it did before crops got room for descenders: ``--no-room``), and by Tesseract 5
-(``--psm 3``, if installed).
+Synthetic A4 pages (seed 77 like bench_recognize.py), the same pages drawn three ways: plain;
+with a table (``tables``: 2-5 columns of a label and figures, 3-10 rows and a header, ruled as
+a grid, with top/header/bottom rules only, or not ruled; the text around it is the plain
+page's); and double-spaced (``min_leading``/``max_leading`` 2.0-2.4, line pitch in units of
+the type size). Each is read by the page recognizer (shipped model), by the same with
+segmentation as it was before these layouts were measured (``--before``: crops cut tight to the
+ink, no room for descenders; a leading minus sign left out; a table row read in the order of
+its glyphs' tops; the text scale taken from the line pitch; dots up to 0.8 scales from a line
+joined to it), and by Tesseract 5 (``--psm 3``, if installed).
 
 Prints page CER/WER (the truth reads a table row by row, cell by cell, one cell per line, so a
 reader that joins a row into one line pays one error per joined cell), lines found against true
-lines, and the cell CER: for each true cell, the words found whose centres lie in it, read in
-order, against the cell's text (recognition of the cells, whatever the line grouping and order).
+lines, and for tables the cell CER: for each true cell, the words found whose centres lie in it,
+read in order, against the cell's text (recognition of the cells, whatever the line grouping).
 
-    python bench/bench_tables.py [--pages 8] [--dpi 300] [--no-tesseract] [--no-room]
+    python bench/bench_layouts.py [--pages 8] [--dpi 300] [--no-tesseract] [--before]
 """
 from __future__ import annotations
 
@@ -57,17 +60,35 @@ def cell_errors(cells, page) -> tuple[int, int]:
     return errors, total
 
 
+VARIANTS = {"plain": {}, "tables": {"tables": 1.0}, "double-spaced": {"min_leading": 2.0, "max_leading": 2.4}}
+
+
+def segmentation_as_before(seg):
+    """Patch ``ocrcore.preprocess.segment`` (module ``seg``) back to its rules before the
+    layouts here were measured; returns a function that undoes the patch."""
+    import numpy as np
+
+    saved = {k: getattr(seg, k) for k in ("_room_below", "_line_band", "_attach_small", "_left_on_row")}
+    seg._room_below = lambda lines, *a, **k: np.zeros(len(lines), np.int64)
+    seg._line_band = lambda *a, **k: None
+    seg._attach_small = lambda lines, kind, bb, s: saved["_attach_small"](lines, kind, bb, s, reach=0.5, gap=0.8)
+    seg._left_on_row = lambda *a, **k: None
+
+    def undo():
+        for k, v in saved.items():
+            setattr(seg, k, v)
+    return undo
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=8)
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--no-tesseract", action="store_true")
-    ap.add_argument("--no-room", action="store_true", help="also read with crops cut tight to the ink")
+    ap.add_argument("--before", action="store_true", help="also read with segmentation as it was before")
     args = ap.parse_args()
 
     import importlib
-
-    import numpy as np
 
     seg = importlib.import_module("ocrcore.preprocess.segment")  # the package re-exports segment()
     from ocrcore.model.predict import Recognizer
@@ -77,40 +98,38 @@ def main() -> None:
     from bench_underlines import tesseract_page
 
     reader = PageRecognizer(Recognizer.load(num_threads=1))
-    room = seg._room_below
-    readers = ["ours"] + (["ours, crops tight to the ink"] if args.no_room else [])
+    readers = ["ours"] + (["ours, segmentation as before"] if args.before else [])
     if not args.no_tesseract and shutil.which("tesseract"):
         readers.append("tesseract 5")
     elif not args.no_tesseract:
         print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
     rows = []
-    for variant, share in (("plain", 0.0), ("tables", 1.0)):
-        samples = [generate("pages", 77, i, {"dpi": args.dpi, "tables": share}) for i in range(args.pages)]
+    for variant, params in VARIANTS.items():
+        samples = [generate("pages", 77, i, {"dpi": args.dpi, **params}) for i in range(args.pages)]
         truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
         cells = [table_cells(s, t) for s, t in zip(samples, truths)]
         n_true = sum(len(t.lines) for t in truths)
         n_cells = sum(len(c) for c in cells)
         for name in readers:
             acc, n_found, ce, ct, t0 = PageScore(), 0, 0, 0, time.perf_counter()
-            for i, (s, truth) in enumerate(zip(samples, truths)):
-                if name == "tesseract 5":
-                    page = tesseract_page(s.image, f"p{i}")
-                else:
-                    seg._room_below = room if name == "ours" else (lambda lines, *a, **k: np.zeros(len(lines), np.int64))
-                    page = reader(s.image, page_id=f"p{i}")
-                score_page(truth, page, acc)
-                n_found += len(page.lines)
-                if name != "tesseract 5":  # Tesseract's text comes without boxes here
-                    e, n = cell_errors(cells[i], page)
-                    ce, ct = ce + e, ct + n
-            seg._room_below = room
+            undo = segmentation_as_before(seg) if name == "ours, segmentation as before" else (lambda: None)
+            try:
+                for i, (s, truth) in enumerate(zip(samples, truths)):
+                    page = tesseract_page(s.image, f"p{i}") if name == "tesseract 5" else reader(s.image, page_id=f"p{i}")
+                    score_page(truth, page, acc)
+                    n_found += len(page.lines)
+                    if name != "tesseract 5":  # Tesseract's text comes without boxes here
+                        e, n = cell_errors(cells[i], page)
+                        ce, ct = ce + e, ct + n
+            finally:
+                undo()
             rows.append((variant, n_cells, name, acc, n_found, n_true, (ce / ct if ct else None),
                          (time.perf_counter() - t0) / args.pages))
     print(f"\n{args.pages} pages at {args.dpi} dpi, seed 77")
-    print(f"{'pages':7s} {'cells':>5s}  {'reader':30s} {'CER':>7s} {'WER':>7s} {'lines':>9s} {'cell CER':>9s} {'s/page':>7s}")
+    print(f"{'pages':14s} {'cells':>5s}  {'reader':30s} {'CER':>7s} {'WER':>7s} {'lines':>9s} {'cell CER':>9s} {'s/page':>7s}")
     for variant, n_cells, name, acc, n_found, n_true, ccer, spp in rows:
         cc = f"{100 * ccer:8.2f}%" if ccer is not None else f"{'':9s}"
-        print(f"{variant:7s} {n_cells:5d}  {name:30s} {100 * acc.cer:6.2f}% {100 * acc.wer:6.2f}% "
+        print(f"{variant:14s} {n_cells:5d}  {name:30s} {100 * acc.cer:6.2f}% {100 * acc.wer:6.2f}% "
               f"{n_found:4d}/{n_true:<4d} {cc} {spp:7.2f}")
 
 
