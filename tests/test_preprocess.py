@@ -570,7 +570,7 @@ def test_underlines_are_taken_out_of_lines():
     assert long_runs[False] >= 40 and long_runs[True] <= 0.3 * long_runs[False], long_runs
 
 
-def _table_page(size=24):
+def _table_page(size=24, para_lines=3, para_top=40, table_top=190):
     """A paragraph and a 4-row table whose right-hand cells start higher (``$``) or with a
     minus sign, as tables print figures. Returns the page and each cell's (text, x0, y0)."""
     f = _font(size)
@@ -578,13 +578,13 @@ def _table_page(size=24):
     d = ImageDraw.Draw(img)
     para = ("quietly paying yearly dues, the group kept up its ledger", "in good order and by the end of",
             "the year had the following figures to report to everyone:")
-    for k, text in enumerate(para):
-        d.text((60, 40 + 36 * k), text, font=f, fill=0)
+    for k, text in enumerate(para[:para_lines]):
+        d.text((60, para_top + 36 * k), text, font=f, fill=0)
     rows = [("Region", "$48,160", "-18.7"), ("Total", "$39,480", "+1.1%"), ("Quay", "$92,400", "-6.8"),
             ("West", "$41,800", "-0.3%")]
     cells = []
     for r, row in enumerate(rows):
-        y = 190 + r * 60
+        y = table_top + r * 60
         for c, (text, x) in enumerate(zip(row, (60, 480, 860))):
             if text.startswith("-"):  # a minus set apart from its figure, as tables align them
                 d.text((x, y), "-", font=f, fill=0)
@@ -595,17 +595,20 @@ def _table_page(size=24):
     return img, cells
 
 
-def test_table_cells_read_row_by_row_with_their_signs_and_full_height_crops():
+@pytest.mark.parametrize("para_lines, para_top, table_top", [(3, 40, 190), (1, 60, 160)])
+def test_table_cells_read_row_by_row_with_their_signs_and_full_height_crops(para_lines, para_top, table_top):
     """Cells of a table row are read left to right even when a cell to the right starts higher
     (its ``$``); a leading minus sign, a small mark a little before the figure, stays with it;
     and a cell without descenders is cropped with room for them, so every crop of one type size
     has about the height of a line with descenders (the recognizer read "Revenue" as "Revemue"
-    and "-1.1%" as "-1.10%" from crops cut tight to capitals)."""
-    img, cells = _table_page()
+    and "-1.1%" as "-1.10%" from crops cut tight to capitals). With one line of text above the
+    table, the line pitch came out as the gap between it and the table, and the text scale,
+    taken from it, was three times too large: cells ran together."""
+    img, cells = _table_page(para_lines=para_lines, para_top=para_top, table_top=table_top)
     res = binarize(img)
     lines = segment(res)
-    assert len(lines) == 3 + len(cells)
-    table = lines[3:]
+    assert len(lines) == para_lines + len(cells)
+    table = lines[para_lines:]
     for ln, (text, x, y) in zip(table, cells):
         assert abs(ln.bbox[0] - x) <= 6 and abs(ln.bbox[1] - y) <= 14, (text, ln.bbox)
     heights = [ln.crop(res).image.shape[0] for ln in lines]

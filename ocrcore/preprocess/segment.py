@@ -540,8 +540,9 @@ def _text_scale(ch, cw, pitch, scale, f, band: Optional[float] = None) -> float:
 
 def _line_band(b: np.ndarray, pitch: Optional[float], min_ink: int = 3) -> Optional[float]:
     """Median height (pixels) of the bands of rows that hold ink, per page half (so two columns
-    whose lines do not align do not merge), counting bands of 0.3 to 3 line pitches: the height
-    of a line of text, whatever the spacing between lines. None when under 4 such bands."""
+    whose lines do not align do not merge), counting bands of 0.15 to 3 line pitches (and at
+    least 4 rows, so rules and specks do not count): the height of a line of text, whatever the
+    spacing between lines. None when under 4 such bands."""
     if pitch is None:
         return None
     h, w = b.shape
@@ -550,7 +551,7 @@ def _line_band(b: np.ndarray, pitch: Optional[float], min_ink: int = 3) -> Optio
         ink = np.r_[False, part.sum(axis=1) >= min_ink, False]
         edges = np.flatnonzero(ink[1:] != ink[:-1])
         lengths = edges[1::2] - edges[::2]
-        runs.append(lengths[(lengths >= 0.3 * pitch) & (lengths <= 3 * pitch)])
+        runs.append(lengths[(lengths >= max(4.0, 0.15 * pitch)) & (lengths <= 3 * pitch)])
     runs = np.concatenate(runs)
     return float(np.median(runs)) if runs.size >= 4 else None
 
