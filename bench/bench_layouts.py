@@ -7,8 +7,8 @@ page's); and double-spaced (``min_leading``/``max_leading`` 2.0-2.4, line pitch 
 the type size). Each is read by the page recognizer (shipped model), by the same with
 segmentation as it was before these layouts were measured (``--before``: crops cut tight to the
 ink, no room for descenders; a leading minus sign left out; a table row read in the order of
-its glyphs' tops; the text scale taken from the line pitch; dots up to 0.8 scales from a line
-joined to it), and by Tesseract 5 (``--psm 3``, if installed).
+its glyphs' tops; a grid's rules left in the crops and its cells run together; the text scale
+taken from the line pitch; dots up to 0.8 scales from a line joined to it), and by Tesseract 5 (``--psm 3``, if installed).
 
 Prints page CER/WER (the truth reads a table row by row, cell by cell, one cell per line, so a
 reader that joins a row into one line pays one error per joined cell), lines found against true
@@ -16,6 +16,7 @@ lines, and for tables the cell CER: for each true cell, the words found whose ce
 read in order, against the cell's text (recognition of the cells, whatever the line grouping).
 
     python bench/bench_layouts.py [--pages 8] [--dpi 300] [--no-tesseract] [--before]
+                                  [--model URL] [--compare-model URL]
 """
 from __future__ import annotations
 
@@ -68,11 +69,12 @@ def segmentation_as_before(seg):
     layouts here were measured; returns a function that undoes the patch."""
     import numpy as np
 
-    saved = {k: getattr(seg, k) for k in ("_room_below", "_line_band", "_attach_small", "_left_on_row")}
+    saved = {k: getattr(seg, k) for k in ("_room_below", "_line_band", "_attach_small", "_left_on_row", "_frame_strokes")}
     seg._room_below = lambda lines, *a, **k: np.zeros(len(lines), np.int64)
     seg._line_band = lambda *a, **k: None
     seg._attach_small = lambda lines, kind, bb, s: saved["_attach_small"](lines, kind, bb, s, reach=0.5, gap=0.8)
     seg._left_on_row = lambda *a, **k: None
+    seg._frame_strokes = lambda *a, **k: (None, None)
 
     def undo():
         for k, v in saved.items():
@@ -86,6 +88,8 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--before", action="store_true", help="also read with segmentation as it was before")
+    ap.add_argument("--model", default=None, help="model to read with (default: the shipped one)")
+    ap.add_argument("--compare-model", default=None, help="also read with this model (e.g. the one shipped before)")
     args = ap.parse_args()
 
     import importlib
@@ -97,8 +101,10 @@ def main() -> None:
     sys.path.insert(0, os.path.dirname(__file__))
     from bench_underlines import tesseract_page
 
-    reader = PageRecognizer(Recognizer.load(num_threads=1))
+    reader = PageRecognizer(Recognizer.load(args.model, num_threads=1))
+    other = PageRecognizer(Recognizer.load(args.compare_model, num_threads=1)) if args.compare_model else None
     readers = ["ours"] + (["ours, segmentation as before"] if args.before else [])
+    readers += ["ours, model " + os.path.basename(args.compare_model.rstrip("/"))] if other else []
     if not args.no_tesseract and shutil.which("tesseract"):
         readers.append("tesseract 5")
     elif not args.no_tesseract:
@@ -115,7 +121,10 @@ def main() -> None:
             undo = segmentation_as_before(seg) if name == "ours, segmentation as before" else (lambda: None)
             try:
                 for i, (s, truth) in enumerate(zip(samples, truths)):
-                    page = tesseract_page(s.image, f"p{i}") if name == "tesseract 5" else reader(s.image, page_id=f"p{i}")
+                    if name == "tesseract 5":
+                        page = tesseract_page(s.image, f"p{i}")
+                    else:
+                        page = (other if name.startswith("ours, model") else reader)(s.image, page_id=f"p{i}")
                     score_page(truth, page, acc)
                     n_found += len(page.lines)
                     if name != "tesseract 5":  # Tesseract's text comes without boxes here

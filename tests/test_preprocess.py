@@ -636,3 +636,36 @@ def test_double_spaced_text_keeps_its_scale_and_crops():
         heights[leading, dirt] = max(ln.crop(res).image.shape[0] for ln in lines)
     assert heights[2.6, False] <= 1.1 * heights[1.55, False], heights
     assert heights[2.6, True] <= 1.1 * heights[1.55, False], heights
+
+
+def test_grid_tables_are_cut_at_their_rules_and_read_row_by_row():
+    """A table ruled as a grid is one large component, once taken for a picture: its vertical
+    rules did not separate the cells of a row, which ran together into one line with the rules
+    in it (read as ``|`` or ``[``). Now its strokes are rules (painted white in every crop),
+    its verticals cut lines without making page columns, so the cells are read row by row."""
+    f = _font(24)
+    img = Image.new("L", (1100, 800), 255)
+    d = ImageDraw.Draw(img)
+    for k, text in enumerate(("the year had the following figures to report to everyone,",
+                              "collected from the offices and checked against the ledger:")):
+        d.text((60, 40 + 36 * k), text, font=f, fill=0)
+    rows = [("Region", "Units", "Change"), ("North", "1,204", "+4.2%"), ("South", "987", "-1.1%"),
+            ("East", "2,310", "+12.5%"), ("West", "1,045", "+0.3%")]
+    xs, top, rh = [60, 250, 400, 560], 150, 44
+    cells = []
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            d.text((xs[c] + 10, top + r * rh + 8), text, font=f, fill=0)
+            cells.append((xs[c] + 10, top + r * rh + 8))
+    for k in range(len(rows) + 1):
+        d.rectangle((xs[0], top + k * rh, xs[-1], top + k * rh + 1), fill=0)
+    for x in xs:
+        d.rectangle((x, top, x + 1, top + len(rows) * rh + 1), fill=0)
+    res = binarize(img)
+    lines = segment(res)
+    assert len(lines) == 2 + len(cells), [ln.bbox for ln in lines]
+    for ln, (x, y) in zip(lines[2:], cells):
+        assert abs(ln.bbox[0] - x) <= 8 and abs(ln.bbox[1] - y) <= 12, (ln.bbox, x, y)
+        crop = ln.crop(res).image
+        assert crop[:, :2].min() > 0.5 and crop[:, -2:].min() > 0.5  # no rule at the crop's edges
+        assert crop[:2].min() > 0.5 and crop[-2:].min() > 0.5

@@ -286,10 +286,14 @@ def segment(
             under &= ~_picture_pixels(pictures, b.shape)
         if not under.any():
             under = None
-    if under is not None and (kind[labels[under] - 1] <= 1).any():
+    grid, grid_v = _frame_strokes(labels, objs, bb, ch, cw, s, pictures)
+    if grid is not None:  # table grids and boxes: their strokes are rules, their verticals separators
+        under = grid if under is None else under | grid
+    if under is not None and (grid is not None or (kind[labels[under] - 1] <= 1).any()):
         # Underlines (and strike-through, form lines) touching text: glyphs joined to a long
         # stroke made one component as wide as the phrase, so the stroke goes, and the
         # components are labelled and classed again (the pictures found stay as they are).
+        # The same for the strokes of a table's grid, which may touch the text of its cells.
         b = b & ~under
         labels, n, objs, bb = _components(b)
         if n == 0:
@@ -315,6 +319,10 @@ def segment(
         vr = kimg == 3
         vr = ndi.maximum_filter1d(vr.view(np.uint8), _odd(s), axis=1).view(bool)
         colsep = vr if colsep is None else (colsep | vr)
+    order_sep = colsep  # a grid's verticals cut lines but do not make columns: its rows read across
+    if grid_v is not None:
+        gv = ndi.maximum_filter1d(grid_v.view(np.uint8), _odd(s), axis=1).view(bool)
+        colsep = gv if colsep is None else (colsep | gv)
 
     seeds, nseeds, hb = _line_seeds(text, s, colsep)
     if nseeds == 0:
@@ -329,7 +337,7 @@ def segment(
     if not lines:
         return []
     _attach_small(lines, kind, bb, s)
-    order, cols = _reading_order(lines, colsep, s)
+    order, cols = _reading_order(lines, order_sep, s)
 
     tr = binarized.transform
     pad_px = int(pad) if pad is not None else max(2, int(round(0.3 * s * f)))
@@ -367,6 +375,49 @@ def segment(
                 region.mask_scale = f
         out.append(region)
     return out
+
+
+def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7,
+                   max_fill: float = 0.25) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """Pixels of table grids and boxes (frames), and of their vertical strokes; (None, None) when
+    the page has none.
+
+    A frame is a component at least 4 text scales across and 1.5 high, filling at most
+    ``max_fill`` of its box, with at least ``min_share`` of its pixels in straight runs:
+    horizontal ones of 3 scales or more, vertical ones of 1.5 scales or more (a row of a table
+    is about that high). Line drawings and pictures are mostly curves and short strokes. Why: a
+    table's grid is one large component, which was taken for a picture, so its strokes stayed
+    in the line crops (read as ``|``, ``[`` or ``p``) and its vertical rules did not separate
+    the cells of a row, which ran together into one line.
+    """
+    cand = np.flatnonzero((np.maximum(ch, cw) >= 4 * s) & (np.minimum(ch, cw) >= 1.5 * s))
+    if cand.size == 0:
+        return None, None
+    lh, lv = max(3, int(round(3 * s))), max(3, int(round(1.5 * s)))
+    grid = vert = None
+    for i in cand.tolist():
+        sl = objs[i]
+        own = labels[sl] == i + 1
+        area = int(own.sum())
+        if area > max_fill * float(ch[i]) * float(cw[i]):
+            continue
+        h = ndi.binary_opening(own, structure=np.ones((1, lh), bool)) if cw[i] >= lh else np.zeros_like(own)
+        v = ndi.binary_opening(own, structure=np.ones((lv, 1), bool)) if ch[i] >= lv else np.zeros_like(own)
+        strokes = h | v
+        if strokes.sum() < min_share * area or not v.any() or not h.any():
+            continue
+        if grid is None:
+            grid = np.zeros(labels.shape, bool)
+            vert = np.zeros(labels.shape, bool)
+        grid[sl] |= strokes
+        vert[sl] |= v
+    if grid is not None and pictures is not None:
+        inside = _picture_pixels(pictures, grid.shape)
+        grid &= ~inside
+        vert &= ~inside
+    if grid is None or not grid.any():
+        return None, None
+    return grid, vert
 
 
 def _room_below(lines, kind, bb, default_ratio: float = 0.28) -> np.ndarray:
@@ -1223,8 +1274,9 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     Lines crossing a column gutter (headings, full-width paragraphs) are read strictly by height
     against every other line. So columns are read left to right, a column that ends early does
     not pull the rest of its neighbour after it, and a full-width heading comes before the columns
-    below it. Ties go to the higher, then the left line. The column of a line is the number of
-    separators left of its start that run beside it.
+    below it. Ties go to the higher, then the left line, except that a line ready to be read on
+    the same row further left goes first (:func:`_left_on_row`: a table's cells row by row).
+    The column of a line is the number of separators left of its start that run beside it.
     """
     n = len(lines)
     b = np.array([ln["box"] for ln in lines], dtype=np.float64).reshape(-1, 4)
@@ -1304,14 +1356,7 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         j = _left_on_row(i, heap, core, x0, done)
         if j is not None:  # a line on the same row further left goes first (a table's cells)
             heapq.heappush(heap, (y0[i], x0[i], i))
-            i = j
-            done[i] = True
-            order.append(int(i))
-            js = np.flatnonzero(before[i] & ~done)
-            indeg[js] -= 1
-            for k in js[indeg[js] == 0].tolist():
-                heapq.heappush(heap, (y0[k], x0[k], k))
-            continue
+            i = j  # its own heap entry is skipped once it is done
         done[i] = True
         order.append(int(i))
         js = np.flatnonzero(before[i] & ~done)
