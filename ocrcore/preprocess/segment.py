@@ -579,13 +579,11 @@ def _text_scale(ch, cw, pitch, scale, f, band: Optional[float] = None) -> float:
     # components are right (taking the pitch made crops 2.4 times too tall: CER 20%). The height
     # of a line's band of inked rows tells the two apart: broken type leaves components under
     # 0.35 of it, whole glyphs about half of it or more (measured on single- and double-spaced
-    # synthetic pages, and degraded ones at 150 dpi); a double-spaced page of broken type gets
-    # its scale from the band.
+    # synthetic pages, and degraded ones at 150 dpi). Broken type keeps the pitch's scale, even
+    # double-spaced (eroded ink thins the band too, so the band is no scale to take).
     if pitch is not None and s > 0 and not (0.6 * pitch / 2.5 <= s <= 1.7 * pitch / 2.5):
-        if s > 1.7 * pitch / 2.5 or band is None:
+        if s > 1.7 * pitch / 2.5 or band is None or s < 0.4 * band:
             s = pitch / 2.5
-        elif s < 0.4 * band:
-            s = pitch / 2.5 if band >= 0.5 * pitch else band / 1.9
     return s
 
 
