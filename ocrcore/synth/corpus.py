@@ -175,7 +175,7 @@ class Corpus:
                 words[0] = words[0][:1].upper() + words[0][1:]
             elif style < 0.85:
                 words = [w.upper() for w in words]
-            tok = " ".join(self._fit(w) or w for w in words)
+            tok = " ".join(words)
             if rng.random() < 0.15:
                 tok += " " + str(rng.choice(["(%)", "($)", "(USD)", "(m)", "(kg)", "(n)", "total", "*"]))
         else:
