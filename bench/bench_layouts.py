@@ -1,14 +1,18 @@
-"""Page layouts real archives hold (tables, double spacing): page CER, ours before and after, Tesseract.
+"""Page layouts real archives hold (tables, double spacing, book furniture): page CER, ours and Tesseract.
 
-Synthetic A4 pages (seed 77 like bench_recognize.py), the same pages drawn three ways: plain;
+Synthetic A4 pages (seed 77 like bench_recognize.py), the same pages drawn four ways: plain;
 with a table (``tables``: 2-5 columns of a label and figures, 3-10 rows and a header, ruled as
 a grid, with top/header/bottom rules only, or not ruled; the text around it is the plain
-page's); and double-spaced (``min_leading``/``max_leading`` 2.0-2.4, line pitch in units of
-the type size). Each is read by the page recognizer (shipped model), by the same with
-segmentation as it was before these layouts were measured (``--before``: crops cut tight to the
-ink, no room for descenders; a leading minus sign left out; a table row read in the order of
+page's); double-spaced (``min_leading``/``max_leading`` 2.0-2.4, line pitch in units of
+the type size); and with book furniture (``furniture``: a running head with the page number, a
+page number at the foot, footnotes in smaller type under a short rule). Each is read by the
+page recognizer (shipped model), by the same with segmentation as it was before these layouts
+were measured (``--before``: crops cut tight to the ink, no room for descenders; a leading minus sign left out; a table row read in the order of
 its glyphs' tops; a grid's rules left in the crops and its cells run together; the text scale
-taken from the line pitch; dots up to 0.8 scales from a line joined to it), and by Tesseract 5 (``--psm 3``, if installed).
+taken from the line pitch; dots up to 0.8 scales from a line joined to it; no dash joined
+from beside a line; a centred page number under the gutter taken to close it, as a line of a
+column closes a river of word gaps; a running head's page number read after the left column),
+and by Tesseract 5 (``--psm 3``, if installed).
 
 Prints page CER/WER (the truth reads a table row by row, cell by cell, one cell per line, so a
 reader that joins a row into one line pays one error per joined cell), lines found against true
@@ -61,7 +65,8 @@ def cell_errors(cells, page) -> tuple[int, int]:
     return errors, total
 
 
-VARIANTS = {"plain": {}, "tables": {"tables": 1.0}, "double-spaced": {"min_leading": 2.0, "max_leading": 2.4}}
+VARIANTS = {"plain": {}, "tables": {"tables": 1.0}, "double-spaced": {"min_leading": 2.0, "max_leading": 2.4},
+            "furniture": {"furniture": 1.0}}
 
 
 def segmentation_as_before(seg):
@@ -69,12 +74,15 @@ def segmentation_as_before(seg):
     layouts here were measured; returns a function that undoes the patch."""
     import numpy as np
 
-    saved = {k: getattr(seg, k) for k in ("_room_below", "_line_band", "_attach_small", "_left_on_row", "_frame_strokes")}
+    saved = {k: getattr(seg, k) for k in ("_room_below", "_line_band", "_attach_small", "_left_on_row", "_frame_strokes",
+                                          "_closes_gap", "_same_row", "_head_row")}
     seg._room_below = lambda lines, *a, **k: np.zeros(len(lines), np.int64)
     seg._line_band = lambda *a, **k: None
-    seg._attach_small = lambda lines, kind, bb, s: saved["_attach_small"](lines, kind, bb, s, reach=0.5, gap=0.8)
+    seg._attach_small = lambda lines, kind, bb, s: saved["_attach_small"](lines, kind, bb, s, reach=0.0, gap=0.8)
     seg._left_on_row = lambda *a, **k: None
     seg._frame_strokes = lambda *a, **k: (None, None)
+    seg._closes_gap = lambda rows, xa, xb, sc, min_column: bool(rows.any(axis=0)[xa:xb].mean() >= 0.5)
+    seg._same_row = seg._head_row = lambda first, *a, **k: np.zeros(len(first), bool)
 
     def undo():
         for k, v in saved.items():

@@ -669,3 +669,47 @@ def test_grid_tables_are_cut_at_their_rules_and_read_row_by_row():
         crop = ln.crop(res).image
         assert crop[:, :2].min() > 0.5 and crop[:, -2:].min() > 0.5  # no rule at the crop's edges
         assert crop[:2].min() > 0.5 and crop[-2:].min() > 0.5
+
+
+def test_line_pitch_is_not_the_x_height_of_thin_type():
+    """In thin or eroded type the x-height's top and the baseline are the densest rows of a line,
+    so the row profile also correlates at the x-height. Taken for the line pitch (8 pixels
+    against 33 on an eroded 150-dpi monospace page of the acceptance archive), it cut that page
+    into 488 "lines" for 85. The pitch must repeat at twice its lag; the x-height does not."""
+    import importlib
+
+    seg = importlib.import_module("ocrcore.preprocess.segment")
+    rng = np.random.default_rng(0)
+    b = np.zeros((1200, 800), bool)
+    y = 40
+    while y < 1150:  # lines 32-34 px apart: two dense rows 8 px apart joined by sparse stems
+        b[y, 50:750] = rng.random(700) < 0.6
+        b[y + 8, 50:750] = rng.random(700) < 0.6
+        b[y + 1:y + 8, 50:750:7] = True
+        y += 33 + int(rng.integers(-1, 2))
+    assert seg._line_pitch(b) == pytest.approx(33, abs=1.5)
+
+    from ocrcore.synth import generate
+
+    sample = generate("pages", 5150, 23, {"dpi": 150})  # the page that was cut to pieces
+    assert sample.meta["degradations"][0]["name"] == "ink_erode"
+    res = binarize(sample.image)
+    assert seg._line_pitch(res.binary) == pytest.approx(sample.meta["leading_px"], rel=0.08)
+    assert len(segment(res)) < 2.5 * len(sample.page.lines)  # 488 for 85 before
+
+
+@pytest.mark.parametrize("index", [1, 5, 8, 43])
+def test_running_heads_page_numbers_and_footnotes_read_in_place(index):
+    """Book furniture (synthetic pages with ``furniture``), each page a fault found on them: a
+    running head's page number over the right column was read after the whole left column (1:
+    a title over the left column; 43: a title running over the gutter); the dashes around a
+    page number ("- 101 -", monospace, a cell each) were dropped (5); a page number centred
+    under the gutter, with a heading centred above it, was taken to close the gutter as the
+    lines of a column close a river of word gaps, so both columns ran together (8)."""
+    from ocrcore.synth import generate
+
+    sample = generate("pages", 77, index, {"dpi": 300, "furniture": 1.0})
+    truth = [ln.bbox for ln in sample.page.lines]
+    found = [ln.bbox for ln in segment(binarize(sample.image))]
+    order = [j for j in matched_order(found, truth) if j >= 0]
+    assert order == list(range(len(truth))), order

@@ -420,3 +420,41 @@ def test_leading_range_sets_the_line_pitch():
         validate_params("pages", {"min_leading": 2.5, "max_leading": 2.0})
     with pytest.raises(ValueError, match="leading"):
         validate_params("pages", {"max_leading": 9})
+
+
+def test_furniture_frames_the_plain_page_in_reading_order():
+    """With ``furniture`` a page gets a running head in its top margin (first in the truth), a
+    page number in its bottom margin (last) and footnotes in smaller type at the foot of the
+    last column (before the page number); the body is the plain page's, cut short where the
+    footnotes need room, and at 0 the page is the very page drawn before the parameter existed."""
+    plain = generate("pages", 77, 1, {"dpi": 100})
+    assert np.array_equal(np.asarray(plain.image), np.asarray(generate("pages", 77, 1, {"dpi": 100, "furniture": 0.0}).image))
+    assert plain.meta["furniture"] is None
+    seen = {"head": 0, "footnote_lines": 0, "foot": 0}
+    for i in range(6):
+        plain = generate("pages", 77, i, {"dpi": 100})
+        page = generate("pages", 77, i, {"dpi": 100, "furniture": 1.0})
+        fu = page.meta["furniture"]
+        for k in seen:
+            seen[k] += fu[k] > 0
+        lines = page.page.lines
+        nh, nn, nf = fu["head"], fu["footnote_lines"], fu["foot"]
+        body = lines[nh:len(lines) - nn - nf]
+        assert [ln.text for ln in body] == [ln.text for ln in plain.page.lines][:len(body)]
+        assert len(body) >= 0.8 * len(plain.page.lines)
+        w, h = page.image.size
+        cy = [_unskew(ln.bbox, page.meta["skew_deg"], w, h)[1] for ln in lines]  # centres, skew undone
+        body_cy = cy[nh:len(lines) - nn - nf]
+        assert all(y < min(body_cy) for y in cy[:nh])
+        assert all(y > max(body_cy) for y in cy[len(lines) - nf:])
+        assert all(any(c.isdigit() for c in ln.text) for ln in lines[len(lines) - nf:])
+        notes = lines[len(lines) - nn - nf:len(lines) - nf]
+        if notes:
+            assert notes[0].text.startswith("1 ")
+            assert np.median([ln.bbox[3] - ln.bbox[1] for ln in notes]) < np.median([ln.bbox[3] - ln.bbox[1] for ln in body])
+            col = notes[0].column
+            last_col = [y for ln, y in zip(body, body_cy) if ln.column == col]
+            assert max(last_col) < cy[len(lines) - nn - nf]
+    assert all(v >= 2 for v in seen.values()), seen
+    with pytest.raises(ValueError, match="furniture"):
+        validate_params("pages", {"furniture": 1.5})

@@ -635,9 +635,18 @@ def _line_pitch(b: np.ndarray) -> Optional[float]:
     peaks = peaks[seg[peaks] > 0.1 * ac[0]]
     if peaks.size == 0:
         return None
-    # The first strong peak: multiples of the pitch can come out a little higher.
-    first = peaks[seg[peaks] >= 0.5 * seg[peaks].max()][0]
-    return float(lo + first)
+    # The first strong peak: multiples of the pitch can come out a little higher. A peak whose
+    # double lag is no peak is not the pitch but a distance within a line: in thin or eroded
+    # type the x-height's top and the baseline are the densest rows, so the x-height itself
+    # correlates (8 px against a 33-px pitch on a 150-dpi monospace page, which then fell apart
+    # into 488 "lines" for 85). The true pitch repeats at twice its lag.
+    strong = peaks[seg[peaks] >= 0.5 * seg[peaks].max()]
+    for p in strong:
+        lag = lo + int(p)
+        d = max(1, lag // 10)
+        if 2 * lag + d >= h or ac[2 * lag - d: 2 * lag + d + 1].max() >= 0.3 * ac[lag]:
+            return float(lag)
+    return float(lo + strong[0])
 
 
 def _classify(ch, cw, s) -> np.ndarray:
@@ -837,13 +846,15 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         aligned = float(np.mean(np.abs(starts - np.median(starts)) <= tol))
         ok = starts.size >= min_lines and aligned >= align_min
         if ok:
-            # A gap enclosed by text right above and right below it is a river inside a column.
+            # A gap enclosed by text right above and right below it is a river inside a column:
+            # lines of that column close it. A heading above the gutter or a page number centred
+            # below it (narrow: it does not reach min_column either way) does not.
             y0, y1 = min(p[4] for p in g), max(p[5] for p in g)
             xs = int(np.median([p[6] for p in g]))
             xa, xb = max(0, xs - gw), min(wc, xs + 1)
             reach = max(1, int(round(2 * sc)))
-            above = tc[max(0, y0 - reach):y0, xa:xb].any(axis=0).mean() >= 0.5 if y0 > 0 else False
-            below = tc[y1:y1 + reach, xa:xb].any(axis=0).mean() >= 0.5 if y1 < hc else False
+            above = y0 > 0 and _closes_gap(tc[max(0, y0 - reach):y0], xa, xb, sc, min_column)
+            below = y1 < hc and _closes_gap(tc[y1:y1 + reach], xa, xb, sc, min_column)
             ok = not (above and below)
         if ok:
             # Each side holds a column, not a word or two: at the gap's rows, text reaches at least
@@ -886,6 +897,19 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         if sep.shape != (h, w):
             sep = np.pad(sep, ((0, h - sep.shape[0]), (0, w - sep.shape[1])), mode="edge")
     return sep
+
+
+def _closes_gap(rows: np.ndarray, xa: int, xb: int, sc: float, min_column: float) -> bool:
+    """Whether the text in ``rows`` (a band of the coarse text mask) covers most of the gap's
+    columns ``[xa, xb)`` and reaches at least ``min_column`` scale units beyond it on one side,
+    as a line of a column does (a paragraph's short last line too); a page number centred
+    under a gutter does not."""
+    ink = rows.any(axis=0)
+    if not ink[xa:xb].size or ink[xa:xb].mean() < 0.5:
+        return False
+    xs = np.flatnonzero(ink)
+    need = min_column * sc
+    return bool(xa - xs[0] >= need or xs[-1] - (xb - 1) >= need)
 
 
 def _line_seeds(text, s, colsep):
@@ -1100,7 +1124,8 @@ def _build_lines(assign, splits, kind, bb, s, seeds) -> list[dict]:
 
 
 def _absorb_fragments(lines, s) -> list[dict]:
-    """Fold tiny "lines" (pieces of broken glyphs) into a real line they touch."""
+    """Fold tiny "lines" (pieces of broken glyphs, a closing quote at a column's edge, where
+    the gutter kept it from the line's other pieces) into a real line within half a scale."""
     if len(lines) < 2:
         return lines
     bx = np.array([ln["box"] for ln in lines], dtype=np.float64)
@@ -1111,9 +1136,9 @@ def _absorb_fragments(lines, s) -> list[dict]:
     big = np.flatnonzero(~tiny)
     drop = set()
     for i in np.flatnonzero(tiny):
-        cx, cy = (bx[i, 0] + bx[i, 2]) / 2, (bx[i, 1] + bx[i, 3]) / 2
+        cy = (bx[i, 1] + bx[i, 3]) / 2
         b = bx[big]
-        dx = np.maximum(b[:, 0] - cx, 0) + np.maximum(cx - b[:, 2], 0)
+        dx = np.maximum(b[:, 0] - bx[i, 2], 0) + np.maximum(bx[i, 0] - b[:, 2], 0)
         dy = np.maximum(b[:, 1] - cy, 0) + np.maximum(cy - b[:, 3], 0)
         d = np.where(dx <= 0.5 * s, dy, np.inf)
         j = int(np.argmin(d))
@@ -1140,31 +1165,37 @@ def _is_speck(ln, labels, objs, s) -> bool:
     return fill > 0.6
 
 
-def _attach_small(lines, kind, bb, s, reach: float = 1.2, gap: float = 0.4) -> None:
-    """Attach small marks (i-dots, accents, punctuation) lying within a line's span, in place.
+def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> None:
+    """Attach small marks (i-dots, accents, punctuation) lying within a line's span (up to half
+    a scale beyond its ends), in place.
 
     Marks above or below a line join it within ``gap`` text scales of its box. Dots of dirt in
     the wide gaps of double-spaced text joined lines at 0.8 and made their crops up to 1.8 times
     too tall (6 double-spaced pages: CER 1.45% at 0.8, 0.16% at 0.4; single-spaced pages, where
     the gaps are narrower, read the same).
 
-    A dash-like mark (wider than tall) level with a line may lie up to ``reach`` text scales
-    before its start: a minus sign or an opening dash is often the first mark of a line (a
-    table's "-18.7"), and was dropped when marks had to lie within half a scale. Round specks
-    (dirt) get no such reach.
+    A dash-like mark (wider than tall, at least 0.4 scales wide) within a line's x-height band
+    may end up to ``reach`` text scales before its start or begin that far after its end: a
+    minus sign or an opening dash is often the first mark of a line (a table's "-18.7"), dashes
+    frame a page number ("- 101 -", a monospace font gives each its own cell), and both were
+    dropped when marks had to lie within half a scale. Specks of dirt and slivers of a table's
+    rules (at a line's edge, not at its x-height) get no such reach. A mark level with two
+    lines (cells of a table row) joins the nearer one.
     """
     small = np.flatnonzero(kind == 0)
     if small.size == 0 or not lines:
         return
     b = bb[small].astype(np.float64)
-    yc, xc = (b[:, 0] + b[:, 1]) / 2, (b[:, 2] + b[:, 3]) / 2
+    yc = (b[:, 0] + b[:, 1]) / 2
     lb = np.array([ln["box"] for ln in lines], dtype=np.float64)
-    inside_x = (xc[:, None] >= lb[None, :, 0] - 0.5 * s) & (xc[:, None] <= lb[None, :, 2] + 0.5 * s)
-    level = (yc[:, None] > lb[None, :, 1]) & (yc[:, None] < lb[None, :, 3])
-    dash = (b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])
-    beside = level & dash[:, None] & (xc[:, None] >= lb[None, :, 0] - reach * s) & (xc[:, None] <= lb[None, :, 2])
+    dash = ((b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])) & ((b[:, 3] - b[:, 2]) >= 0.4 * s)
+    dx = np.maximum(lb[None, :, 0] - b[:, 3:4], 0) + np.maximum(b[:, 2:3] - lb[None, :, 2], 0)
+    inside_x = dx <= 0.5 * s  # a closing quote just after a line's end too
+    lc = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
+    mid = (yc[:, None] > lc[None, :, 0]) & (yc[:, None] < lc[None, :, 1])  # at the x-height, as dashes are
+    beside = mid & dash[:, None] & (dx <= reach * s)
     dy = np.maximum(lb[None, :, 1] - yc[:, None], 0) + np.maximum(yc[:, None] - lb[None, :, 3], 0)
-    dy = np.where(inside_x | beside, dy, np.inf)
+    dy = np.where(inside_x | beside, dy + 1e-3 * dx, np.inf)
     best = np.argmin(dy, axis=1)
     ok = dy[np.arange(len(small)), best] <= gap * s
     if not ok.any():
@@ -1304,6 +1335,9 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
             seps.append((o[0].start, o[0].stop, xc))
         seps = np.array(seps)
         span = ((x0[:, None] < seps[None, :, 2] - s) & (x1[:, None] > seps[None, :, 2] + s)).any(axis=1)
+        # A line on the row of one that crosses a gutter (the page number beside a running head
+        # that runs over the gutter) is no column's line either.
+        span |= _same_row(span, core, x0, x1)
         beside = (seps[None, :, 0] <= yc[:, None] + s) & (seps[None, :, 1] >= yc[:, None] - s)
         left = seps[None, :, 2] < x0[:, None] + 0.5 * s
         for i in range(n):
@@ -1318,9 +1352,12 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     # "Left of" only across a column gutter: a gutter x between the two lines, beside one of them.
     leftof = np.zeros((n, n), bool)
     if seps is not None:
+        head = _head_row(core, x0, x1, xov)
         for sy0, sy1, sx in seps:
             lft, rgt = x1 <= sx + tol, x0 >= sx - tol
             near = (yc >= sy0 - 4 * s) & (yc <= sy1 + 4 * s)
+            lft &= ~head
+            rgt &= ~head
             leftof[np.ix_(np.flatnonzero(lft & near), np.flatnonzero(rgt))] = True
             leftof[np.ix_(np.flatnonzero(lft), np.flatnonzero(rgt & near))] = True
     if n <= 400:
@@ -1333,6 +1370,13 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     else:
         before |= leftof
     sp = span[:, None] | span[None, :]
+    if span.any():
+        # by height, but on one row from left to right (a running head and its page number)
+        lo, hi = core[:, 0], core[:, 1]
+        h = hi - lo
+        row = (np.minimum(hi[:, None], hi[None, :]) - np.maximum(lo[:, None], lo[None, :])
+               > 0.5 * np.minimum(h[:, None], h[None, :]))
+        above = np.where(row & sp, x0[:, None] < x0[None, :], above)
     before = np.where(sp, above, before)
     np.fill_diagonal(before, False)
     indeg = before.sum(axis=0)
@@ -1362,6 +1406,47 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         for j in js[indeg[js] == 0].tolist():
             heapq.heappush(heap, (y0[j], x0[j], j))
     return order, cols
+
+
+def _same_row(lines: np.ndarray, core: np.ndarray, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    """Lines side by side with one of ``lines`` (a mask) on its row: x-height bands overlapping
+    by more than half the smaller one, boxes apart in x."""
+    out = np.zeros(len(core), bool)
+    u = np.flatnonzero(lines)
+    if u.size and len(core) >= 2:
+        lo, hi = core[:, 0], core[:, 1]
+        ov = np.minimum(hi[u, None], hi[None, :]) - np.maximum(lo[u, None], lo[None, :])
+        row = ov > 0.5 * np.minimum((hi - lo)[u, None], (hi - lo)[None, :])
+        row &= (x1[u][:, None] <= x0[None, :]) | (x1[None, :] <= x0[u][:, None])
+        out[row.any(axis=0)] = True
+    return out
+
+
+def _head_row(core: np.ndarray, x0: np.ndarray, x1: np.ndarray, xov: np.ndarray, min_ratio: float = 1.3) -> np.ndarray:
+    """The page's top row when it holds lines side by side and stands clear of the lines below
+    it, by ``min_ratio`` times the usual gap between a line and the next one below: a running
+    head (a title over one column, the page number over the other). It is read across, before
+    the columns; taken as column text, its page number waited for the whole left column. Only
+    the top row: below it, rows with lines on both sides of a gutter are the columns' own (a
+    gutter found too short must not interleave them)."""
+    none = np.zeros(len(core), bool)
+    top = np.argmin(core[:, 0] + core[:, 1])
+    row = _same_row(np.arange(len(core)) == top, core, x0, x1)
+    if not row.any():
+        return none
+    row[top] = True
+    # gap from a line's x-height band down to the next band below it that it overlaps in x,
+    # for the row and (on a page of thousands of fragments, a sample of) the other lines
+    others = np.flatnonzero(~row)
+    idx = np.r_[np.flatnonzero(row), others[:: max(1, others.size // 400)]]
+    gap = core[None, :, 0] - core[idx, None, 1]
+    gap = np.where(xov[idx] & (gap > 0), gap, np.inf).min(axis=1)
+    k = int(row.sum())
+    usual = gap[k:][np.isfinite(gap[k:])]
+    below = gap[:k][np.isfinite(gap[:k])]
+    if usual.size < 3 or below.size == 0 or below.min() < min_ratio * np.median(usual):
+        return none
+    return row
 
 
 def _left_on_row(i: int, heap: list, core: np.ndarray, x0: np.ndarray, done: np.ndarray) -> Optional[int]:

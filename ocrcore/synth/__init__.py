@@ -77,6 +77,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "figures": 0.0,  # share of pages holding a picture (photo or halftone); 0 as for symbols
         "underlines": 0.0,  # share of body words that start an underlined run of 1-3 words; 0 as for symbols
         "tables": 0.0,  # share of pages holding a table (cells as lines, row by row); 0 as for symbols
+        "furniture": 0.0,  # share of pages with a running head, a page number and footnotes; 0 as for symbols
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
         "max_leading": 1.45,
         **_FONT_DEFAULTS,
@@ -260,6 +261,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["figures"] = _float(kind, "figures", p["figures"], 0.0, 1.0)
         p["underlines"] = _float(kind, "underlines", p["underlines"], 0.0, 1.0)
         p["tables"] = _float(kind, "tables", p["tables"], 0.0, 1.0)
+        p["furniture"] = _float(kind, "furniture", p["furniture"], 0.0, 1.0)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)
         p["max_leading"] = _float(kind, "max_leading", p["max_leading"], 1.0, 4.0)
         _range(kind, "min_leading", "max_leading", p)

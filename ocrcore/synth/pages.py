@@ -10,15 +10,18 @@ crossing the descenders; not text, so the truth is unchanged); with ``tables`` >
 of pages holds a table between two paragraphs of a column (2-5 columns of a label and figures,
 3-10 rows, a header row, ruled as a grid, with top/header/bottom rules only, or not at all;
 drawn from a stream of its own, so the text around it is the plain page's), each cell a line
-of the truth, row by row, its box in ``meta["tables"]``. The page
+of the truth, row by row, its box in ``meta["tables"]``; with ``furniture`` > 0, that share of
+pages gets what books and journals print around the text (a running head with the page number,
+footnotes at the foot of the last column in smaller type under a short rule, a page number in
+the bottom margin; from a stream of its own, counts in ``meta["furniture"]``). The page
 is drawn glyph by glyph at full resolution, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
 Skew convention: ``meta["skew_deg"]`` is the angle the content was rotated by, positive =
 counter-clockwise on screen (as ``PIL.Image.rotate``); undoing it means rotating by the negative.
 
-Ground truth ``Sample.page`` holds lines in reading order (heading, then column 0 top to bottom,
-then column 1), ``Line.column`` set (0-based; the heading is column 0), words split on spaces and
+Ground truth ``Sample.page`` holds lines in reading order (running head, heading, then column 0
+top to bottom, then column 1, footnotes, page number), ``Line.column`` set (0-based; the heading is column 0), words split on spaces and
 non-space chars. Every box is in final image coordinates: the bounds of the rotated corners and
 edge midpoints of the box at render time, rounded outwards and clipped, so chars stay inside
 their words and words inside their lines.
@@ -142,6 +145,13 @@ class PagesGenerator(FontedGenerator):
 
         lines: list[_Line] = []
         line_fonts = []
+        # book and journal furniture, from a stream of its own (the body stays the plain page's)
+        frng = sample_rng(seed, KIND + "-furniture", index) if p["furniture"] > 0 else None
+        furn = self._furniture(frng, body, size, leading, ml, mt, text_w, H - mb, colw, dpi) \
+            if frng is not None and frng.random() < p["furniture"] else None
+        if furn is not None:
+            lines.extend(furn["head"])
+            line_fonts.extend([None] * len(furn["head"]))
         y = mt
         # heading across the text block
         heading = None
@@ -188,6 +198,8 @@ class PagesGenerator(FontedGenerator):
             x0 = ml + c * (colw + gutter)
             y = top
             limit = last_bottom if c == cols - 1 else bottom
+            if furn is not None and c == cols - 1 and furn["notes"]:
+                limit = min(limit, furn["notes_top"] - 0.6 * leading)
             while y + size * 1.2 <= limit:
                 if fig_at is not None and c == fig_at[0] and not fig_boxes and y >= top + (limit - top) * fig_at[1]:
                     fh = min(fig_at[2], limit - y - leading)
@@ -222,6 +234,13 @@ class PagesGenerator(FontedGenerator):
                 lines.append(_layout_line(font, words, x, int(round(y)), avail, justify and not last, c))
                 line_fonts.append(font)
                 y += leading
+
+        if furn is not None:
+            for ln in furn["notes"]:
+                ln.column = cols - 1
+            lines.extend(furn["notes"] + furn["foot"])
+            line_fonts.extend([None] * (len(furn["notes"]) + len(furn["foot"])))
+            tab_rules.extend(furn["rules"])
 
         paper = int(round(255 - rng.uniform(0, 25) * strength))
         ink = int(round(rng.uniform(0, 60) * strength))
@@ -272,6 +291,8 @@ class PagesGenerator(FontedGenerator):
             "underlined_words": n_under,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
+            "furniture": ({"head": len(furn["head"]), "footnote_lines": len(furn["notes"]), "foot": len(furn["foot"])}
+                          if furn is not None else None),
             "paper": paper,
             "ink": ink,
             "degrade": strength,
@@ -349,6 +370,62 @@ class PagesGenerator(FontedGenerator):
             for yy, t in ((y0, 2 * thick), (y0 + row_h, thick), (y0 + height, 2 * thick)):
                 rects.append((int(x0), int(round(yy)), int(round(x1)), int(round(yy)) + t))
         return cells, rects, height + 2 * thick, style
+
+    def _furniture(self, rng, body, size: int, leading: float, ml: float, mt: float, text_w: float, bottom: float,
+                   colw: float, dpi: int) -> dict:
+        """What books and journals print around the text: a running head in the top margin (a
+        title in smaller, often italic type, the page number at one end or none), footnotes at
+        the foot of the last column (smaller type under a short rule, each opening with its
+        number) and a page number in the bottom margin. Lines in reading order: ``head``,
+        ``notes`` (their top ``notes_top``) and ``foot``; ``rules`` as rectangles."""
+        charset = self.params["charset"]
+        italic = self.fonts.variant(body, "italic")
+        thick = max(1, int(round(size / 16)))
+        folio = str(int(rng.integers(1, 500)))
+        out = {"head": [], "notes": [], "foot": [], "rules": [], "notes_top": bottom}
+        hs = max(6, int(round(size * float(rng.uniform(0.8, 0.95)))))
+        hfont = load_font((italic or body).path if rng.random() < 0.6 else body.path, hs)
+        hy = mt - hs * float(rng.uniform(1.8, 2.8))
+        mode = str(rng.choice(["title-folio", "folio-title", "centred"], p=[0.45, 0.25, 0.3]))
+        if rng.random() < 0.85 and hy >= 0.2 * dpi:
+            title = random_text(rng, 10, 50, charset)
+            if rng.random() < 0.3 and all(c in charset for c in title.upper()):
+                title = title.upper()
+            tw, fw = _word_width(hfont, title), _word_width(hfont, folio)
+            y = int(round(hy))
+            parts = {"title-folio": [(title, ml), (folio, ml + text_w - fw)],
+                     "folio-title": [(folio, ml), (title, ml + text_w - tw)],
+                     "centred": [(title, ml + (text_w - tw) / 2)]}[mode]
+            for text, x in parts:
+                if tw + fw + 2 * hs < text_w or mode == "centred":
+                    out["head"].append(_layout_line(hfont, text.split(" "), x, y, text_w, False, 0))
+            if out["head"] and rng.random() < 0.35:
+                ry = int(round(y + hs * 1.35))
+                out["rules"].append((int(ml), ry, int(round(ml + text_w)), ry + thick))
+        if rng.random() < 0.6:
+            fs = max(6, int(round(size * float(rng.uniform(0.75, 0.88)))))
+            nfont = load_font(body.path, fs)
+            fl = fs * float(rng.uniform(1.1, 1.3))
+            wrapped = []
+            for k in range(int(rng.integers(1, 4))):
+                text = f"{k + 1} " + random_text(rng, 30, 220, charset)
+                wrapped += _wrap(nfont, text, colw, colw)
+            top = bottom - fl * len(wrapped)
+            if top > mt + 0.4 * (bottom - mt):
+                x0 = ml + text_w - colw  # the last column
+                for k, words in enumerate(wrapped):
+                    out["notes"].append(_layout_line(nfont, words, x0, int(round(top + k * fl)), colw, False, 0))
+                ry = int(round(top - 0.5 * fl))
+                out["rules"].append((int(x0), ry, int(round(x0 + colw * float(rng.uniform(0.25, 0.4)))), ry + thick))
+                out["notes_top"] = ry
+        if not out["head"] or mode != "title-folio" or rng.random() < 0.3:
+            text = str(rng.choice([folio, f"- {folio} -", f"Page {folio}", f"{folio}"]))
+            ffont = load_font(body.path, max(6, int(round(size * float(rng.uniform(0.8, 1.0))))))
+            w = _word_width(ffont, text)
+            x = ml + (text_w - w) / 2 if rng.random() < 0.7 else ml + text_w - w
+            y = int(round(bottom + size * float(rng.uniform(1.2, 2.2))))
+            out["foot"].append(_layout_line(ffont, text.split(" "), x, y, text_w, False, 0))
+        return out
 
     def _underline(self, draw, rng, lines: list[_Line], line_fonts: list, font, size: int, ink: int) -> int:
         """Underline runs of 1-3 words of the body lines (as links and emphasis are): each word
