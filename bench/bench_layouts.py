@@ -7,11 +7,12 @@ page's); double-spaced (``min_leading``/``max_leading`` 2.0-2.4, line pitch in u
 the type size); and with book furniture (``furniture``: a running head with the page number, a
 page number at the foot, footnotes in smaller type under a short rule). Each is read by the
 page recognizer (shipped model), by the same with segmentation as it was before these layouts
-were measured (``--before``: crops cut tight to the ink, no room for descenders; a leading minus sign left out; a table row read in the order of
-its glyphs' tops; a grid's rules left in the crops and its cells run together; the text scale
-taken from the line pitch; dots up to 0.8 scales from a line joined to it; no dash joined
-from beside a line; a centred page number under the gutter taken to close it, as a line of a
-column closes a river of word gaps; a running head's page number read after the left column),
+were measured (``--before``: crops cut tight to the ink, no room for descenders; a leading
+minus sign left out; a table row read in the order of its glyphs' tops; a grid's rules left in
+the crops and its cells run together; the text scale taken from the line pitch; dots up to 0.8
+scales from a line joined to it; no dash joined from beside a line; a centred page number
+under the gutter taken to close it, as a line of a column closes a river of word gaps; a
+running head's page number read after the left column),
 and by Tesseract 5 (``--psm 3``, if installed).
 
 Prints page CER/WER (the truth reads a table row by row, cell by cell, one cell per line, so a

@@ -1305,10 +1305,11 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     Line u comes before line v when they overlap horizontally and u is higher, or when u lies
     left of a column gutter and v right of it, and no third line overlapping both horizontally
     lies between them in height.
-    Lines crossing a column gutter (headings, full-width paragraphs) are read strictly by height
-    against every other line. So columns are read left to right, a column that ends early does
-    not pull the rest of its neighbour after it, and a full-width heading comes before the columns
-    below it. Ties go to the higher, then the left line, except that a line ready to be read on
+    Lines crossing a column gutter (headings, full-width paragraphs), and lines on their row, are
+    read strictly by height against every other line (on one row from left to right); a running
+    head over the columns is read across before them (:func:`_head_row`). So columns are read
+    left to right, a column that ends early does not pull the rest of its neighbour after it,
+    and a full-width heading comes before the columns below it. Ties go to the higher, then the left line, except that a line ready to be read on
     the same row further left goes first (:func:`_left_on_row`: a table's cells row by row).
     The column of a line is the number of separators left of its start that run beside it.
     """
