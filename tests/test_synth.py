@@ -456,5 +456,9 @@ def test_furniture_frames_the_plain_page_in_reading_order():
             last_col = [y for ln, y in zip(body, body_cy) if ln.column == col]
             assert max(last_col) < cy[len(lines) - nn - nf]
     assert all(v >= 2 for v in seen.values()), seen
+    letters = "abcdefghijklmnopqrstuvwxyz "  # no digits: no page numbers, footnotes unnumbered
+    page = generate("pages", 77, 5, {"dpi": 100, "furniture": 1.0, "charset": letters})
+    assert page.meta["furniture"]["footnote_lines"] > 0
+    assert set("".join(ln.text for ln in page.page.lines)) <= set(letters)
     with pytest.raises(ValueError, match="furniture"):
         validate_params("pages", {"furniture": 1.5})

@@ -21,8 +21,8 @@ Skew convention: ``meta["skew_deg"]`` is the angle the content was rotated by, p
 counter-clockwise on screen (as ``PIL.Image.rotate``); undoing it means rotating by the negative.
 
 Ground truth ``Sample.page`` holds lines in reading order (running head, heading, then column 0
-top to bottom, then column 1, footnotes, page number), ``Line.column`` set (0-based; the heading is column 0), words split on spaces and
-non-space chars. Every box is in final image coordinates: the bounds of the rotated corners and
+top to bottom, then column 1, footnotes, page number), ``Line.column`` set (0-based; the heading
+is column 0), words split on spaces and non-space chars. Every box is in final image coordinates: the bounds of the rotated corners and
 edge midpoints of the box at render time, rounded outwards and clipped, so chars stay inside
 their words and words inside their lines.
 """
@@ -397,6 +397,8 @@ class PagesGenerator(FontedGenerator):
                      "folio-title": [(folio, ml), (title, ml + text_w - tw)],
                      "centred": [(title, ml + (text_w - tw) / 2)]}[mode]
             for text, x in parts:
+                if text == folio and not all(c in charset for c in folio):
+                    continue  # a charset without digits
                 if tw + fw + 2 * hs < text_w or mode == "centred":
                     out["head"].append(_layout_line(hfont, text.split(" "), x, y, text_w, False, 0))
             if out["head"] and rng.random() < 0.35:
@@ -408,7 +410,8 @@ class PagesGenerator(FontedGenerator):
             fl = fs * float(rng.uniform(1.1, 1.3))
             wrapped = []
             for k in range(int(rng.integers(1, 4))):
-                text = f"{k + 1} " + random_text(rng, 30, 220, charset)
+                mark = f"{k + 1} " if str(k + 1) in charset else ""
+                text = mark + random_text(rng, 30, 220, charset)
                 wrapped += _wrap(nfont, text, colw, colw)
             top = bottom - fl * len(wrapped)
             if top > mt + 0.4 * (bottom - mt):
@@ -419,12 +422,14 @@ class PagesGenerator(FontedGenerator):
                 out["rules"].append((int(x0), ry, int(round(x0 + colw * float(rng.uniform(0.25, 0.4)))), ry + thick))
                 out["notes_top"] = ry
         if not out["head"] or mode != "title-folio" or rng.random() < 0.3:
-            text = str(rng.choice([folio, f"- {folio} -", f"Page {folio}", f"{folio}"]))
+            text = (folio, f"- {folio} -", f"Page {folio}", folio)[int(rng.integers(0, 4))]  # half bare
+            text = text if all(c in charset or c == " " for c in text) else folio
             ffont = load_font(body.path, max(6, int(round(size * float(rng.uniform(0.8, 1.0))))))
             w = _word_width(ffont, text)
             x = ml + (text_w - w) / 2 if rng.random() < 0.7 else ml + text_w - w
             y = int(round(bottom + size * float(rng.uniform(1.2, 2.2))))
-            out["foot"].append(_layout_line(ffont, text.split(" "), x, y, text_w, False, 0))
+            if all(c in charset for c in folio):
+                out["foot"].append(_layout_line(ffont, text.split(" "), x, y, text_w, False, 0))
         return out
 
     def _underline(self, draw, rng, lines: list[_Line], line_fonts: list, font, size: int, ink: int) -> int:
