@@ -715,3 +715,16 @@ def test_running_heads_page_numbers_and_footnotes_read_in_place(index, dpi):
     found = [ln.bbox for ln in segment(binarize(sample.image))]
     order = [j for j in matched_order(found, truth) if j >= 0]
     assert order == list(range(len(truth))), order
+
+
+def test_a_closing_quote_at_a_column_edge_stays_with_its_line():
+    """A closing quote just past a column's last glyph, kept from its line's other pieces by the
+    gutter, was found as a line of its own (page 1 of seed 77: 105 lines for 104). Fragments
+    within half a scale of a line's end, measured from their edge, join it."""
+    from ocrcore.synth import generate
+
+    sample = generate("pages", 77, 1, {"dpi": 300})
+    truth = [ln.bbox for ln in sample.page.lines]
+    found = [ln.bbox for ln in segment(binarize(sample.image))]
+    assert len(found) == len(truth)
+    assert matched_order(found, truth) == list(range(len(truth)))
