@@ -1309,8 +1309,9 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     read strictly by height against every other line (on one row from left to right); a running
     head over the columns is read across before them (:func:`_head_row`). So columns are read
     left to right, a column that ends early does not pull the rest of its neighbour after it,
-    and a full-width heading comes before the columns below it. Ties go to the higher, then the left line, except that a line ready to be read on
-    the same row further left goes first (:func:`_left_on_row`: a table's cells row by row).
+    and a full-width heading comes before the columns below it. Ties go to the higher, then the
+    left line, except that a line ready to be read on the same row further left goes first
+    (:func:`_left_on_row`: a table's cells row by row).
     The column of a line is the number of separators left of its start that run beside it.
     """
     n = len(lines)
@@ -1378,11 +1379,8 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     sp = span[:, None] | span[None, :]
     if span.any():
         # by height, but on one row from left to right (a running head and its page number)
-        lo, hi = core[:, 0], core[:, 1]
-        h = hi - lo
-        row = (np.minimum(hi[:, None], hi[None, :]) - np.maximum(lo[:, None], lo[None, :])
-               > 0.5 * np.minimum(h[:, None], h[None, :]))
-        above = np.where(row & sp, x0[:, None] < x0[None, :], above)
+        every = np.arange(n)
+        above = np.where(_row_pairs(core, every, every) & sp, x0[:, None] < x0[None, :], above)
     before = np.where(sp, above, before)
     np.fill_diagonal(before, False)
     indeg = before.sum(axis=0)
@@ -1414,15 +1412,20 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     return order, cols
 
 
+def _row_pairs(core: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Whether lines ``u[i]`` and ``v[j]`` are on one row: their x-height bands overlap by more
+    than half the smaller one (the rule of :func:`_left_on_row`)."""
+    lo, hi = core[:, 0], core[:, 1]
+    ov = np.minimum(hi[u, None], hi[None, v]) - np.maximum(lo[u, None], lo[None, v])
+    return ov > 0.5 * np.minimum((hi - lo)[u, None], (hi - lo)[None, v])
+
+
 def _same_row(lines: np.ndarray, core: np.ndarray, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-    """Lines side by side with one of ``lines`` (a mask) on its row: x-height bands overlapping
-    by more than half the smaller one, boxes apart in x."""
+    """Lines side by side with one of ``lines`` (a mask) on its row, boxes apart in x."""
     out = np.zeros(len(core), bool)
     u = np.flatnonzero(lines)
     if u.size and len(core) >= 2:
-        lo, hi = core[:, 0], core[:, 1]
-        ov = np.minimum(hi[u, None], hi[None, :]) - np.maximum(lo[u, None], lo[None, :])
-        row = ov > 0.5 * np.minimum((hi - lo)[u, None], (hi - lo)[None, :])
+        row = _row_pairs(core, u, np.arange(len(core)))
         row &= (x1[u][:, None] <= x0[None, :]) | (x1[None, :] <= x0[u][:, None])
         out[row.any(axis=0)] = True
     return out

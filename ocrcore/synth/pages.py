@@ -22,9 +22,9 @@ counter-clockwise on screen (as ``PIL.Image.rotate``); undoing it means rotating
 
 Ground truth ``Sample.page`` holds lines in reading order (running head, heading, then column 0
 top to bottom, then column 1, footnotes, page number), ``Line.column`` set (0-based; the heading
-is column 0), words split on spaces and non-space chars. Every box is in final image coordinates: the bounds of the rotated corners and
-edge midpoints of the box at render time, rounded outwards and clipped, so chars stay inside
-their words and words inside their lines.
+is column 0), words split on spaces and non-space chars. Every box is in final image
+coordinates: the bounds of the rotated corners and edge midpoints of the box at render time,
+rounded outwards and clipped, so chars stay inside their words and words inside their lines.
 """
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ class PagesGenerator(FontedGenerator):
         line_fonts = []
         # book and journal furniture, from a stream of its own (the body stays the plain page's)
         frng = sample_rng(seed, KIND + "-furniture", index) if p["furniture"] > 0 else None
-        furn = self._furniture(frng, body, size, leading, ml, mt, text_w, H - mb, colw, dpi) \
+        furn = self._furniture(frng, body, size, ml, mt, text_w, H - mb, colw, dpi) \
             if frng is not None and frng.random() < p["furniture"] else None
         if furn is not None:
             lines.extend(furn["head"])
@@ -371,8 +371,8 @@ class PagesGenerator(FontedGenerator):
                 rects.append((int(x0), int(round(yy)), int(round(x1)), int(round(yy)) + t))
         return cells, rects, height + 2 * thick, style
 
-    def _furniture(self, rng, body, size: int, leading: float, ml: float, mt: float, text_w: float, bottom: float,
-                   colw: float, dpi: int) -> dict:
+    def _furniture(self, rng, body, size: int, ml: float, mt: float, text_w: float, bottom: float, colw: float,
+                   dpi: int) -> dict:
         """What books and journals print around the text: a running head in the top margin (a
         title in smaller, often italic type, the page number at one end or none), footnotes at
         the foot of the last column (smaller type under a short rule, each opening with its
