@@ -207,7 +207,17 @@ class PageRecognizer:
         self.last_check = None
 
     def _read(self, images: list) -> list:
-        return self.recognizer.recognize_lines(images, batch_size=self.batch_size) if images else []
+        return self.recognizer.recognize_lines(images, batch_size=self.batch_size, normalize=self._normalize) \
+            if images else []
+
+    @property
+    def _normalize(self) -> bool | None:
+        """Line images and captchas: as the model says. Lines our segmenter cut: re-framed only
+        where the model learned them re-framed (``line_norm["segmented"]``)."""
+        norm = getattr(self.recognizer, "line_norm", None)
+        if self.single_line or not norm:
+            return None
+        return bool(norm.get("segmented", False))
 
     def __call__(self, image: Image.Image, *, page_id: str, source_uri: str = "", page_no: int = 1,
                  run_id: str = "") -> Page:

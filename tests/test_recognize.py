@@ -79,13 +79,26 @@ def test_single_line_page_with_oracle_recognizer():
     s = generate("captcha", 5, 0)
 
     class Oracle:
-        def recognize_lines(self, lines, batch_size=32):
-            return [SimpleNamespace(text=s.text, confidence=0.8, chars=_spikes(s))]
+        line_norm = {"segmented": False}
+        asked: list = []
 
-    page = PageRecognizer(Oracle(), single_line=True, model_name="oracle")(s.image, page_id="cap#1", page_no=1)
+        def recognize_lines(self, lines, batch_size=32, normalize=None):
+            self.asked.append(normalize)
+            return [SimpleNamespace(text=s.text, confidence=0.8, chars=_spikes(s)) for _ in lines]
+
+    oracle = Oracle()
+    page = PageRecognizer(oracle, single_line=True, model_name="oracle")(s.image, page_id="cap#1", page_no=1)
     assert page.text == s.text and page.width == 200 and page.height == 50
     assert len(page.lines) == 1 and page.lines[0].bbox == (0, 0, 200, 50)
     assert 0.0 <= page.confidence <= 1.0 and page.model == "oracle"
+    # a line image is re-framed as the model says (None); lines cut from a page only where the
+    # model learned them re-framed (``segmented``)
+    assert oracle.asked == [None]
+    PageRecognizer(oracle, orient=False)(generate("pages", 77, 0, {"dpi": 100}).image, page_id="p#1")
+    assert oracle.asked[-1] is False
+    oracle.line_norm = {"segmented": True}
+    PageRecognizer(oracle, orient=False)(generate("pages", 77, 0, {"dpi": 100}).image, page_id="p#1")
+    assert oracle.asked[-1] is True
 
 
 def test_labeled_crops_pair_found_lines_with_their_true_text():

@@ -315,3 +315,44 @@ def test_auto_arch_and_epochs_follow_the_data_size(recs, tmp_path):
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="unknown arch"):
         TrainConfig(arch="crnn_huge")
+
+
+def _with_margins(rec: dict, pad: int) -> dict:
+    img = Image.open(io.BytesIO(rec["image"]["bytes"]))
+    big = Image.new("L", (img.width + 2 * pad, img.height + 2 * pad), 255)
+    big.paste(img, (pad, pad))
+    buf = io.BytesIO()
+    big.save(buf, "PNG")
+    return {**rec, "id": rec["id"] + "m", "image": {"bytes": buf.getvalue(), "path": None}}
+
+
+def test_line_norm_reframes_training_samples_and_is_inherited(tmp_path, recs):
+    """With ``line_norm`` on, a line with wide margins becomes the same model input as the line
+    without them; the geometry is saved with the model, kept by a fine-tune ("auto"), dropped
+    with "off", and off when training from scratch by default."""
+    from ocrcore.train import Trainer
+
+    def inputs(line_norm):
+        t = Trainer(cfg(line_norm=line_norm), recs, out=str(tmp_path / f"probe-{line_norm}"))
+        t.height = t._model_config_height()
+        t._plan_data()
+        return [t._prepare(r, labels_needed=True).image for r in (recs[0], _with_margins(recs[0], 20))]
+
+    plain, wide = inputs("on")
+    assert abs(plain.shape[1] - wide.shape[1]) <= 2
+    plain, wide = inputs("off")
+    assert wide.shape[1] < 0.7 * plain.shape[1]  # as given: margins shrink the text
+
+    train(cfg(max_steps=2, line_norm="on"), recs, out=str(tmp_path / "base"))
+    saved = load_model(str(tmp_path / "base"))[2]["line_norm"]
+    assert saved == {"method": "text-band", "above": 1.8, "below": 0.8, "side": 0.6, "segmented": False}
+    train(cfg(max_steps=2), recs, out=str(tmp_path / "ft"), init=str(tmp_path / "base"))
+    assert load_model(str(tmp_path / "ft"))[2]["line_norm"] == saved
+    train(cfg(max_steps=2, line_norm="off"), recs, out=str(tmp_path / "ft-off"), init=str(tmp_path / "base"))
+    assert load_model(str(tmp_path / "ft-off"))[2]["line_norm"] is None
+    train(cfg(max_steps=2), recs, out=str(tmp_path / "scratch"))
+    assert load_model(str(tmp_path / "scratch"))[2]["line_norm"] is None
+    with pytest.raises(ValueError, match="line_norm"):
+        TrainConfig(line_norm="sometimes")
+    with pytest.raises(ValueError, match="unknown line_norm"):
+        TrainConfig(line_norm={"above": 2.0, "tilt": 1})

@@ -36,6 +36,8 @@ class AugmentConfig:
     ink: tuple = (0.0, 0.35)
     p_noise: float = 0.3
     noise_std: tuple = (0.01, 0.08)
+    p_binarize: float = 0.0     # black-and-white scans: thresholded at twice the resolution, then scaled back
+    threshold: tuple = (0.35, 0.65)  # between the line's ink and paper levels
 
     @classmethod
     def from_dict(cls, d: dict) -> "AugmentConfig":
@@ -82,4 +84,24 @@ def augment_line(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig =
         a = ink + (paper - ink) * a
     if rng.random() < cfg.p_noise:
         a = a + rng.normal(0.0, rng.uniform(*cfg.noise_std), a.shape).astype(np.float32)
+    if cfg.p_binarize > 0 and rng.random() < cfg.p_binarize:  # no draw when off: old runs replay exactly
+        a = binarize_line(a, rng.uniform(*cfg.threshold))
     return np.clip(a, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def binarize_line(img: np.ndarray, level: float) -> np.ndarray:
+    """A line as a black-and-white scan of it would be after scaling to the model's height.
+
+    Real line datasets are often binarized at scan resolution (OCRopus ``.bin.png``), then
+    scaled down, which leaves hard-edged strokes with one pixel of grey. Thresholding at twice
+    the model's height and scaling back imitates that. ``level``: where between the image's ink
+    and paper levels (0..1) the threshold lies; lower thins the strokes.
+    """
+    a = np.asarray(img, dtype=np.float32)
+    h, w = a.shape
+    lo, hi = float(a.min()), float(a.max())
+    if hi - lo < 0.1:
+        return a
+    big = np.asarray(Image.fromarray(a).resize((2 * w, 2 * h), Image.BILINEAR), dtype=np.float32)
+    bw = (big > lo + level * (hi - lo)).astype(np.float32)
+    return np.asarray(Image.fromarray(bw).resize((w, h), Image.BILINEAR), dtype=np.float32)

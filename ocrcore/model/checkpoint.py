@@ -5,7 +5,8 @@ A *model* is a directory or prefix holding two objects:
 * ``model.safetensors``: the network's tensors (safetensors cannot execute code on load);
 * ``model.json``: everything inference and provenance need: ``format``, ``format_version``,
   ``model`` (the architecture config for :func:`ocrcore.model.crnn.build_model`), ``charset``
-  (with its normalisation), ``input_height``, ``width_factor``, ``normalization``, ``training``
+  (with its normalisation), ``input_height``, ``width_factor``, ``normalization``, ``line_norm``
+  (the line geometry it reads, or null), ``training``
   (data URL, split seed/fraction, steps, epochs, metrics, ...), ``created``.
 
 A training run's resumable state is a second pair, ``training_state.safetensors`` (optimizer
@@ -149,8 +150,14 @@ def model_urls(url: str, storage_options: Optional[dict] = None) -> tuple[str, s
     return storage.join(url, WEIGHTS_NAME), storage.join(url, CONFIG_NAME)
 
 
-def make_config(model: CRNN, charset: Charset, training: Optional[dict] = None) -> dict:
-    """The ``model.json`` content for ``model`` over ``charset``."""
+def make_config(model: CRNN, charset: Charset, training: Optional[dict] = None,
+                line_norm: Optional[dict] = None) -> dict:
+    """The ``model.json`` content for ``model`` over ``charset``.
+
+    ``line_norm``: the line geometry the model reads (:func:`ocrcore.model.lines.normalize_line`
+    parameters, plus ``segmented``: whether lines our page segmenter cut are re-framed too);
+    None: lines as given.
+    """
     cfg = dict(model.config)
     if cfg["num_classes"] != charset.num_classes:
         raise CheckpointError(f"model has {cfg['num_classes']} classes but the charset needs {charset.num_classes}")
@@ -162,6 +169,7 @@ def make_config(model: CRNN, charset: Charset, training: Optional[dict] = None) 
         "input_height": cfg["input_height"],
         "width_factor": width_factor(cfg),
         "normalization": charset.normalize,
+        "line_norm": dict(line_norm) if line_norm else None,
         "input_convention": "N x 1 x H x W float, 1.0 = white, right-padded with 1.0",
         "training": dict(training or {}),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -169,13 +177,14 @@ def make_config(model: CRNN, charset: Charset, training: Optional[dict] = None) 
 
 
 def save_model(url: str, model: CRNN, charset: Charset, *, training: Optional[dict] = None,
-               dtype: Optional[torch.dtype] = None, storage_options: Optional[dict] = None) -> dict:
+               dtype: Optional[torch.dtype] = None, storage_options: Optional[dict] = None,
+               line_norm: Optional[dict] = None) -> dict:
     """Write ``model.safetensors`` + ``model.json`` under ``url``; returns the config written.
 
     ``dtype=torch.float16`` halves the file (weights are cast back to float32 on load).
     The weights are written first and the JSON last, so a model with a config is complete.
     """
-    config = make_config(model, charset, training)
+    config = make_config(model, charset, training, line_norm)
     tensors = {}
     for k, v in model.state_dict().items():
         tensors[k] = v.to(dtype) if (dtype is not None and v.is_floating_point()) else v

@@ -21,7 +21,7 @@ from ocrcore.model.checkpoint import CheckpointError, load_model
 from ocrcore.model.crnn import CRNN
 from ocrcore.model.fast import inference_copy
 from ocrcore.model.ctc import LineHyp, batch_greedy_decode, beam_decode
-from ocrcore.model.lines import check_line_shape, pad_batch, scale_to_height
+from ocrcore.model.lines import check_line_shape, normalize_line, pad_batch, scale_to_height
 
 # The shipped default model: package data ``ocrcore/models/model.json`` + ``model.safetensors``.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -133,6 +133,8 @@ class Recognizer:
         self.charset = charset
         self.config = config or {}
         self.max_width = max_width
+        # the line geometry the model reads (model.json ``line_norm``; None: lines as given)
+        self.line_norm: Optional[dict] = self.config.get("line_norm") or None
 
     @classmethod
     def load(cls, url: Optional[str] = None, *, device: Optional[str] = None,
@@ -163,7 +165,8 @@ class Recognizer:
 
     @torch.no_grad()
     def recognize_lines(self, lines: Sequence[np.ndarray], *, batch_size: int = 16,
-                        decoder: str = "greedy", beam_width: int = 10, lexicon=None) -> list[LineResult]:
+                        decoder: str = "greedy", beam_width: int = 10, lexicon=None,
+                        normalize: Optional[bool] = None) -> list[LineResult]:
         """Read 2-D float line images (1.0 = white), in the given order.
 
         Lines are sorted by scaled width and batched, so padding stays small, and results do
@@ -172,15 +175,25 @@ class Recognizer:
         of the image passed in. A line that cannot be read (too small, too wide, not 2-D)
         raises :class:`~ocrcore.model.lines.LineImageError`: screen with :meth:`check_line`.
         ``decoder="beam"`` runs CTC prefix beam search, optionally constrained to ``lexicon``.
+        ``normalize``: re-frame each line to the model's line geometry first
+        (:func:`~ocrcore.model.lines.normalize_line`); None = when the model's config has one
+        (``line_norm``). Lines cut by our page segmenter pass False where the model was
+        trained on them as cut (``line_norm["segmented"]`` false).
         """
         if decoder not in ("greedy", "beam"):
             raise ValueError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")
-        scaled, scales = [], []
+        norm = self.line_norm if normalize is None else ((self.line_norm or {}) if normalize else None)
+        scaled, scales, offsets = [], [], []
         for g in lines:
             g = np.asarray(g, dtype=np.float32)
+            off = 0
+            if norm is not None:
+                check_line_shape(g.shape, self.input_height)  # the input's own faults first
+                g, off = normalize_line(g, norm)
             s = scale_to_height(g, self.input_height, max_width=self.max_width)
             scaled.append(s)
             scales.append(g.shape[1] / max(s.shape[1], 1))
+            offsets.append(off)
         order = sorted(range(len(scaled)), key=lambda i: scaled[i].shape[1])
         out: list[Optional[LineResult]] = [None] * len(scaled)
         f = self.width_factor
@@ -196,14 +209,17 @@ class Recognizer:
                 hyps = [beam_decode(lp[:, j], self.charset, log_probs=True, beam_width=beam_width,
                                     lexicon=lexicon, length=int(lengths[j])) for j in range(len(idx))]
             for i, hyp in zip(idx, hyps):
-                out[i] = self._to_result(hyp, scales[i], lines[i].shape[1] if hasattr(lines[i], "shape") else 0)
+                out[i] = self._to_result(hyp, scales[i], lines[i].shape[1] if hasattr(lines[i], "shape") else 0,
+                                         offsets[i])
         return out  # type: ignore[return-value]
 
-    def _to_result(self, hyp: LineHyp, scale: float, width: int) -> LineResult:
+    def _to_result(self, hyp: LineHyp, scale: float, width: int, offset: int = 0) -> LineResult:
         f = self.width_factor
         chars = []
         for c in hyp.chars:
-            x0 = int(np.floor(c.start * f * scale))
-            x1 = int(np.ceil(c.end * f * scale))
-            chars.append(CharResult(c.text, c.confidence, c.start, c.end, max(0, x0), min(width, x1) if width else x1))
+            x0 = int(np.floor(c.start * f * scale)) - offset
+            x1 = int(np.ceil(c.end * f * scale)) - offset
+            x0 = max(0, x0)
+            x1 = max(x0, min(width, x1) if width else x1)
+            chars.append(CharResult(c.text, c.confidence, c.start, c.end, x0, x1))
         return LineResult(hyp.text, hyp.confidence, chars)
