@@ -63,7 +63,8 @@ def cmd_eval(args) -> int:
         all_ids = [r["id"] for r in iter_records(args.data, columns=["id"], storage_options=opts)]
         ids = split_from_model_config(rec.config, all_ids, args.split)
     report = evaluate(rec, iter_records(args.data, columns=["id", "image", "text"], storage_options=opts),
-                      ids=ids, batch_size=args.batch_size)
+                      ids=ids, batch_size=args.batch_size,
+                      reframe={"model": None, "on": True, "off": False}[args.reframe])
     print(report.summary())
     print(json.dumps({"cer": report.cer, "wer": report.wer, "sequence_accuracy": report.seq_acc, "n": report.n}))
     if args.predictions:
@@ -105,6 +106,9 @@ def register(sub) -> None:
                    help="val/train: the seeded split recorded when the model was trained on this dataset")
     e.add_argument("--predictions", help="write per-sample predictions (JSON lines) here")
     e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--reframe", choices=["model", "on", "off"], default="model",
+                   help="re-frame each line image to the line geometry the model reads (margins and text "
+                        "size): model (default) when its model.json has line_norm, on, off")
     e.add_argument("--threads", type=int, help="torch CPU threads")
     _precision_arg(e)
     e.add_argument("--storage-options", help="fsspec storage options as JSON")

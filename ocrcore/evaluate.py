@@ -139,6 +139,7 @@ def evaluate(
     batch_size: int = 32,
     normalize: Optional[str] = None,
     chunk: int = 512,
+    reframe: Optional[bool] = None,
 ) -> EvalReport:
     """Recognise every record's image and score it against its ``text``.
 
@@ -146,7 +147,9 @@ def evaluate(
     evaluation to those record ids (e.g. the validation split recorded with the model).
     ``normalize`` defaults to the model's normalisation. Images that cannot be decoded count as
     wrong (empty prediction) with the reason in ``error``; they never abort the evaluation.
-    Records are streamed in chunks of ``chunk``, so memory stays bounded.
+    Records are streamed in chunks of ``chunk``, so memory stays bounded. ``reframe``: re-frame
+    each line to the model's line geometry first (None: when the model's config has one; see
+    :func:`ocrcore.model.lines.normalize_line`).
     """
     from ocrcore.model.predict import Recognizer, record_to_gray
 
@@ -157,7 +160,8 @@ def evaluate(
 
     def flush(buf):
         good = [(i, g) for i, (_, _, g, _) in enumerate(buf) if g is not None]
-        results = rec.recognize_lines([g for _, g in good], batch_size=batch_size) if good else []
+        results = (rec.recognize_lines([g for _, g in good], batch_size=batch_size, normalize=reframe)
+                   if good else [])
         out = {i: r for (i, _), r in zip(good, results)}
         for i, (sid, text, _, err) in enumerate(buf):
             r = out.get(i)

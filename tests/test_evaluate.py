@@ -93,3 +93,22 @@ def test_precision_options(recognizer):
     bf16 = Recognizer(recognizer.model, recognizer.charset, device="cpu", precision="bf16").recognize_lines(lines)
     assert len(bf16) == len(fp32) == 4
     assert max(abs(a.confidence - b.confidence) for a, b in zip(fp32, bf16)) < 0.05
+
+
+def test_evaluate_reframes_lines_as_the_model_says():
+    """Lines given with wide white margins: the shipped model (``line_norm`` in its model.json)
+    reads them re-framed by default; ``reframe=False`` (``ocr eval --reframe off``) reads them
+    as given, where the text comes out too small for it."""
+    from ocrcore.synth import generate
+
+    recs = []
+    for k in range(4):
+        s = generate("lines", 21, k, {"degrade": 0.0})
+        wide = Image.new("L", (s.image.width + 60, 3 * s.image.height), 255)
+        wide.paste(s.image.convert("L"), (30, s.image.height))
+        buf = io.BytesIO()
+        wide.save(buf, "PNG")
+        recs.append({"id": str(k), "image": {"bytes": buf.getvalue()}, "text": s.text})
+    rec = Recognizer.load(num_threads=1)
+    default, off = evaluate(rec, recs), evaluate(rec, recs, reframe=False)
+    assert default.cer < 0.05 and off.cer > default.cer + 0.2
