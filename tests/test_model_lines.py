@@ -79,9 +79,9 @@ def test_normalize_line_gives_one_geometry_whatever_the_margins():
     wide = _framed(g, g.shape[0], g.shape[0], 40, 40)
     outs = [normalize_line(v) for v in (g, tight, wide)]
     heights = [o.shape[0] for o, _ in outs]
-    bases = [text_band(ink_mask(o))[0] for o, _ in outs]
+    bases = [text_band(ink_mask(o)[0])[0] for o, _ in outs]
     assert max(heights) - min(heights) <= 2 and max(bases) - min(bases) <= 1.0
-    base, xh, _, _ = text_band(ink_mask(outs[0][0]))
+    base, xh, _, _ = text_band(ink_mask(outs[0][0])[0])
     assert abs(base - 1.8 * xh) <= 1.0 and abs(outs[0][0].shape[0] - base - 0.8 * xh) <= 1.0
     # the ink gets the same white before and after it: columns added (x_offset > 0) or cut (< 0)
     side = int(round(0.6 * xh))

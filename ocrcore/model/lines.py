@@ -96,24 +96,30 @@ def from_uint8(img: np.ndarray) -> np.ndarray:
 # lines: medians 2.0 and 0.93) and lines cut from pages by our segmenter (1.73 and 0.71) both
 # sit near it, so a model trained on either reads lines normalized to it.
 LINE_NORM_DEFAULT = {"method": "text-band", "above": 1.8, "below": 0.8, "side": 0.6}
+MIN_X_HEIGHT = 4  # pixels; below it a line is left as given
 
 
-def ink_mask(gray: np.ndarray) -> np.ndarray | None:
-    """Pixels darker than halfway between the paper and ink levels (1st and 99.5th percentiles);
-    None when the image has no contrast to speak of (blank)."""
+def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """``(ink, paper)``: pixels darker than halfway between the paper and ink levels (99.5th and
+    1st percentiles), and the paper level; None when the image has no contrast (blank)."""
     g = np.asarray(gray, dtype=np.float32)
     if g.ndim != 2 or g.size == 0:
         return None
     lo, hi = np.percentile(g, [1.0, 99.5])
-    return g < (lo + hi) / 2 if hi - lo >= 0.15 else None
+    return (g < (lo + hi) / 2, float(hi)) if hi - lo >= 0.15 else None
 
 
 def text_band(ink: np.ndarray) -> tuple[float, float, int, int] | None:
-    """``(baseline, x_height, ink_top, ink_bottom)`` in rows of a line's :func:`ink_mask`.
+    """``(baseline, x_height, top, bottom)`` in rows of a line's ink mask; None without ink.
 
     The baseline is the median bottom of the line's glyph-sized components (at least 30% of the
     tallest, so dots, commas and specks do not vote), the x-line their median top: most letters
-    of running text are x-height letters, so the medians land there. None without ink.
+    of running text are x-height letters, so the medians land there. ``top`` and ``bottom``
+    bound the components that reach into the band between them (ascenders, descenders,
+    brackets), not specks or strokes of a neighbouring line above or below it. None also where
+    the x-height comes out under :data:`MIN_X_HEIGHT` pixels or the text reaches over three
+    x-heights: faint type broken into fragments, whose medians measure nothing (re-framed to
+    a 3-pixel "x-height", a faint held-out line read as garbage instead of two letters wrong).
     """
     labels, n = ndi.label(ink, structure=np.ones((3, 3), bool))
     if n == 0:
@@ -126,8 +132,13 @@ def text_band(ink: np.ndarray) -> tuple[float, float, int, int] | None:
     if not big.any():
         return None
     base = float(np.median(bottoms[big]))
-    x_height = max(base - float(np.median(tops[big])), 3.0)
-    return base, x_height, int(tops.min()), int(bottoms.max())
+    x_line = float(np.median(tops[big]))
+    x_height = base - x_line
+    touching = (tops < base) & (bottoms > x_line)
+    top, bottom = int(tops[touching].min()), int(bottoms[touching].max())
+    if x_height < MIN_X_HEIGHT or bottom - top > 3.0 * x_height:
+        return None  # too small to measure, or broken into fragments (faint type): no band found
+    return base, x_height, top, bottom
 
 
 def normalize_line(gray: np.ndarray, norm: dict | None = None) -> tuple[np.ndarray, int]:
@@ -139,25 +150,26 @@ def normalize_line(gray: np.ndarray, norm: dict | None = None) -> tuple[np.ndarr
     below; cropped tight to the ink, 7.8%. Normalized, 1.3-1.6% for all three (see
     ``bench/bench_line_geometry.py``). Rows are cut or padded white so the baseline sits
     ``above`` x-heights below the top and ``below`` above the bottom, widened to keep all the
-    ink (0.15 x-heights clear); the ink gets ``side`` x-heights of white before and after it
+    text's ink (0.15 x-heights clear); what is added is paper (the image's paper level); the ink gets ``side`` x-heights of white before and after it
     (a wide white margin made the model read a dash into it). ``x_offset`` is the number of
     columns added on the left (negative: cut): column ``x`` of the result is column
     ``x - x_offset`` of the input. An image without measurable text comes back unchanged.
     """
     g = np.asarray(gray, dtype=np.float32)
-    ink = ink_mask(g)
-    band = text_band(ink) if ink is not None else None
+    found = ink_mask(g)
+    band = text_band(found[0]) if found is not None else None
     if band is None:
         return g, 0
+    ink, paper = found
     p = {**LINE_NORM_DEFAULT, **(norm or {})}
     base, xh, ink_top, ink_bottom = band
     top = int(round(min(base - p["above"] * xh, ink_top - 0.15 * xh)))
     bottom = int(round(max(base + p["below"] * xh, ink_bottom + 0.15 * xh)))
     h, w = g.shape
-    ink_cols = np.flatnonzero(ink.any(axis=0))
+    ink_cols = np.flatnonzero(ink[max(0, top): max(0, bottom)].any(axis=0))
     side = int(round(p["side"] * xh))
     x0, x1 = int(ink_cols[0]) - side, int(ink_cols[-1]) + 1 + side  # input columns kept (may overhang)
-    out = np.ones((bottom - top, x1 - x0), np.float32)
+    out = np.full((bottom - top, x1 - x0), paper, np.float32)
     ya, yb, xa, xb = max(0, top), min(h, bottom), max(0, x0), min(w, x1)
     out[ya - top: yb - top, xa - x0: xb - x0] = g[ya:yb, xa:xb]
     left = -x0
