@@ -37,8 +37,9 @@ def _tight(g, rows_only=False):
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     if rows.size == 0:
         return g
-    g = g[rows[0]: rows[-1] + 1]
-    return g if rows_only else g[:, cols[0]: cols[-1] + 1]
+    cut = g[rows[0]: rows[-1] + 1]
+    cut = cut if rows_only else cut[:, cols[0]: cols[-1] + 1]
+    return cut if min(cut.shape) >= 8 else g  # a speck of a line: left as it is
 
 
 def _resize(g, f):

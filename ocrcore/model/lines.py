@@ -137,10 +137,12 @@ def text_band(ink: np.ndarray) -> tuple[float, float, int, int] | None:
     base = float(np.median(bottoms[big]))
     x_line = float(np.median(tops[big]))
     x_height = base - x_line
+    if x_height < MIN_X_HEIGHT:
+        return None  # too small to measure
     touching = (tops < base) & (bottoms > x_line)
     top, bottom = int(tops[touching].min()), int(bottoms[touching].max())
-    if x_height < MIN_X_HEIGHT or bottom - top > 3.0 * x_height:
-        return None  # too small to measure, or broken into fragments (faint type): no band found
+    if bottom - top > 3.0 * x_height:
+        return None  # broken into fragments (faint type): no band found
     return base, x_height, top, bottom
 
 
