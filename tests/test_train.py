@@ -272,6 +272,7 @@ def test_init_auto_fine_tunes_the_shipped_model_on_small_data(tmp_path, recs):
         assert torch.allclose(w_new[cs.class_of(c)], w_old[shipped_cs.class_of(c)], atol=1e-6)
     assert torch.allclose(w_new[0], w_old[0], atol=1e-6)  # the blank
     assert torch.allclose(model.rnn.weight_hh_l0.detach(), shipped.rnn.weight_hh_l0.detach(), atol=1e-6)
+    assert config["line_norm"] is None  # a small dataset's images are read as given, not re-framed
     # any explicit architecture choice (or a larger dataset) trains from scratch
     for name, extra in (("tiny", {"model": TINY}), ("wf", {"width_factor": 8})):
         train(TrainConfig(**quiet, **extra), recs[:24], out=str(tmp_path / name), init="auto")
