@@ -5,8 +5,8 @@
 Line datasets come cropped in many ways: OCRopus ``.bin.png`` lines are binarized and cut a few
 pixels around the ink, others keep generous white margins or a fixed height. A CRNN scales each
 image to its input height, so the margins set the size of the text it sees. Each variant of the
-same held-out lines is read twice in one run, as given (``normalize=False``) and re-framed to
-the model's line geometry (``normalize=True``, :func:`ocrcore.model.lines.normalize_line`), and
+same held-out lines is read twice in one run, as given (``reframe=False``) and re-framed to
+the model's line geometry (``reframe=True``, :func:`ocrcore.model.lines.normalize_line`), and
 both CERs are printed, with what re-framing costs per line. ``--pages-data``: a dataset of
 crops cut by our page segmenter (``scripts/page_line_dataset.py``), read as given and
 re-framed, to check lines the model sees in bulk recognition.
@@ -81,8 +81,8 @@ def main() -> None:
     rec = Recognizer.load(args.model, num_threads=args.threads)
     print(f"model {args.model or 'shipped'}: line_norm {rec.line_norm}")
 
-    def read(grays, texts, normalize):
-        res = rec.recognize_lines(grays, batch_size=16, normalize=normalize)
+    def read(grays, texts, reframe):
+        res = rec.recognize_lines(grays, batch_size=16, reframe=reframe)
         r = score(texts, [x.text for x in res], normalize=rec.charset.normalize)
         return f"{100 * r.cer:6.2f}% / {100 * r.seq_acc:5.1f}%"
 

@@ -88,7 +88,7 @@ def main() -> None:
                 ours_rates[bs], ours_cer = len(recs) / dt, rep.cer
             if rec.precision == auto and bs == 16 and rec.line_norm:
                 t0 = time.perf_counter()
-                out = rec.recognize_lines(grays, batch_size=bs, normalize=False)
+                out = rec.recognize_lines(grays, batch_size=bs, reframe=False)
                 dt = time.perf_counter() - t0
                 rep = score(refs, [o.text for o in out], normalize=rec.charset.normalize)
                 print(f"ours {rec.precision}, batch {bs:3d}, as given (not re-framed): {len(recs) / dt:8.1f} lines/s "

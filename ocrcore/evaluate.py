@@ -160,7 +160,7 @@ def evaluate(
 
     def flush(buf):
         good = [(i, g) for i, (_, _, g, _) in enumerate(buf) if g is not None]
-        results = (rec.recognize_lines([g for _, g in good], batch_size=batch_size, normalize=reframe)
+        results = (rec.recognize_lines([g for _, g in good], batch_size=batch_size, reframe=reframe)
                    if good else [])
         out = {i: r for (i, _), r in zip(good, results)}
         for i, (sid, text, _, err) in enumerate(buf):

@@ -207,11 +207,11 @@ class PageRecognizer:
         self.last_check = None
 
     def _read(self, images: list) -> list:
-        return self.recognizer.recognize_lines(images, batch_size=self.batch_size, normalize=self._normalize) \
+        return self.recognizer.recognize_lines(images, batch_size=self.batch_size, reframe=self._reframe) \
             if images else []
 
     @property
-    def _normalize(self) -> bool | None:
+    def _reframe(self) -> bool | None:
         """Line images and captchas: as the model says. Lines our segmenter cut: re-framed only
         where the model learned them re-framed (``line_norm["segmented"]``)."""
         norm = getattr(self.recognizer, "line_norm", None)

@@ -332,6 +332,7 @@ class Trainer:
         self.progress = progress
         self.init = init  # a model URL, None (from scratch), or "auto" (resolved in _plan_data)
         self.init_auto = False
+        self.init_line_norm: Optional[dict] = None  # the init model's line geometry, read with its charset
         self.resume = resume
         if self.cfg.num_threads:
             torch.set_num_threads(int(self.cfg.num_threads))
@@ -381,7 +382,6 @@ class Trainer:
             self.init = self._auto_init(len(self.train_ids))
             self.init_auto = self.init is not None
 
-        self.init_line_norm = None
         self.charset = self._make_charset(train_texts, norm)
         self.line_norm = self._resolve_line_norm()
         bad_train: Counter = Counter()

@@ -104,9 +104,9 @@ def test_shipped_model_reads_lines_whatever_their_margins():
     rec = Recognizer.load(num_threads=1)
     assert rec.line_norm and rec.line_norm["segmented"] is False
     lines = [_line(11, k) for k in range(4)]
-    as_rendered = [r.text for r in rec.recognize_lines([g for g, _, _ in lines], normalize=False)]
+    as_rendered = [r.text for r in rec.recognize_lines([g for g, _, _ in lines], reframe=False)]
     wide = [_framed(g, g.shape[0], g.shape[0], 30, 30) for g, _, _ in lines]
-    raw = rec.recognize_lines(wide, normalize=False)
+    raw = rec.recognize_lines(wide, reframe=False)
     fixed = rec.recognize_lines(wide)  # the model's line_norm
     assert [r.text for r in fixed] == as_rendered
     assert sum(a != b for a, b in zip(as_rendered, [r.text for r in raw])) >= 3  # without it: misread

@@ -82,8 +82,8 @@ def test_single_line_page_with_oracle_recognizer():
         line_norm = {"segmented": False}
         asked: list = []
 
-        def recognize_lines(self, lines, batch_size=32, normalize=None):
-            self.asked.append(normalize)
+        def recognize_lines(self, lines, batch_size=32, reframe=None):
+            self.asked.append(reframe)
             return [SimpleNamespace(text=s.text, confidence=0.8, chars=_spikes(s)) for _ in lines]
 
     oracle = Oracle()

@@ -166,7 +166,7 @@ class Recognizer:
     @torch.no_grad()
     def recognize_lines(self, lines: Sequence[np.ndarray], *, batch_size: int = 16,
                         decoder: str = "greedy", beam_width: int = 10, lexicon=None,
-                        normalize: Optional[bool] = None) -> list[LineResult]:
+                        reframe: Optional[bool] = None) -> list[LineResult]:
         """Read 2-D float line images (1.0 = white), in the given order.
 
         Lines are sorted by scaled width and batched, so padding stays small, and results do
@@ -175,14 +175,14 @@ class Recognizer:
         of the image passed in. A line that cannot be read (too small, too wide, not 2-D)
         raises :class:`~ocrcore.model.lines.LineImageError`: screen with :meth:`check_line`.
         ``decoder="beam"`` runs CTC prefix beam search, optionally constrained to ``lexicon``.
-        ``normalize``: re-frame each line to the model's line geometry first
+        ``reframe``: re-frame each line to the model's line geometry first
         (:func:`~ocrcore.model.lines.normalize_line`); None = when the model's config has one
         (``line_norm``). Lines cut by our page segmenter pass False where the model was
         trained on them as cut (``line_norm["segmented"]`` false).
         """
         if decoder not in ("greedy", "beam"):
             raise ValueError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")
-        norm = self.line_norm if normalize is None else ((self.line_norm or {}) if normalize else None)
+        norm = self.line_norm if reframe is None else ((self.line_norm or {}) if reframe else None)
         scaled, scales, offsets = [], [], []
         for g in lines:
             g = np.asarray(g, dtype=np.float32)
