@@ -9,7 +9,8 @@ same held-out lines is read twice in one run, as given (``reframe=False``) and r
 the model's line geometry (``reframe=True``, :func:`ocrcore.model.lines.normalize_line`), and
 both CERs are printed, with what re-framing costs per line. ``--pages-data``: a dataset of
 crops cut by our page segmenter (``scripts/page_line_dataset.py``), read as given and
-re-framed, to check lines the model sees in bulk recognition.
+re-framed, to check lines the model sees in bulk recognition. ``--tesseract`` adds Tesseract 5's
+CER on each variant (``--psm 7``): the bar a real line set's acceptance check sets.
 """
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+
+import tesseract_lines  # noqa: E402
 
 
 def _pad(g, t, b, l=0, r=0):
@@ -51,12 +55,22 @@ def _binary(g):
     return (g > 0.5).astype(np.float32)
 
 
+def _nlbin(g):
+    """Binarized as ``ocropus-nlbin`` does after flattening: the grey range stretched between the
+    5th and 90th percentiles, then cut at half of it, so faint type keeps its strokes."""
+    lo, hi = np.percentile(g, 5), np.percentile(g, 90)
+    if hi - lo < 1e-3:
+        return _binary(g)
+    return ((g - lo) / (hi - lo) > 0.5).astype(np.float32)
+
+
 VARIANTS = {
     "as given": lambda g: g,
     "cut to the ink": _tight,
     "rows cut to the ink": lambda g: _tight(g, True),
-    "binarized, ink + 3 px (OCRopus-like)": lambda g: _pad(_binary(_tight(g)), 3, 3, 3, 3),
-    "binarized, as given": _binary,
+    "binarized at 0.5, ink + 3 px": lambda g: _pad(_binary(_tight(g)), 3, 3, 3, 3),
+    "binarized at 0.5, as given": _binary,
+    "binarized as nlbin does, ink + 3 px": lambda g: _pad(_nlbin(_tight(g)), 3, 3, 3, 3),
     "+ half its height above and below": lambda g: _pad(g, g.shape[0] // 2, g.shape[0] // 2),
     "+ half its height above": lambda g: _pad(g, g.shape[0] // 2, 0),
     "half resolution": lambda g: _resize(g, 0.5),
@@ -71,6 +85,8 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="model URL (default: the shipped model)")
     ap.add_argument("--pages-data", default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tesseract", action="store_true",
+                    help="also read each variant with Tesseract 5 (--psm 7), for the CER it sets")
     args = ap.parse_args()
 
     from ocrcore.datasets import iter_records
@@ -81,10 +97,22 @@ def main() -> None:
     rec = Recognizer.load(args.model, num_threads=args.threads)
     print(f"model {args.model or 'shipped'}: line_norm {rec.line_norm}")
 
-    def read(grays, texts, reframe):
-        res = rec.recognize_lines(grays, batch_size=16, reframe=reframe)
-        r = score(texts, [x.text for x in res], normalize=rec.charset.normalize)
+    def cell(texts, preds):
+        r = score(texts, preds, normalize=rec.charset.normalize)
         return f"{100 * r.cer:6.2f}% / {100 * r.seq_acc:5.1f}%"
+
+    def read(grays, texts, reframe):
+        return cell(texts, [x.text for x in rec.recognize_lines(grays, batch_size=16, reframe=reframe)])
+
+    tess = args.tesseract and tesseract_lines.available()
+    if args.tesseract and not tess:
+        print("tesseract not installed (scripts/system-deps.sh --bench): its column is left out")
+
+    def row(name, gs, texts):
+        cells = [read(gs, texts, False), read(gs, texts, True)]
+        if tess:
+            cells.append(cell(texts, tesseract_lines.read_lines(gs)[0]))
+        print(f"| {name:38s} | " + " | ".join(cells) + " |", flush=True)
 
     def load(url):
         recs = [r for _, r in zip(range(args.n), iter_records(url))]
@@ -92,14 +120,13 @@ def main() -> None:
 
     grays, texts = load(args.data)
     print(f"{len(grays)} lines of {args.data}; CER / sequence accuracy")
-    print(f"| {'variant':38s} | as given | re-framed |\n|---|---|---|")
+    head = ["as given", "re-framed"] + (["Tesseract 5"] if tess else [])
+    print(f"| {'variant':38s} | " + " | ".join(head) + " |\n|" + "---|" * (len(head) + 1))
     for name, f in VARIANTS.items():
-        gs = [f(g) for g in grays]
-        print(f"| {name:38s} | {read(gs, texts, False)} | {read(gs, texts, True)} |", flush=True)
+        row(name, [f(g) for g in grays], texts)
     if args.pages_data:
         pg, pt = load(args.pages_data)
-        print(f"| {'page crops, ' + str(len(pg)) + ' (our segmenter)':38s} | {read(pg, pt, False)} | "
-              f"{read(pg, pt, True)} |")
+        row(f"page crops, {len(pg)} (our segmenter)", pg, pt)
     t = time.perf_counter()
     for g in grays:
         normalize_line(g)

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 
 from ocrcore.datasets import iter_records  # noqa: E402
 from ocrcore.evaluate import score  # noqa: E402
 from ocrcore.model.predict import Recognizer, record_to_gray  # noqa: E402
+
+import tesseract_lines  # noqa: E402
 
 
 def forward_times(model) -> None:
@@ -93,33 +93,15 @@ def main() -> None:
                 rep = score(refs, [o.text for o in out], normalize=rec.charset.normalize)
                 print(f"ours {rec.precision}, batch {bs:3d}, as given (not re-framed): {len(recs) / dt:8.1f} lines/s "
                       f"per core  CER {100 * rep.cer:.2f}%  WER {100 * rep.wer:.2f}%")
-    if not shutil.which("tesseract"):
+    if not tesseract_lines.available():
         print("tesseract not installed (scripts/system-deps.sh --bench): skipped")
         return
-    tmp = tempfile.mkdtemp(prefix="bench-lines-")
-    try:
-        paths = []
-        for i, r in enumerate(recs):
-            p = os.path.join(tmp, f"{i:05d}.png")
-            with open(p, "wb") as f:
-                f.write(r["image"]["bytes"])
-            paths.append(p)
-        lst = os.path.join(tmp, "list.txt")
-        with open(lst, "w") as f:
-            f.write("\n".join(paths) + "\n")
-        t0 = time.perf_counter()
-        res = subprocess.run(["tesseract", lst, "stdout", "--psm", "7"], capture_output=True, text=True,
-                             env=dict(os.environ, OMP_THREAD_LIMIT="1"))
-        dt = time.perf_counter() - t0
-        texts = [" ".join(t.split()) for t in res.stdout.split("\f")][: len(recs)]
-        texts += [""] * (len(recs) - len(texts))
-        trep = score(refs, texts, normalize=rec.charset.normalize)
-        print(f"tesseract 5 --psm 7: {len(recs) / dt:8.1f} lines/s per core  CER {100 * trep.cer:.2f}%  WER {100 * trep.wer:.2f}%")
-        ratios = ", ".join(f"batch {bs} {rate * dt / len(recs):.1f}x" for bs, rate in ours_rates.items())
-        print(f"ratio of lines/s, ours ({auto}) / tesseract: {ratios}; "
-              f"CER ours {100 * ours_cer:.2f}% vs tesseract {100 * trep.cer:.2f}%")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    texts, dt = tesseract_lines.read_lines([r["image"]["bytes"] for r in recs])
+    trep = score(refs, texts, normalize=rec.charset.normalize)
+    print(f"tesseract 5 --psm 7: {len(recs) / dt:8.1f} lines/s per core  CER {100 * trep.cer:.2f}%  WER {100 * trep.wer:.2f}%")
+    ratios = ", ".join(f"batch {bs} {rate * dt / len(recs):.1f}x" for bs, rate in ours_rates.items())
+    print(f"ratio of lines/s, ours ({auto}) / tesseract: {ratios}; "
+          f"CER ours {100 * ours_cer:.2f}% vs tesseract {100 * trep.cer:.2f}%")
 
 
 if __name__ == "__main__":

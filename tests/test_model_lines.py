@@ -144,3 +144,27 @@ def test_binarize_augmentation_is_hard_edged_and_off_by_default():
     augment_line(small, rng_a, AugmentConfig())
     augment_line(small, rng_b, AugmentConfig(p_binarize=0.0))
     assert rng_a.random() == rng_b.random()
+
+
+def test_binarize_scale_below_one_coarsens_and_a_fixed_scale_draws_nothing_more():
+    from ocrcore.model.augment import binarize_line
+
+    g, _, _ = _line()
+    small = scale_to_height(g, 32)
+    fine, coarse = binarize_line(small, 0.5, 2.0), binarize_line(small, 0.5, 0.7)
+    assert fine.shape == coarse.shape == small.shape
+    # a low-resolution scan scaled up strays further from the line than one binarized at
+    # twice the height does: its steps are larger and thin strokes break
+    assert np.abs(coarse - small).mean() > np.abs(fine - small).mean()
+    assert np.array_equal(binarize_line(small, 0.5), fine)  # 2.0 is the default
+    # the default scale is fixed: binarizing draws the level only, as before the option existed
+    base = dict(p_binarize=1.0, p_stretch=0, p_affine=0, p_elastic=0, p_morph=0, p_blur=0, p_contrast=0, p_noise=0)
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    augment_line(small, rng_a, AugmentConfig(**base))
+    rng_b.random(8), rng_b.uniform(0.35, 0.65)  # one draw per transform's probability, then the level
+    assert rng_a.random() == rng_b.random()
+    # a range draws the scale after the level
+    rng_d, rng_e = np.random.default_rng(4), np.random.default_rng(4)
+    augment_line(small, rng_d, AugmentConfig(**base, binarize_scale=(0.7, 2.0)))
+    rng_e.random(8), rng_e.uniform(0.35, 0.65), rng_e.uniform(0.7, 2.0)
+    assert rng_d.random() == rng_e.random()

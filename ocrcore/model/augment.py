@@ -36,8 +36,9 @@ class AugmentConfig:
     ink: tuple = (0.0, 0.35)
     p_noise: float = 0.3
     noise_std: tuple = (0.01, 0.08)
-    p_binarize: float = 0.0     # black-and-white scans: thresholded at twice the resolution, then scaled back
+    p_binarize: float = 0.0     # black-and-white scans: thresholded at another resolution, then scaled back
     threshold: tuple = (0.35, 0.65)  # between the line's ink and paper levels
+    binarize_scale: tuple = (2.0, 2.0)  # that resolution, in multiples of the model's height
 
     @classmethod
     def from_dict(cls, d: dict) -> "AugmentConfig":
@@ -85,23 +86,27 @@ def augment_line(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig =
     if rng.random() < cfg.p_noise:
         a = a + rng.normal(0.0, rng.uniform(*cfg.noise_std), a.shape).astype(np.float32)
     if cfg.p_binarize > 0 and rng.random() < cfg.p_binarize:  # no draw when off: old runs replay exactly
-        a = binarize_line(a, rng.uniform(*cfg.threshold))
+        level = rng.uniform(*cfg.threshold)
+        lo, hi = cfg.binarize_scale
+        a = binarize_line(a, level, rng.uniform(lo, hi) if hi > lo else lo)  # no draw for a fixed scale
     return np.clip(a, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def binarize_line(img: np.ndarray, level: float) -> np.ndarray:
+def binarize_line(img: np.ndarray, level: float, scale: float = 2.0) -> np.ndarray:
     """A line as a black-and-white scan of it would be after scaling to the model's height.
 
     Real line datasets are often binarized at scan resolution (OCRopus ``.bin.png``), then
-    scaled down, which leaves hard-edged strokes with one pixel of grey. Thresholding at twice
-    the model's height and scaling back imitates that. ``level``: where between the image's ink
-    and paper levels (0..1) the threshold lies; lower thins the strokes.
+    scaled, which leaves hard-edged strokes with one pixel of grey. Thresholding at ``scale``
+    times the model's height and scaling back imitates that: 2 is a 300-dpi line scaled down,
+    below 1 a low-resolution line scaled up, its steps enlarged. ``level``: where between the
+    image's ink and paper levels (0..1) the threshold lies; lower thins the strokes.
     """
     a = np.asarray(img, dtype=np.float32)
     h, w = a.shape
     lo, hi = float(a.min()), float(a.max())
     if hi - lo < 0.1:
         return a
-    big = np.asarray(Image.fromarray(a).resize((2 * w, 2 * h), Image.BILINEAR), dtype=np.float32)
+    size = (max(1, int(round(scale * w))), max(1, int(round(scale * h))))
+    big = np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR), dtype=np.float32)
     bw = (big > lo + level * (hi - lo)).astype(np.float32)
     return np.asarray(Image.fromarray(bw).resize((w, h), Image.BILINEAR), dtype=np.float32)
