@@ -108,7 +108,7 @@ def main() -> None:
     from ocrcore.recognize import PageRecognizer
 
     sys.path.insert(0, os.path.dirname(__file__))
-    from bench_underlines import tesseract_page
+    import tesseract_cli
 
     reader = PageRecognizer(Recognizer.load(args.model, num_threads=1))
     other = PageRecognizer(Recognizer.load(args.compare_model, num_threads=1)) if args.compare_model else None
@@ -131,7 +131,7 @@ def main() -> None:
             try:
                 for i, (s, truth) in enumerate(zip(samples, truths)):
                     if name == "tesseract 5":
-                        page = tesseract_page(s.image, f"p{i}")
+                        page = tesseract_cli.read_page(s.image, f"p{i}")
                     else:
                         page = (other if name.startswith("ours, model") else reader)(s.image, page_id=f"p{i}")
                     score_page(truth, page, acc)

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import tesseract_lines  # noqa: E402
+import tesseract_cli  # noqa: E402
 
 
 def _pad(g, t, b, l=0, r=0):
@@ -104,14 +104,14 @@ def main() -> None:
     def read(grays, texts, reframe):
         return cell(texts, [x.text for x in rec.recognize_lines(grays, batch_size=16, reframe=reframe)])
 
-    tess = args.tesseract and tesseract_lines.available()
+    tess = args.tesseract and tesseract_cli.available()
     if args.tesseract and not tess:
         print("tesseract not installed (scripts/system-deps.sh --bench): its column is left out")
 
     def row(name, gs, texts):
         cells = [read(gs, texts, False), read(gs, texts, True)]
         if tess:
-            cells.append(cell(texts, tesseract_lines.read_lines(gs)[0]))
+            cells.append(cell(texts, tesseract_cli.read_lines(gs)[0]))
         print(f"| {name:38s} | " + " | ".join(cells) + " |", flush=True)
 
     def load(url):

@@ -26,7 +26,7 @@ from ocrcore.datasets import iter_records  # noqa: E402
 from ocrcore.evaluate import score  # noqa: E402
 from ocrcore.model.predict import Recognizer, record_to_gray  # noqa: E402
 
-import tesseract_lines  # noqa: E402
+import tesseract_cli  # noqa: E402
 
 
 def forward_times(model) -> None:
@@ -93,10 +93,10 @@ def main() -> None:
                 rep = score(refs, [o.text for o in out], normalize=rec.charset.normalize)
                 print(f"ours {rec.precision}, batch {bs:3d}, as given (not re-framed): {len(recs) / dt:8.1f} lines/s "
                       f"per core  CER {100 * rep.cer:.2f}%  WER {100 * rep.wer:.2f}%")
-    if not tesseract_lines.available():
+    if not tesseract_cli.available():
         print("tesseract not installed (scripts/system-deps.sh --bench): skipped")
         return
-    texts, dt = tesseract_lines.read_lines([r["image"]["bytes"] for r in recs])
+    texts, dt = tesseract_cli.read_lines([r["image"]["bytes"] for r in recs])
     trep = score(refs, texts, normalize=rec.charset.normalize)
     print(f"tesseract 5 --psm 7: {len(recs) / dt:8.1f} lines/s per core  CER {100 * trep.cer:.2f}%  WER {100 * trep.wer:.2f}%")
     ratios = ", ".join(f"batch {bs} {rate * dt / len(recs):.1f}x" for bs, rate in ours_rates.items())

@@ -14,29 +14,17 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 
-from ocrcore.containers import Line, Page  # noqa: E402
+import tesseract_cli  # noqa: E402
 from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
 from ocrcore.synth import generate  # noqa: E402
 from ocrcore.synth.dataset import sample_to_row  # noqa: E402
-
-
-def tesseract_page(image, name: str) -> Page:
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "page.png")
-        image.save(path)
-        env = dict(os.environ, OMP_THREAD_LIMIT="1")
-        out = subprocess.run(["tesseract", path, "stdout", "--psm", "3"], capture_output=True, text=True,
-                             env=env).stdout
-    lines = [" ".join(ln.split()) for ln in out.splitlines() if ln.strip()]
-    return Page(name, image.width, image.height, [Line((0, 0, 0, 0), t) for t in lines])
 
 
 def main() -> None:
@@ -70,7 +58,7 @@ def main() -> None:
             acc, n_found, n_bar, t0 = PageScore(), 0, 0, time.perf_counter()
             for i, (s, truth) in enumerate(zip(samples, truths)):
                 if name == "tesseract 5":
-                    page = tesseract_page(s.image, f"p{i}")
+                    page = tesseract_cli.read_page(s.image, f"p{i}")
                 else:
                     # the "before" column: segmentation as it was, with the stroke finder off
                     seg._underlines = found_strokes if name == "ours" else (lambda *a, **k: None)

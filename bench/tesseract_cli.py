@@ -1,8 +1,9 @@
-"""Tesseract 5 over a list of line images, as the line benchmarks compare against it.
+"""Tesseract 5 as the benchmarks compare against it: line images and whole pages, one thread.
 
-One ``tesseract`` process reads the whole list (``--psm 7``, ``OMP_THREAD_LIMIT=1``) so that
-process start-up is not counted; the images are written as PNG to a temporary folder first (not
-timed). Each page of Tesseract's output is one line; runs of white space become one space.
+:func:`read_lines`: one ``tesseract`` process reads a whole list of line images (``--psm 7``,
+``OMP_THREAD_LIMIT=1``) so that process start-up is not counted; the images are written as PNG
+to a temporary folder first (not timed). Each page of Tesseract's output is one line; runs of
+white space become one space. :func:`read_page`: one page (``--psm 3``) as a text-only Page.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 from PIL import Image
+
+from ocrcore.containers import Line, Page
 
 
 def available() -> bool:
@@ -49,3 +52,15 @@ def read_lines(images: Sequence) -> tuple[list[str], float]:
         shutil.rmtree(tmp, ignore_errors=True)
     texts = [" ".join(t.split()) for t in res.stdout.split("\f")][: len(images)]
     return texts + [""] * (len(images) - len(texts)), dt
+
+
+def read_page(image, name: str, dpi: int | None = None) -> Page:
+    """Tesseract 5's text of a page (``--psm 3``, one thread; ``dpi``: the resolution to tell it,
+    where known), one :class:`Line` without boxes per output line."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "page.png")
+        image.save(path)
+        cmd = ["tesseract", path, "stdout", "--psm", "3"] + (["--dpi", str(dpi)] if dpi else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_THREAD_LIMIT="1")).stdout
+    lines = [" ".join(ln.split()) for ln in out.splitlines() if ln.strip()]
+    return Page(name, image.width, image.height, [Line((0, 0, 0, 0), t) for t in lines])
