@@ -1,4 +1,4 @@
-"""``ocr train`` (the train flow) and ``ocr eval`` (plain, in this process)."""
+"""``ocr train`` (the train flow), ``ocr eval`` and ``ocr average`` (plain, in this process)."""
 from __future__ import annotations
 
 import json
@@ -73,6 +73,21 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_average(args) -> int:
+    from ocrcore.cli import UsageError, _storage_options
+    from ocrcore.model.checkpoint import average_models
+
+    weights = None
+    if args.weights:
+        try:
+            weights = [float(w) for w in args.weights.split(",")]
+        except ValueError:
+            raise UsageError(f"--weights must be numbers separated by commas, got {args.weights!r}") from None
+    average_models(args.models, args.out, weights=weights, storage_options=_storage_options(args))
+    print(f"the mean of {len(args.models)} models written to {args.out}", file=sys.stderr)
+    return 0
+
+
 def register(sub) -> None:
     from ocrcore.cli import _cluster_args, _precision_arg
 
@@ -113,3 +128,10 @@ def register(sub) -> None:
     _precision_arg(e)
     e.add_argument("--storage-options", help="fsspec storage options as JSON")
     e.set_defaults(func=cmd_eval)
+
+    a = sub.add_parser("average", help="average the weights of models fine-tuned from one base (a model soup)")
+    a.add_argument("models", nargs="+", help="model URLs: one architecture, charset and line geometry")
+    a.add_argument("--out", required=True, help="model URL to write")
+    a.add_argument("--weights", help="one weight per model, summing to 1 (default: equal)")
+    a.add_argument("--storage-options", help="fsspec storage options as JSON")
+    a.set_defaults(func=cmd_average)

@@ -228,7 +228,7 @@ def split_from_model_config(model_config: dict, ids: Iterable[str], split: str =
     """The ids of ``split`` ("train" | "val") as recorded in a trained model's ``model.json``."""
     sp = (model_config.get("training") or {}).get("split")
     if not sp:
-        raise TrainError("this model records no train/validation split (trained elsewhere or with explicit val data)")
+        raise TrainError("this model records no train/validation split (trained elsewhere, averaged from other models, or with explicit val data)")
     train_ids, val_ids = split_ids(ids, sp["val_fraction"], sp["seed"])
     chosen = val_ids if split == "val" else train_ids if split == "train" else None
     if chosen is None:

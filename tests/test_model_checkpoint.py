@@ -166,3 +166,47 @@ def test_round_trip_on_s3(s3_bucket):
     assert cs2 == CS and cfg["training"]["data"] == "memory://x"
     rec = Recognizer.load(url)
     assert len(rec.recognize_lines([np.ones((32, 64), np.float32)])) == 1
+
+
+def test_average_models_is_the_weighted_mean_and_refuses_other_bases(tmp_path):
+    from ocrcore.cli import main as cli_main
+    from ocrcore.model.checkpoint import average_models
+
+    a = small_model()
+    torch.manual_seed(1)
+    b = small_model()
+    with torch.no_grad():
+        for p in b.parameters():
+            p.add_(torch.randn_like(p))
+    norm = {"method": "text-band", "above": 1.8, "below": 0.8, "side": 0.6, "segmented": False}
+    save_model(str(tmp_path / "a"), a, CS, training={"steps": 1}, line_norm=norm)
+    save_model(str(tmp_path / "b"), b, CS, training={"steps": 2}, line_norm=norm)
+    cfg = average_models([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "ab"), weights=[0.25, 0.75])
+    m, cs, loaded = load_model(str(tmp_path / "ab"))
+    assert cs == CS and loaded == cfg and cfg["line_norm"] == norm
+    sa, sb, sm = a.state_dict(), b.state_dict(), m.state_dict()
+    for k, v in sm.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, 0.25 * sa[k] + 0.75 * sb[k], atol=1e-6), k
+    assert [p["weight"] for p in cfg["training"]["averaged"]] == [0.25, 0.75]
+    assert [p["training"]["steps"] for p in cfg["training"]["averaged"]] == [1, 2]
+    # the command line, equal weights by default
+    assert cli_main(["average", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "cli")]) == 0
+    m2, _, _ = load_model(str(tmp_path / "cli"))
+    k = next(k for k, v in sa.items() if v.is_floating_point())
+    assert torch.allclose(m2.state_dict()[k], (sa[k] + sb[k]) / 2, atol=1e-6)
+    # another geometry, another charset, bad weights: refused with the reason
+    save_model(str(tmp_path / "c"), a, CS, training={}, line_norm=None)
+    with pytest.raises(CheckpointError, match="line_norm"):
+        average_models([str(tmp_path / "a"), str(tmp_path / "c")], str(tmp_path / "x"))
+    other = Charset(list("abd"))
+    save_model(str(tmp_path / "d"), a, other, training={}, line_norm=norm)
+    with pytest.raises(CheckpointError, match="charset"):
+        average_models([str(tmp_path / "a"), str(tmp_path / "d")], str(tmp_path / "x"))
+    with pytest.raises(CheckpointError, match="summing to 1"):
+        average_models([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "x"), weights=[0.5, 0.6])
+    with pytest.raises(CheckpointError, match="at least two"):
+        average_models([str(tmp_path / "a")], str(tmp_path / "x"))
+    assert not os.path.exists(tmp_path / "x")
+    assert cli_main(["average", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "y"),
+                     "--weights", "half,half"]) != 0

@@ -247,3 +247,40 @@ def load_model(url: str, *, device: Optional[str | torch.device] = None,
     if device is not None:
         model.to(device)
     return model, charset, config
+
+
+def average_models(urls: list[str], out: str, *, weights: Optional[list[float]] = None,
+                   storage_options: Optional[dict] = None) -> dict:
+    """Write the weighted mean of models fine-tuned from one base to ``out``; returns its config.
+
+    Why: fine-tuning for one kind of input (binarized lines, low-resolution pages) can cost a
+    little on another; the mean of the base's and the fine-tune's weights often keeps most of
+    both gains (weight-space ensembling, as in "model soups"). Only models of one architecture,
+    charset and line geometry can be averaged: anything else raises :class:`CheckpointError`.
+    Integer tensors (BatchNorm's batch counters) come from the last model. The config records
+    each part's URL, weight and training provenance.
+    """
+    if len(urls) < 2:
+        raise CheckpointError("averaging needs at least two models")
+    weights = [1.0 / len(urls)] * len(urls) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(urls) or min(weights) < 0 or abs(sum(weights) - 1.0) > 1e-6:
+        raise CheckpointError(f"weights must be {len(urls)} non-negative numbers summing to 1, got {weights}")
+    parts = [load_model(u, storage_options=storage_options) for u in urls]
+    model, charset, first = parts[0]
+    for url, (_, cs, cfg) in zip(urls[1:], parts[1:]):
+        for key in ("model", "charset", "line_norm", "normalization"):
+            if cfg.get(key) != first.get(key):
+                raise CheckpointError(f"{storage.redact(url)}: its {key!r} differs from {storage.redact(urls[0])}'s; "
+                                      "only fine-tunes of one base can be averaged")
+    states = [m.state_dict() for m, _, _ in parts]
+    mean = {}
+    for k, last in states[-1].items():
+        if last.is_floating_point():
+            mean[k] = sum(w * s[k].double() for w, s in zip(weights, states)).to(last.dtype)
+        else:
+            mean[k] = last
+    model.load_state_dict(mean)
+    training = {"averaged": [{"model": storage.redact(u), "weight": w, "training": cfg.get("training", {})}
+                             for u, w, (_, _, cfg) in zip(urls, weights, parts)]}
+    return save_model(out, model, charset, training=training, storage_options=storage_options,
+                      line_norm=first.get("line_norm"))
