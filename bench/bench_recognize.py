@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,11 +24,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 
 from ocrcore.imageio import decode_image  # noqa: E402
 from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
 from ocrcore.synth import generate  # noqa: E402
 from ocrcore.synth.dataset import sample_to_row  # noqa: E402
+
+import tesseract_cli  # noqa: E402
 
 
 def make_pages(folder: str, n: int, dpi: int, seed: int = 77) -> dict:
@@ -43,12 +45,6 @@ def make_pages(folder: str, n: int, dpi: int, seed: int = 77) -> dict:
             f.write(row["image"]["bytes"])
         truth[name] = truth_page(row)
     return truth
-
-
-def tesseract_text(path: str) -> str:
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    r = subprocess.run(["tesseract", path, "stdout", "--psm", "3"], capture_output=True, text=True, env=env)
-    return r.stdout
 
 
 def main() -> None:
@@ -121,15 +117,11 @@ def main() -> None:
         if shutil.which("tesseract"):
             t0 = time.perf_counter()
             with ThreadPoolExecutor(2) as ex:
-                texts = dict(zip(names, ex.map(lambda n: tesseract_text(os.path.join(src, n)), names)))
+                texts = dict(zip(names, ex.map(lambda n: tesseract_cli.run_page(os.path.join(src, n)), names)))
             tess_s = time.perf_counter() - t0
-            from ocrcore.containers import Line, Page
-
             tacc = PageScore()
             for name in names:
-                lines = [ln for ln in texts[name].splitlines() if ln.strip()]
-                page = Page(name, 1, 1, [Line((0, 0, 0, 0), " ".join(ln.split())) for ln in lines])
-                score_page(truth[name], page, tacc)
+                score_page(truth[name], tesseract_cli.text_page(texts[name], name), tacc)
             print(f"tesseract 5, 2 processes x 1 thread: {tess_s:.1f} s, {args.pages / tess_s:.3f} pages/s; "
                   f"CER {100 * tacc.cer:.2f}% WER {100 * tacc.wer:.2f}%")
             print(f"ours (2 workers) vs tesseract (2 processes): throughput ratio {tess_s / res['seconds']:.2f}x, "
