@@ -267,7 +267,7 @@ def average_models(urls: list[str], out: str, *, weights: Optional[list[float]] 
         raise CheckpointError(f"weights must be {len(urls)} non-negative numbers summing to 1, got {weights}")
     parts = [load_model(u, storage_options=storage_options) for u in urls]
     model, charset, first = parts[0]
-    for url, (_, cs, cfg) in zip(urls[1:], parts[1:]):
+    for url, (_, _, cfg) in zip(urls[1:], parts[1:]):
         for key in ("model", "charset", "line_norm", "normalization"):
             if cfg.get(key) != first.get(key):
                 raise CheckpointError(f"{storage.redact(url)}: its {key!r} differs from {storage.redact(urls[0])}'s; "
