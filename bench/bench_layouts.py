@@ -27,18 +27,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
 from ocrcore.synth import generate  # noqa: E402
 from ocrcore.synth.dataset import sample_to_row  # noqa: E402
+
+import tesseract_cli  # noqa: E402
 
 
 def table_cells(sample, truth) -> list:
@@ -107,14 +109,12 @@ def main() -> None:
     from ocrcore.model.predict import Recognizer
     from ocrcore.recognize import PageRecognizer
 
-    sys.path.insert(0, os.path.dirname(__file__))
-    import tesseract_cli
 
     reader = PageRecognizer(Recognizer.load(args.model, num_threads=1))
     other = PageRecognizer(Recognizer.load(args.compare_model, num_threads=1)) if args.compare_model else None
     readers = ["ours"] + (["ours, segmentation as before"] if args.before else [])
     readers += ["ours, model " + os.path.basename(args.compare_model.rstrip("/"))] if other else []
-    if not args.no_tesseract and shutil.which("tesseract"):
+    if not args.no_tesseract and tesseract_cli.available():
         readers.append("tesseract 5")
     elif not args.no_tesseract:
         print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")

@@ -114,7 +114,7 @@ def main() -> None:
                   f"{res['lines'] / res['seconds'] / w:.1f} lines/s per core), ratio to loop {loop_s / res['seconds']:.2f}x; "
                   f"with cluster start {total:.1f} s, ratio {loop_s / total:.2f}x")
 
-        if shutil.which("tesseract"):
+        if tesseract_cli.available():
             t0 = time.perf_counter()
             with ThreadPoolExecutor(2) as ex:
                 texts = dict(zip(names, ex.map(lambda n: tesseract_cli.run_page(os.path.join(src, n)), names)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 
@@ -44,7 +43,7 @@ def main() -> None:
     reader = PageRecognizer(Recognizer.load(num_threads=1))
     found_strokes = seg._underlines
     readers = {"ours": None, "ours, no underline removal": None}
-    if not args.no_tesseract and shutil.which("tesseract"):
+    if not args.no_tesseract and tesseract_cli.available():
         readers["tesseract 5"] = None
     elif not args.no_tesseract:
         print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
