@@ -4,11 +4,16 @@ Why: the acceptance target is CER <= 0.5% on ~936 real captchas within 30 minute
 cores; this measures how fast our pipeline gets there on look-alike synthetic captchas, and the
 raw training throughput on CPU and (when present) GPU with and without mixed precision.
 
-    python bench/bench_train.py captcha [--n 1040] [--threads 2] [--epochs 120] [--arch crnn_small]
-    python bench/bench_train.py throughput [--steps 30] [--batch 32] [--threads 2]
+    python bench/bench_train.py captcha [--n 1040] [--threads 2] [--init auto|none|MODEL] [--epochs auto]
+                                        [--arch auto]
+    python bench/bench_train.py throughput [--steps 30] [--threads 2] [--archs crnn_compact,crnn_small]
 
-``captcha`` prints the validation curve (wall seconds, step, CER, sequence accuracy) and the
-first time CER <= 1% and <= 0.5%; ``throughput`` prints samples/s per device and AMP mode.
+``captcha`` trains as ``ocr train`` does by default (``--init auto``: fine-tune the shipped model
+on a small set; auto architecture and epochs) on a seeded 90/10 split, and prints the validation
+curve (wall seconds, step, CER, sequence accuracy) and the first time CER <= 1% and <= 0.5%.
+``throughput`` prints training samples/s per kind of sample (200x50 captchas at batch 32,
+printed lines at batch 16), architecture, device and AMP mode: on CPU fp32 and bf16 autocast
+(``amp`` stays off on CPU by default; this shows why), on CUDA fp32, bf16 and fp16.
 """
 from __future__ import annotations
 
@@ -27,10 +32,10 @@ from ocrcore.imageio import encode_png  # noqa: E402
 from ocrcore.train import TrainConfig, train  # noqa: E402
 
 
-def captcha_records(n: int, seed: int) -> list[dict]:
+def captcha_records(n: int, seed: int, kind: str = "captcha") -> list[dict]:
     from ocrcore.synth import make_generator
 
-    gen = make_generator("captcha")
+    gen = make_generator(kind)
     out = []
     for i in range(n):
         s = gen(seed, i)
@@ -54,13 +59,17 @@ def run_captcha(args) -> dict:
                   f"loss={e['train_loss'] or 0:.4f} CER={100 * e['cer']:.2f}% seq={100 * e['seq_acc']:.1f}%", flush=True)
 
     overrides = json.loads(args.config) if args.config else {}
-    cfg = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch, lr=args.lr,
-                      num_threads=args.threads, seed=args.seed, val_fraction=0.1, split_seed=0,
-                      device=args.device, **overrides)
+    epochs = args.epochs if args.epochs == "auto" else float(args.epochs)
+    given = {k: v for k, v in (("batch_size", args.batch), ("lr", args.lr)) if v is not None}
+    cfg = TrainConfig(arch=args.arch, epochs=epochs, num_threads=args.threads, seed=args.seed, val_fraction=0.1,
+                      split_seed=0, device=args.device, **given, **overrides)
     out = args.out or tempfile.mkdtemp(prefix="bench-train-")
-    res = train(cfg, recs, out=out, progress=progress)
+    init = None if args.init == "none" else args.init
+    res = train(cfg, recs, out=out, progress=progress, init=init)
     first = lambda th: next((c["t"] for c in curve if c["cer"] <= th), None)  # noqa: E731
-    summary = {"n": args.n, "arch": args.arch, "threads": args.threads, "device": res.device, "amp": res.amp,
+    with open(os.path.join(out, "model.json")) as f:
+        arch = json.load(f)["model"]["arch"]
+    summary = {"n": args.n, "init": args.init, "arch": arch, "threads": args.threads, "device": res.device, "amp": res.amp,
                "samples_per_s": round(res.samples_per_s, 1), "train_wall_s": round(res.elapsed_s, 1),
                "gen_s": round(gen_s, 1), "best": res.best_metrics, "t_cer_1pct": first(0.01),
                "t_cer_0.5pct": first(0.005), "out": out}
@@ -68,19 +77,25 @@ def run_captcha(args) -> dict:
     return summary
 
 
+THROUGHPUT_BATCH = {"captcha": 32, "lines": 16}  # the batch sizes the README's runs train with
+
+
 def run_throughput(args) -> list[dict]:
-    recs = captcha_records(max(args.batch * 4, 128), 1)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
-    for dev in devices:
-        for amp in (["off", "bf16", "fp16"] if dev == "cuda" else ["off"]):
-            cfg = TrainConfig(arch=args.arch, max_steps=args.steps, batch_size=args.batch, device=dev, amp=amp,
-                              num_threads=args.threads, val_fraction=0.0, log_every=args.steps)
-            with tempfile.TemporaryDirectory() as d:
-                r = train(cfg, recs, out=d)
-            rows.append({"device": dev, "amp": amp, "arch": args.arch, "batch": args.batch,
-                         "threads": args.threads, "samples_per_s": round(r.samples_per_s, 1)})
-            print(json.dumps(rows[-1]), flush=True)
+    for kind in args.kinds.split(","):
+        recs = captcha_records(128, 1, kind)
+        batch = args.batch or THROUGHPUT_BATCH[kind]
+        for arch in args.archs.split(","):
+            for dev in devices:
+                for amp in (["off", "bf16", "fp16"] if dev == "cuda" else ["off", "bf16"]):
+                    cfg = TrainConfig(arch=arch, max_steps=args.steps, batch_size=batch, device=dev, amp=amp,
+                                      num_threads=args.threads, val_fraction=0.0, log_every=args.steps)
+                    with tempfile.TemporaryDirectory() as d:
+                        r = train(cfg, recs, out=d)
+                    rows.append({"kind": kind, "arch": arch, "device": dev, "amp": amp, "batch": batch,
+                                 "threads": args.threads, "samples_per_s": round(r.samples_per_s, 1)})
+                    print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -90,11 +105,14 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=1040)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--epochs", type=float, default=120)
+    p.add_argument("--epochs", default="auto", help="a number, or auto (as ocr train)")
+    p.add_argument("--init", default="auto", help="auto (as ocr train), none (from scratch) or a model URL")
     p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--arch", default="crnn_small")
+    p.add_argument("--batch", type=int, default=None, help="default: as ocr train (16); throughput: per kind")
+    p.add_argument("--lr", type=float, default=None, help="default: as ocr train")
+    p.add_argument("--arch", default="auto")
+    p.add_argument("--archs", default="crnn_compact,crnn_small", help="throughput: architectures")
+    p.add_argument("--kinds", default="captcha,lines", help="throughput: kinds of sample")
     p.add_argument("--device", default="auto")
     p.add_argument("--config", default="", help="JSON dict of extra TrainConfig fields")
     p.add_argument("--out", default="")

@@ -16,7 +16,8 @@ run interrupted and resumed ends bit-identical to an uninterrupted one.
 
 Output layout under ``out``: ``model.safetensors`` + ``model.json`` (the best model by
 validation CER, what ``ocr eval`` and recognition load) and ``last/`` (the latest model plus
-``training_state.safetensors`` / ``training_state.json`` for resuming).
+``training_state.safetensors`` / ``training_state.json`` for resuming, written so that a kill
+while it is saved leaves a complete copy: see ``Trainer._save_last``).
 """
 from __future__ import annotations
 
@@ -319,6 +320,9 @@ def _seed_torch(seed: int, step: int) -> None:
 
 
 # ------------------------------------------------------------------------------- trainer
+
+LAST_SLOT = "last"        # the resume checkpoint under a model's output
+SPARE_SLOT = "last-next"  # the same set written first, so a kill mid-save leaves one slot whole
 
 class Trainer:
     """One training run; :func:`train` is the usual entry point."""
@@ -668,9 +672,14 @@ class Trainer:
         }
 
     def _save_last(self) -> None:
-        last = storage.join(self.out, "last")
-        ckpt.save_model(last, self.model, self.charset, training=self._training_meta(self.best_metrics),
-                        line_norm=self.line_norm, storage_options=self.so)
+        """Write the resume checkpoint: the model, the optimizer and RNG states, the position.
+
+        Its four files are one set, and a kill can land between two of them. So the set is
+        written whole to ``last-next/`` first and then over ``last/``, each time with
+        ``training_state.json`` last, which holds the SHA-256 of the other three: at any moment
+        at least one of the two slots is complete (see :meth:`_resume_slot`)."""
+        files = ckpt.model_files(self.model, self.charset, training=self._training_meta(self.best_metrics),
+                                 line_norm=self.line_norm)
         tensors: dict[str, torch.Tensor] = {}
         osd = self.opt.state_dict()
         extra_state: dict[str, dict] = {}
@@ -705,18 +714,57 @@ class Trainer:
             "loss_acc": [self.loss_sum, self.loss_n], "running_loss": self.running_loss, "lr": self.lr,
             "skipped": dict(self.skipped), "data": self.src.describe(),
         }
-        ckpt.write_tensors(storage.join(last, ckpt.STATE_WEIGHTS_NAME), tensors, {"format": STATE_FORMAT}, self.so)
-        ckpt.write_json(storage.join(last, ckpt.STATE_CONFIG_NAME), state, self.so)
+        files[ckpt.STATE_WEIGHTS_NAME] = ckpt.tensors_to_bytes(tensors, {"format": STATE_FORMAT})
+        state["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+        files[ckpt.STATE_CONFIG_NAME] = ckpt.json_bytes(state)  # last: it completes the set
+        spare, last = storage.join(self.out, SPARE_SLOT), storage.join(self.out, LAST_SLOT)
+        for slot in (spare, last):
+            for name, data in files.items():
+                storage.write_bytes_atomic(storage.join(slot, name), data, self.so)
+        for name in reversed(list(files)):  # the state file first: a slot without it is ignored
+            storage.remove(storage.join(spare, name), self.so)
         self._emit("checkpoint", step=self.step, url=storage.redact(last))
 
+    def _resume_slot(self) -> Optional[tuple[str, dict]]:
+        """``(url, state)`` of the newest complete checkpoint under ``out``, None when there is none.
+
+        A slot is complete when every file its ``training_state.json`` lists has the SHA-256
+        recorded there (states written before the digests were recorded are taken as they are).
+        Raises :class:`~ocrcore.model.checkpoint.CheckpointError` when checkpoints exist but none
+        is complete: resuming from a mixed set would silently train on from the wrong state."""
+        complete, broken = [], []
+        for slot in (LAST_SLOT, SPARE_SLOT):
+            url = storage.join(self.out, slot)
+            state_url = storage.join(url, ckpt.STATE_CONFIG_NAME)
+            if not storage.exists(state_url, self.so):
+                continue
+            state = ckpt.read_json(state_url, self.so)
+            if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+                raise ckpt.CheckpointError(f"{storage.redact(state_url)}: not an ocrcore training state")
+            ok = all(self._digest(storage.join(url, name)) == digest
+                     for name, digest in (state.get("files") or {}).items())
+            (complete if ok else broken).append((int(state.get("step", 0)), url, state))
+        if complete:
+            _, url, state = max(complete, key=lambda c: c[0])
+            return url, state
+        if broken:
+            where = ", ".join(storage.redact(url) for _, url, _ in broken)
+            raise ckpt.CheckpointError(f"{where}: the resume checkpoint is incomplete (its files do not match the "
+                                       "digests in training_state.json); remove it to train from the start")
+        return None
+
+    def _digest(self, url: str) -> Optional[str]:
+        """SHA-256 of the object at ``url``; None when it is missing."""
+        try:
+            return hashlib.sha256(storage.read_bytes(url, self.so)).hexdigest()
+        except FileNotFoundError:
+            return None
+
     def _try_resume(self) -> bool:
-        last = storage.join(self.out, "last")
-        state_url = storage.join(last, ckpt.STATE_CONFIG_NAME)
-        if not self.resume or not storage.exists(state_url, self.so):
+        found = self._resume_slot() if self.resume else None
+        if found is None:
             return False
-        state = ckpt.read_json(state_url, self.so)
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise ckpt.CheckpointError(f"{storage.redact(state_url)}: not an ocrcore training state")
+        last, state = found
         mine = self.cfg.to_dict()
         theirs = {**TrainConfig().to_dict(), **state.get("config", {})}  # keys added since: their defaults
         differ = sorted(k for k in set(mine) | set(theirs) if k not in RUNTIME_FIELDS and mine.get(k) != theirs.get(k))

@@ -184,3 +184,57 @@ def test_upside_down_page_is_read_upright_by_the_flow(prefect_api, tmp_path):
     assert json.loads(r.stdout)["turned"] == 0
     up2, down2 = sorted(iter_results(str(tmp_path / "as_given")), key=lambda p: p.page_id)
     assert up2.text == up.text and down2.text != up.text
+
+
+def test_recognize_process_killed_rerun_skips_committed_shards(prefect_api, tmp_path, tiny_model):
+    """Issue 5's check with a real kill: `ocr recognize` SIGKILLed half way (its workers with it),
+    then the same command again: committed shards are not recomputed (their files untouched), and
+    the output, Parquet and hOCR, equals an undisturbed run's."""
+    import signal
+    import time
+
+    from flows.recognize import run_recognize
+
+    src = tmp_path / "in"
+    for i in range(6):
+        storage.write_bytes_atomic(str(src / f"p{i:02d}.png"), _page_png(50 + i, columns=1))
+    calm = tmp_path / "calm"
+    run_recognize(str(src), str(calm), model=tiny_model, shard_size=1, workers=1, orient=False)
+
+    exe = os.path.join(os.path.dirname(sys.executable), "ocr")
+    env = dict(os.environ, PREFECT_API_URL=prefect_api)
+    hit = tmp_path / "hit"
+    cmd = [exe, "recognize", str(src), "--out", str(hit), "--model", tiny_model, "--shard-size", "1", "--workers", "1",
+           "--no-orient"]  # a random model reads every page badly, and the check would try each turn
+    p = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and p.poll() is None and not (hit / "part-00001.parquet").exists():
+        time.sleep(0.02)
+    assert p.poll() is None, "the run ended before it could be killed"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    left = ""
+    for _ in range(60):
+        left = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(p.pid)], capture_output=True, text=True).stdout
+        if not left.strip():
+            break
+        time.sleep(0.5)
+    if left.strip():
+        os.killpg(p.pid, signal.SIGKILL)
+    assert not left.strip(), f"processes left behind by the killed run:\n{left}"
+    committed = {f.name: f.stat().st_mtime_ns for f in hit.glob("part-*.parquet")}
+    assert 2 <= len(committed) < 6 and not (hit / "_SUCCESS").exists()
+
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert {n: (hit / n).stat().st_mtime_ns for n in committed} == committed  # not recomputed
+
+    def files(root):
+        return {str(f.relative_to(root)): f.read_bytes() for f in root.rglob("*")
+                if f.is_file() and f.name.endswith((".parquet", ".html", ".hocr"))}
+
+    calm_files, hit_files = files(calm), files(hit)
+    assert len([n for n in calm_files if n.startswith("hocr")]) == 6
+    assert hit_files.keys() == calm_files.keys()
+    assert all(hit_files[n] == calm_files[n] for n in calm_files), [n for n in calm_files if hit_files[n] != calm_files[n]]
+    assert (hit / "_SUCCESS").exists()

@@ -73,3 +73,65 @@ def test_train_cli_rejects_bad_input(tmp_path, prefect_api):
     (pickle_model / "model.safetensors").write_bytes(b"\x80\x04\x95" + b"\x00" * 64)
     r = subprocess.run([exe, "eval", "--model", str(pickle_model), "--data", str(empty)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_train_process_killed_resumes_to_the_same_model(prefect_api, tmp_path):
+    """Issue 3's check with a real kill: `ocr train` SIGKILLed half way (its Dask worker with it,
+    no process left behind), run again with the same command, ends with the same weights,
+    validation curve and metrics as a run never interrupted."""
+    import re
+    import signal
+    import time
+
+    import torch
+
+    from flows.synth import run_synth
+    from ocrcore.model.checkpoint import read_tensors
+    from ocrcore.train import train
+
+    data = str(tmp_path / "cap")
+    run_synth("captcha", 80, data, seed=11, shard_size=40, workers=1)
+    exe = os.path.join(os.path.dirname(sys.executable), "ocr")
+    env = dict(os.environ, PREFECT_API_URL=prefect_api)
+    cfg = json.dumps({"arch": "crnn_compact", "model": {"hidden": 32}, "max_steps": 24, "batch_size": 16,
+                      "val_every": 4, "seed": 0, "num_threads": 1})
+
+    def cmd(out):
+        return [exe, "train", "--data", data, "--out", out, "--init", "none", "--workers", "1", "--config", cfg]
+
+    killed = str(tmp_path / "killed")
+    p = subprocess.Popen(cmd(killed), env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    state = os.path.join(killed, "last", "training_state.json")
+    deadline = time.time() + 240
+    while time.time() < deadline and p.poll() is None:
+        if os.path.exists(state) and json.load(open(state))["step"] >= 8:
+            break
+        time.sleep(0.1)
+    assert p.poll() is None, "training ended before it could be killed"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    left = ""
+    for _ in range(60):  # the worker processes go with the process that started them
+        left = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(p.pid)], capture_output=True, text=True).stdout
+        if not left.strip():
+            break
+        time.sleep(0.5)
+    if left.strip():
+        os.killpg(p.pid, signal.SIGKILL)
+    assert not left.strip(), f"processes left behind by the killed run:\n{left}"
+    at_kill = json.load(open(state))["step"]
+    assert 8 <= at_kill < 24
+
+    r = subprocess.run(cmd(killed), env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert int(re.search(r'"resumed_from_step": (\d+)', r.stdout).group(1)) == at_kill
+    straight = str(tmp_path / "straight")  # the same settings, never interrupted, in this process
+    train({**json.loads(cfg), "val_fraction": 0.1, "split_seed": 0}, data, out=straight)
+
+    for name in ("model.safetensors", "last/model.safetensors", "last/training_state.safetensors"):
+        a, b = read_tensors(os.path.join(killed, name)), read_tensors(os.path.join(straight, name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    ta, tb = (storage.read_json(os.path.join(d, "model.json"))["training"] for d in (killed, straight))
+    assert ta["history"] == tb["history"] and ta["metrics"] == tb["metrics"] and ta["steps"] == tb["steps"]
+

@@ -97,6 +97,72 @@ def test_resume_is_exact(tmp_path, recs):
     assert again.step == 16 and again.history == a.history
 
 
+def _same_result(a_dir, b_dir) -> None:
+    for name in ("model.safetensors", "last/model.safetensors", "last/training_state.safetensors"):
+        ta, tb = read_tensors(str(a_dir / name)), read_tensors(str(b_dir / name))
+        assert ta.keys() == tb.keys()
+        for k in ta:
+            assert torch.equal(ta[k], tb[k]), (name, k)
+
+
+def test_kill_while_checkpoint_is_written_resumes_exactly(tmp_path, recs, monkeypatch):
+    """A kill can land between any two of a checkpoint's files (weights, config, optimizer state,
+    position): wherever it lands, the rerun resumes from a complete checkpoint and ends equal to
+    an uninterrupted run. Before, the set was overwritten in place, and a cut after the new
+    weights resumed them with the older step and optimizer state."""
+    from ocrcore import storage
+
+    c = cfg(max_steps=12, val_every=4, checkpoint_every=4)
+    a = train(c, recs, out=str(tmp_path / "a"))
+    real_write, real_remove = storage.write_bytes_atomic, storage.remove
+
+    class Killed(Exception):
+        pass
+
+    # the checkpoint at step 8: 4 files to last-next/, 4 to last/, then 4 removals of last-next/
+    for cut in range(1, 13):
+        out = tmp_path / f"b{cut}"
+        ops = {"n": 0, "armed": False}
+
+        def counting(real):
+            def op(url, *args, **kw):
+                if "/last" in str(url) and ops["armed"]:
+                    ops["n"] += 1
+                    if ops["n"] == cut:
+                        raise Killed(url)
+                return real(url, *args, **kw)
+            return op
+
+        def arm(e):
+            if e["event"] == "step" and e["step"] == 8:
+                ops["armed"] = True
+
+        monkeypatch.setattr(storage, "write_bytes_atomic", counting(real_write))
+        monkeypatch.setattr(storage, "remove", counting(real_remove))
+        with pytest.raises(Killed):
+            train(c, recs, out=str(out), progress=arm)
+        monkeypatch.setattr(storage, "write_bytes_atomic", real_write)
+        monkeypatch.setattr(storage, "remove", real_remove)
+        b = train(c, recs, out=str(out))
+        # cut 1-4: last/ still holds step 4; 5-8: last/ is torn, last-next/ holds step 8; 9-12: both hold 8
+        assert b.resumed_from_step == (4 if cut <= 4 else 8), cut
+        assert a.history == b.history and a.best_metrics == b.best_metrics, cut
+        _same_result(tmp_path / "a", out)
+        assert not (out / "last-next" / "training_state.json").exists()
+
+
+def test_torn_checkpoint_without_a_complete_copy_is_refused(tmp_path, recs):
+    from ocrcore.model.checkpoint import CheckpointError
+
+    c = cfg(max_steps=8, val_every=4)
+    out = tmp_path / "m"
+    train(c, recs, out=str(out))
+    weights = out / "last" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)  # not the bytes the state names
+    with pytest.raises(CheckpointError, match="incomplete"):
+        train(c, recs, out=str(out))
+
+
 def test_ema_weights_are_saved_and_resume_exactly(tmp_path, recs):
     """With ema_decay the saved model is the weight average (not the last weights), and resumes exactly."""
     c = cfg(max_steps=12, val_every=4, checkpoint_every=4, ema_decay=0.9)

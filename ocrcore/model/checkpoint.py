@@ -103,9 +103,13 @@ def read_json(url: str, storage_options: Optional[dict] = None) -> Any:
         raise CheckpointError(f"{storage.redact(url)}: corrupt JSON: {e}") from None
 
 
+def json_bytes(obj: Any) -> bytes:
+    """The bytes :func:`write_json` writes for ``obj``."""
+    return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def write_json(url: str, obj: Any, storage_options: Optional[dict] = None) -> None:
-    data = (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-    storage.write_bytes_atomic(url, data, storage_options)
+    storage.write_bytes_atomic(url, json_bytes(obj), storage_options)
 
 
 def _read(url: str, storage_options: Optional[dict]) -> bytes:
@@ -176,6 +180,16 @@ def make_config(model: CRNN, charset: Charset, training: Optional[dict] = None,
     }
 
 
+def model_files(model: CRNN, charset: Charset, *, training: Optional[dict] = None,
+                dtype: Optional[torch.dtype] = None, line_norm: Optional[dict] = None) -> dict[str, bytes]:
+    """The bytes of ``model.safetensors`` and ``model.json`` for ``model``, weights first."""
+    config = make_config(model, charset, training, line_norm)
+    tensors = {}
+    for k, v in model.state_dict().items():
+        tensors[k] = v.to(dtype) if (dtype is not None and v.is_floating_point()) else v
+    return {WEIGHTS_NAME: tensors_to_bytes(tensors, {"format": FORMAT}), CONFIG_NAME: json_bytes(config)}
+
+
 def save_model(url: str, model: CRNN, charset: Charset, *, training: Optional[dict] = None,
                dtype: Optional[torch.dtype] = None, storage_options: Optional[dict] = None,
                line_norm: Optional[dict] = None) -> dict:
@@ -184,13 +198,10 @@ def save_model(url: str, model: CRNN, charset: Charset, *, training: Optional[di
     ``dtype=torch.float16`` halves the file (weights are cast back to float32 on load).
     The weights are written first and the JSON last, so a model with a config is complete.
     """
-    config = make_config(model, charset, training, line_norm)
-    tensors = {}
-    for k, v in model.state_dict().items():
-        tensors[k] = v.to(dtype) if (dtype is not None and v.is_floating_point()) else v
-    write_tensors(storage.join(url, WEIGHTS_NAME), tensors, {"format": FORMAT}, storage_options)
-    write_json(storage.join(url, CONFIG_NAME), config, storage_options)
-    return config
+    files = model_files(model, charset, training=training, dtype=dtype, line_norm=line_norm)
+    for name, data in files.items():
+        storage.write_bytes_atomic(storage.join(url, name), data, storage_options)
+    return json.loads(files[CONFIG_NAME])
 
 
 def validate_config(config: Any, where: str = "model.json") -> dict:
