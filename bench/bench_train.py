@@ -77,7 +77,7 @@ def run_captcha(args) -> dict:
     return summary
 
 
-THROUGHPUT_BATCH = {"captcha": 32, "lines": 16}  # the batch sizes the README's runs train with
+THROUGHPUT_BATCH = {"captcha": 32, "lines": 16}  # the batch sizes the shipped model's and the captcha runs train with
 
 
 def run_throughput(args) -> list[dict]:

@@ -5,7 +5,7 @@
 ``--ref``: a git commit whose ``ocrcore/preprocess/segment.py`` is loaded beside the working
 tree's (``git show``, imported as a module of its own; the rest of the package is shared). Each
 ``--set`` is ``SEED:FIRST:STOP:PARAMS`` (pages params as JSON); by default the sets of the
-README's regression check. Every page is binarized once and segmented by both; found lines are
+regression check in bench/RESULTS.md. Every page is binarized once and segmented by both; found lines are
 matched one-to-one to true lines at IoU >= 0.5 (as ``bench_preprocess.py``). Prints per set the
 lines found and matched, precision, recall and pages in reading order for both, and (``-v``)
 each page where the two differ.

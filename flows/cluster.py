@@ -5,7 +5,7 @@ workers on W cores do not fight, and they inherit the Prefect API URL so task ru
 same server as the flow (without it every worker would start a temporary server of its own).
 
 Two Dask defaults are changed for the local cluster we start, because they cost our image work
-CPU that a plain process does not pay (measured with bench/bench_synth.py, see the README):
+CPU that a plain process does not pay (measured with bench/bench_synth.py, see bench/RESULTS.md):
 
 - ``MALLOC_TRIM_THRESHOLD_=65536`` (Dask sets it before spawning workers, to return memory to the
   OS sooner) also switches off glibc's dynamic mmap threshold, so every image-sized buffer is a

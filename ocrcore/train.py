@@ -61,7 +61,7 @@ AUTO_SMALL_ARCH, AUTO_LARGE_ARCH, AUTO_ARCH_THRESHOLD = "crnn_compact", "crnn_sm
 
 def auto_arch(n_train: int) -> str:
     """The architecture ``arch="auto"`` picks: small sets overfit a second LSTM layer and leave
-    CTC's all-blank plateau much later with it (measured on 936 captchas, see the README)."""
+    CTC's all-blank plateau much later with it (measured on 936 captchas, see bench/RESULTS.md)."""
     return AUTO_SMALL_ARCH if n_train < AUTO_ARCH_THRESHOLD else AUTO_LARGE_ARCH
 
 
@@ -411,7 +411,7 @@ class Trainer:
         None (from scratch). Below :data:`AUTO_ARCH_THRESHOLD` samples a model that already reads
         printed glyphs learns faster and generalises better than a fresh one: trained on 936
         look-alike captchas and read on 2,000 unseen ones, CER 1.55% after 11.5 min against
-        2.09% after 13.2 min from scratch (single runs; README)."""
+        2.09% after 13.2 min from scratch (single runs; bench/RESULTS.md)."""
         cfg = self.cfg
         if (n_train >= AUTO_ARCH_THRESHOLD or cfg.arch != "auto" or cfg.charset is not None or cfg.model
                 or cfg.width_factor != "auto"):

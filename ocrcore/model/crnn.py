@@ -49,7 +49,7 @@ VARIANTS: dict[str, dict] = {
     # crnn_small with one BiLSTM layer (~0.66M parameters): for small datasets and short texts
     # (captchas, a user's few thousand labeled lines). On 936 synthetic captchas it left CTC's
     # all-blank plateau sooner (CER 10% at epoch 20, against ~70% at epoch 27 for crnn_small)
-    # and ended lower (bench/bench_train.py, figures in the README).
+    # and ended lower (bench/bench_train.py, figures in bench/RESULTS.md).
     "crnn_compact": {
         "input_height": 32,
         "blocks": [[32, 1, 2, 2], [64, 1, 2, 2], [128, 1, 2, 1], [128, 1, 2, 1]],

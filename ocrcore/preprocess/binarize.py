@@ -185,7 +185,7 @@ class BinarizeResult:
         :data:`LEVEL_STEP` pixels, turned into a gain and an offset (``n = g * gain + offset``),
         and interpolated linearly between grid rows and columns (a line crop needs a few grid
         rows). Line crops of a 300-dpi page: 0.103 -> 0.085 s (``bench/bench_page_stages.py``,
-        README) against interpolating both levels per pixel; within 0.011 of per-pixel levels
+        bench/RESULTS.md) against interpolating both levels per pixel; within 0.011 of per-pixel levels
         (tested at 0.02).
         """
         x0, y0, x1, y1 = (int(v) for v in box)
