@@ -60,3 +60,27 @@ def prefect_api():
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = old
+
+
+def kill_when(p, ready, timeout: float = 240) -> None:
+    """SIGKILL the process ``p`` (started with ``start_new_session=True``) once ``ready()`` holds,
+    then assert that nothing of its session is left running a few seconds later: the Dask
+    workers of a killed ``ocr`` command must go with it (any left are killed, and the test fails)."""
+    import signal
+    import subprocess
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and p.poll() is None and not ready():
+        time.sleep(0.02)
+    assert p.poll() is None, "the run ended before it could be killed"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    left = ""
+    for _ in range(60):
+        left = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(p.pid)], capture_output=True, text=True).stdout
+        if not left.strip():
+            return
+        time.sleep(0.5)
+    os.killpg(p.pid, signal.SIGKILL)
+    raise AssertionError(f"processes left behind by the killed run:\n{left}")

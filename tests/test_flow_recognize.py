@@ -190,9 +190,7 @@ def test_recognize_process_killed_rerun_skips_committed_shards(prefect_api, tmp_
     """Issue 5's check with a real kill: `ocr recognize` SIGKILLed half way (its workers with it),
     then the same command again: committed shards are not recomputed (their files untouched), and
     the output, Parquet and hOCR, equals an undisturbed run's."""
-    import signal
-    import time
-
+    from conftest import kill_when
     from flows.recognize import run_recognize
 
     src = tmp_path / "in"
@@ -207,21 +205,7 @@ def test_recognize_process_killed_rerun_skips_committed_shards(prefect_api, tmp_
     cmd = [exe, "recognize", str(src), "--out", str(hit), "--model", tiny_model, "--shard-size", "1", "--workers", "1",
            "--no-orient"]  # a random model reads every page badly, and the check would try each turn
     p = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while time.time() < deadline and p.poll() is None and not (hit / "part-00001.parquet").exists():
-        time.sleep(0.02)
-    assert p.poll() is None, "the run ended before it could be killed"
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
-    left = ""
-    for _ in range(60):
-        left = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(p.pid)], capture_output=True, text=True).stdout
-        if not left.strip():
-            break
-        time.sleep(0.5)
-    if left.strip():
-        os.killpg(p.pid, signal.SIGKILL)
-    assert not left.strip(), f"processes left behind by the killed run:\n{left}"
+    kill_when(p, lambda: (hit / "part-00001.parquet").exists())
     committed = {f.name: f.stat().st_mtime_ns for f in hit.glob("part-*.parquet")}
     assert 2 <= len(committed) < 6 and not (hit / "_SUCCESS").exists()
 
