@@ -109,7 +109,6 @@ def main() -> None:
     from ocrcore.model.predict import Recognizer
     from ocrcore.recognize import PageRecognizer
 
-
     reader = PageRecognizer(Recognizer.load(args.model, num_threads=1))
     other = PageRecognizer(Recognizer.load(args.compare_model, num_threads=1)) if args.compare_model else None
     readers = ["ours"] + (["ours, segmentation as before"] if args.before else [])

@@ -32,7 +32,8 @@ from ocrcore.imageio import encode_png  # noqa: E402
 from ocrcore.train import TrainConfig, train  # noqa: E402
 
 
-def captcha_records(n: int, seed: int, kind: str = "captcha") -> list[dict]:
+def synth_records(n: int, seed: int, kind: str = "captcha") -> list[dict]:
+    """``n`` synthetic samples of ``kind`` (seed ``seed``) as training records."""
     from ocrcore.synth import make_generator
 
     gen = make_generator(kind)
@@ -46,7 +47,7 @@ def captcha_records(n: int, seed: int, kind: str = "captcha") -> list[dict]:
 
 def run_captcha(args) -> dict:
     t0 = time.perf_counter()
-    recs = captcha_records(args.n, args.seed)
+    recs = synth_records(args.n, args.seed)
     gen_s = time.perf_counter() - t0
     curve = []
     start = time.perf_counter()
@@ -84,7 +85,7 @@ def run_throughput(args) -> list[dict]:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
     for kind in args.kinds.split(","):
-        recs = captcha_records(128, 1, kind)
+        recs = synth_records(128, 1, kind)
         batch = args.batch or THROUGHPUT_BATCH[kind]
         for arch in args.archs.split(","):
             for dev in devices:
