@@ -1,7 +1,7 @@
 """Where a page's time goes in recognition, one core, stage by stage, as a flow worker runs it.
 
     python bench/bench_page_stages.py [--pages 8] [--dpi 300] [--precision auto] [--shard 8]
-                                      [--gc settled|default] [--compare-gc]
+                                      [--gc settled|default] [--compare-gc] [--model M] [--compare-model M2]
 
 Synthetic A4 pages (seed 77, like bench_recognize.py), encoded as PNG first. Per page: decode the
 PNG, binarize + segment, line crops, recognition (CRNN + CTC decoding), boxes (characters and
@@ -13,6 +13,7 @@ counted. Prints mean seconds per page of each stage.
 a flow worker does; ``--gc default`` keeps CPython's collector settings. ``--compare-gc`` runs
 the benchmark four times in child processes, alternating default and settled, and prints the
 ratio of their totals (each child sees the same pages and warms up the same way).
+``--compare-model M2`` does the same for ``--model`` (default: the shipped one) against ``M2``.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def measure(args) -> dict[str, float]:
     from ocrcore.synth import generate
 
     pngs = [encode_png(generate("pages", 77, k, {"dpi": args.dpi}).image) for k in range(args.pages + 1)]
-    rec = Recognizer.load(num_threads=1, precision=args.precision)
+    rec = Recognizer.load(args.model, num_threads=1, precision=args.precision)
     if args.gc == "settled":
         settle_gc()  # as a flow worker does after loading its model
     totals = dict.fromkeys(STAGES, 0.0)
@@ -97,27 +98,38 @@ def main() -> None:
     ap.add_argument("--shard", type=int, default=8, help="pages per Parquet part (kept alive until it is built)")
     ap.add_argument("--gc", choices=("settled", "default"), default="settled")
     ap.add_argument("--compare-gc", action="store_true", help="default vs settled collector, 2 child runs each")
+    ap.add_argument("--model", default=None, help="model to read with (default: the shipped one)")
+    ap.add_argument("--compare-model", default=None, help="--model against this one, 2 child runs each")
     ap.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)  # child mode: print JSON
     args = ap.parse_args()
 
-    if not args.compare_gc:
+    if not (args.compare_gc or args.compare_model):
         res = measure(args)
         if args.raw:
             print(json.dumps(res))
         else:
             print_table(f"{args.pages} pages at {args.dpi} dpi, precision {args.precision}, collector {args.gc}", res)
         return
-    runs: dict[str, list[dict]] = {"default": [], "settled": []}
-    for mode in ("default", "settled", "default", "settled"):
-        cmd = [sys.executable, __file__, "--raw", "--gc", mode, "--pages", str(args.pages), "--dpi", str(args.dpi),
-               "--precision", args.precision, "--batch-size", str(args.batch_size), "--shard", str(args.shard)]
+    base = ["--pages", str(args.pages), "--dpi", str(args.dpi), "--precision", args.precision,
+            "--batch-size", str(args.batch_size), "--shard", str(args.shard)]
+    if args.compare_model:
+        model_args = (lambda m: ["--model", m] if m else [])
+        variants = {f"model {args.model or 'shipped'}": model_args(args.model) + ["--gc", args.gc],
+                    f"model {args.compare_model}": model_args(args.compare_model) + ["--gc", args.gc]}
+    else:
+        variants = {f"collector {m}": ["--gc", m] + (["--model", args.model] if args.model else [])
+                    for m in ("default", "settled")}
+    runs: dict[str, list[dict]] = {k: [] for k in variants}
+    for name in list(variants) * 2:  # alternating, so a slow spell of the machine hits both
+        cmd = [sys.executable, __file__, "--raw", *base, *variants[name]]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        runs[mode].append(json.loads(out))
+        runs[name].append(json.loads(out))
     mean = {m: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for m, rs in runs.items()}
-    for m in ("default", "settled"):
+    for m in variants:
         totals = ", ".join(f"{r['total']:.3f}" for r in runs[m])
-        print_table(f"{args.pages} pages at {args.dpi} dpi, collector {m}, mean of 2 runs (totals {totals})", mean[m])
-    print(f"settled / default total: {mean['settled']['total'] / mean['default']['total']:.3f}")
+        print_table(f"{args.pages} pages at {args.dpi} dpi, {m}, mean of 2 runs (totals {totals})", mean[m])
+    a, b = list(variants)
+    print(f"{b} / {a} total: {mean[b]['total'] / mean[a]['total']:.3f}")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,9 @@ def _recognizer(model: Optional[str], storage_options: Optional[dict], precision
 def model_id(model: Optional[str], storage_options: Optional[dict] = None) -> str:
     """``name@hash`` of a model directory (the shipped one when None)."""
     from ocrcore.model.checkpoint import model_urls
-    from ocrcore.model.predict import default_model_url
+    from ocrcore.model.predict import resolve_model_url
 
-    url = model or default_model_url()
+    url = resolve_model_url(model)
     h = hashlib.sha256()
     for u in model_urls(url, storage_options):
         h.update(storage.read_bytes(u, storage_options))

@@ -5,6 +5,21 @@ import json
 import sys
 
 
+def _check_model_url(flag: str, url: str, opts, hint: str) -> None:
+    """A clear usage error unless ``url`` holds a model (model.json beside model.safetensors)."""
+    from ocrcore import storage
+    from ocrcore.cli import UsageError
+    from ocrcore.model.checkpoint import model_urls
+
+    try:
+        found = storage.exists(model_urls(url, opts)[1], opts)
+    except ValueError as e:  # a file that is not a model (a pickle, say): the reason
+        raise UsageError(f"{flag} {url}: {e}") from None
+    if not found:
+        raise UsageError(f"{flag} {url}: no model there (a model is a directory or prefix with model.json "
+                         f"and model.safetensors){hint}")
+
+
 def cmd_train(args) -> int:
     from ocrcore.cli import UsageError, _prefect_env, _run_flow, _storage_options
     from ocrcore.train import TrainConfig
@@ -23,18 +38,18 @@ def cmd_train(args) -> int:
     config["split_seed"] = args.split_seed
     TrainConfig.from_dict(config)  # unknown keys or bad values: a clear message before anything starts
     opts = _storage_options(args)
-    init = None if str(args.init).lower() == "none" else args.init
-    if init not in (None, "auto"):
-        from ocrcore import storage
-        from ocrcore.model.checkpoint import model_urls
+    from ocrcore.model.predict import SHIPPED_NAMES, resolve_model_url
 
-        try:
-            found = storage.exists(model_urls(init, opts)[1], opts)
-        except ValueError as e:  # a file that is not a model (a pickle, say): the reason
-            raise UsageError(f"--init {init}: {e}") from None
-        if not found:
-            raise UsageError(f"--init {init}: no model there (a model is a directory or prefix with model.json "
-                             "and model.safetensors); use --init auto or --init none to start otherwise")
+    init = None if str(args.init).lower() == "none" else args.init
+    if init in SHIPPED_NAMES:
+        init = resolve_model_url(init)
+    if init not in (None, "auto"):
+        _check_model_url("--init", init, opts, "; use --init auto or --init none to start otherwise")
+    if args.teacher:
+        teacher = resolve_model_url(args.teacher)
+        _check_model_url("--teacher", teacher, opts, "")
+        config["teacher"] = teacher
+        TrainConfig.from_dict(config)
     from ocrcore.datasets import count_records
 
     n = count_records(args.data, opts)
@@ -99,8 +114,11 @@ def register(sub) -> None:
     t.add_argument("--init", default="auto",
                    help="model URL to fine-tune from; auto (default): the shipped model for datasets under "
                         "20,000 samples trained with default --arch and charset, else from scratch; none: from scratch")
+    t.add_argument("--teacher", help="model URL to distil from, or 'shipped': the model trained learns the "
+                                      "teacher's frame posteriors as well as the labels (a smaller, faster "
+                                      "--arch, e.g. crnn_fast, with --init none)")
     t.add_argument("--arch", help="auto (default: crnn_compact below 20,000 samples, else crnn_small), "
-                                   "crnn_compact, crnn_small or crnn_base")
+                                   "crnn_compact, crnn_small, crnn_base, or crnn_fast (a student for --teacher)")
     t.add_argument("--epochs", type=float, help="passes over the data (default: auto, about 120,000 samples "
                                                 "seen, 30 to 150 epochs)")
     t.add_argument("--max-steps", type=int)
@@ -115,7 +133,7 @@ def register(sub) -> None:
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("eval", help="CER, WER and sequence accuracy of a model on a dataset")
-    e.add_argument("--model", help="model URL (default: the shipped model)")
+    e.add_argument("--model", help="model URL, or shipped-fast (default: the shipped model)")
     e.add_argument("--data", required=True)
     e.add_argument("--split", choices=["all", "val", "train"], default="all",
                    help="val/train: the seeded split recorded when the model was trained on this dataset")

@@ -14,9 +14,9 @@ def cmd_recognize(args) -> int:
     opts = _storage_options(args)
     storage.preflight_writable(args.out, opts)
     from ocrcore.model.checkpoint import load_model
-    from ocrcore.model.predict import default_model_url
+    from ocrcore.model.predict import resolve_model_url
 
-    load_model(args.model or default_model_url(), storage_options=opts)  # a bad model fails here, clearly
+    load_model(resolve_model_url(args.model), storage_options=opts)  # a bad model fails here, clearly
     _prefect_env(args)
     from flows.recognize import run_recognize
 
@@ -54,7 +54,7 @@ def register(sub) -> None:
     r = sub.add_parser("recognize", help="recognise every page of an archive into Parquet + hOCR")
     r.add_argument("input", help="folder, prefix, glob, tar, zip, multi-page TIFF or PDF (path or URL)")
     r.add_argument("--out", required=True, help="output URL")
-    r.add_argument("--model", help="model URL (default: the shipped model)")
+    r.add_argument("--model", help="model URL, or shipped-fast: the shipped crnn_fast student (default: the shipped model)")
     r.add_argument("--shard-size", type=int, default=50, help="pages per shard (one Prefect task each)")
     r.add_argument("--single-line", action="store_true", help="inputs are single lines (captchas, line images)")
     r.add_argument("--incremental", action="store_true", help="process only pages not yet in the output")

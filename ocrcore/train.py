@@ -4,7 +4,8 @@ Pipeline: records (a dataset URL, a list of records, or a callable returning an 
 them) -> decode -> grayscale -> scale to the model's input height keeping aspect -> batches of
 similar width (bucketing) padded white with true widths -> seeded on-the-fly augmentation ->
 CRNN -> CTC loss (``zero_infinity``) -> AdamW with warm-up + cosine/linear decay, gradient
-clipping, mixed precision on CUDA -> periodic validation (CER, WER, sequence accuracy) -> best
+clipping, mixed precision on CUDA (optionally plus a frame-level KL to a teacher model's
+output: distillation into a smaller, faster student) -> periodic validation (CER, WER, sequence accuracy) -> best
 checkpoint kept, early stopping, last checkpoint for resume.
 
 Determinism: every random draw derives from ``(seed, epoch, batch)`` or ``(seed, step)``: the
@@ -131,6 +132,8 @@ class TrainConfig:
     cache: str = "auto"                  # memory | stream | auto (memory up to cache_limit records)
     cache_limit: int = 50_000
     shuffle_buffer: int = 4096           # stream mode
+    teacher: Optional[str] = None        # a model URL to distil from (same charset, height, width factor)
+    distill_weight: float = 1.0          # weight of the frame-level KL to the teacher, beside CTC's 1
 
     def __post_init__(self):
         choices = {"normalize": ("none", "nfc", "ocr"), "on_unknown_chars": ("raise", "skip"),
@@ -144,6 +147,8 @@ class TrainConfig:
         if self.epochs != "auto" and (isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, float))
                                       or self.epochs <= 0):
             raise ValueError(f"epochs must be a positive number or 'auto', got {self.epochs!r}")
+        if self.distill_weight < 0:
+            raise ValueError(f"distill_weight must be >= 0, got {self.distill_weight}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -256,6 +261,19 @@ def lr_factor(step: int, total: int, warmup: int, schedule: str, min_ratio: floa
     if schedule == "cosine":
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p))
     return min_ratio + (1 - min_ratio) * (1 - p)
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean over valid frames of KL(teacher || student), both ``T x N x C`` log-probabilities.
+
+    Frames at or past a line's length (padding) do not count. CTC alone tells a student only
+    which characters a line holds; the teacher's frame posteriors also say where each is and
+    how sure to be, which a small network learns far sooner than CTC's alignment.
+    """
+    t = student.shape[0]
+    valid = (torch.arange(t, device=student.device).unsqueeze(1) < lengths.to(student.device).unsqueeze(0))
+    kl = (teacher.exp() * (teacher - student)).sum(-1)  # T x N
+    return (kl * valid).sum() / valid.sum().clamp(min=1)
 
 
 def ctc_min_frames(labels: Sequence[int]) -> int:
@@ -386,7 +404,11 @@ class Trainer:
             self.init = self._auto_init(len(self.train_ids))
             self.init_auto = self.init is not None
 
+        self._load_teacher()
         self.charset = self._make_charset(train_texts, norm)
+        if self.teacher is not None and self.charset.chars != self.teacher_charset.chars:
+            raise TrainError(f"distillation needs the student's classes to be the teacher's ({self.cfg.teacher}); "
+                             "train without an explicit charset, or fine-tune from a model with the teacher's charset")
         self.line_norm = self._resolve_line_norm()
         bad_train: Counter = Counter()
         for t in train_texts:
@@ -405,6 +427,25 @@ class Trainer:
         cache = self.cfg.cache
         self.in_memory = cache == "memory" or (cache == "auto" and len(rows) <= self.cfg.cache_limit)
 
+    def _load_teacher(self) -> None:
+        """Load ``teacher`` (when set) as a frozen, eval-mode network on the training device."""
+        self.teacher = None
+        if not self.cfg.teacher:
+            return
+        from ocrcore.model.predict import resolve_model_url
+
+        model, cs, config = ckpt.load_model(resolve_model_url(self.cfg.teacher), storage_options=self.so)
+        if model.input_height != self.height:
+            raise TrainError(f"the teacher {self.cfg.teacher} reads {model.input_height}-pixel lines, the student "
+                             f"{self.height}-pixel ones; distillation needs the same input height")
+        self.teacher_charset, self.teacher_line_norm = cs, config.get("line_norm") or None
+        model.eval().requires_grad_(False)
+        if self.device.type == "cpu":
+            from ocrcore.model.fast import inference_copy
+
+            model = inference_copy(model, "fp32")
+        self.teacher = model.to(self.device)
+
     def _auto_init(self, n_train: int) -> Optional[str]:
         """``init="auto"``: the shipped model for a small dataset trained with default settings
         (``arch`` and width factor auto, no charset or model overrides), else
@@ -414,6 +455,7 @@ class Trainer:
         2.09% after 13.2 min from scratch (single runs; bench/RESULTS.md)."""
         cfg = self.cfg
         if (n_train >= AUTO_ARCH_THRESHOLD or cfg.arch != "auto" or cfg.charset is not None or cfg.model
+                or cfg.teacher
                 or cfg.width_factor != "auto"):
             return None
         from ocrcore.model.predict import default_model_url
@@ -441,6 +483,8 @@ class Trainer:
                 return Charset(cs.chars + new, normalize=cs.normalize)
         if self.cfg.charset is not None:
             return Charset(list(self.cfg.charset), normalize=norm)
+        if self.teacher is not None:  # the student emits the teacher's classes, frame by frame
+            return Charset(list(self.teacher_charset.chars), normalize=self.teacher_charset.normalize)
         return Charset.from_texts(train_texts, normalize=norm)
 
     def _resolve_line_norm(self) -> Optional[dict]:
@@ -457,7 +501,9 @@ class Trainer:
         about 0.65 ms a line.
         """
         ln = self.cfg.line_norm
-        if ln == "auto":  # init="auto" took the shipped model for its glyphs, on data framed alike
+        if ln == "auto" and self.init is None and self.teacher is not None:
+            ln = self.teacher_line_norm  # the student reads lines framed as its teacher reads them
+        elif ln == "auto":  # init="auto" took the shipped model for its glyphs, on data framed alike
             ln = None if self.init_auto else self.init_line_norm
         elif ln == "off":
             ln = None
@@ -598,6 +644,11 @@ class Trainer:
         """
         default = width_factor(self._model_config())
         wf = self.cfg.width_factor
+        if self.teacher is not None:  # frame t of the student must see what frame t of the teacher saw
+            if wf not in ("auto", None, self.teacher.factor) or (self.init is not None and default != self.teacher.factor):
+                raise TrainError(f"distillation needs the teacher's width factor ({self.teacher.factor}); got "
+                                 f"{default if self.init is not None else wf}")
+            return self.teacher.factor
         if self.init is not None or wf is None:
             return default
         if wf != "auto":
@@ -853,6 +904,11 @@ class Trainer:
         with torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
             log_probs, lengths = self.model(x.to(dev), widths)
         loss = self.ctc(log_probs.float(), targets.to(dev), lengths.to(dev), target_lengths.to(dev))
+        if self.teacher is not None and self.cfg.distill_weight > 0:
+            with torch.no_grad(), torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32,
+                                                 enabled=self.amp_dtype is not None):
+                t_log_probs, _ = self.teacher(x.to(dev), widths)
+            loss = loss + self.cfg.distill_weight * distill_loss(log_probs.float(), t_log_probs.float(), lengths)
         self.opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             self.nonfinite += 1
@@ -934,7 +990,8 @@ class Trainer:
         amp_name = _amp_name(self.amp_dtype)
         self._emit("start", step=self.step, max_steps=self.max_steps, epochs=self.epochs_planned, arch=self.arch, n_train=n_train,
                    n_val=len(self.val) + len(self.val_bad), device=str(self.device), amp=amp_name,
-                   charset="".join(self.charset.chars), skipped=dict(self.skipped))
+                   charset="".join(self.charset.chars), skipped=dict(self.skipped),
+                   **({"teacher": self.cfg.teacher} if self.teacher is not None else {}))
         self.model.train()
         while not (self.finished or self.stopped_early) and self.step < self.max_steps:
             got_batch = False

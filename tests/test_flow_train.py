@@ -64,6 +64,8 @@ def test_train_cli_rejects_bad_input(tmp_path, prefect_api):
         (["train", "--data", str(empty), "--out", str(tmp_path / "m"), "--config", '{"bogus": 1}'], "bogus"),
         (["train", "--data", str(empty), "--out", str(tmp_path / "m"), "--val-fraction", "1.5"], "val_fraction"),
         (["train", "--data", str(empty), "--out", str(tmp_path / "m"), "--init", str(tmp_path / "nope")], "no model there"),
+        (["train", "--data", str(empty), "--out", str(tmp_path / "m"), "--teacher", str(tmp_path / "nope")],
+         "--teacher"),
     ]:
         r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120, env=env)
         assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)

@@ -210,3 +210,14 @@ def test_average_models_is_the_weighted_mean_and_refuses_other_bases(tmp_path):
     assert not os.path.exists(tmp_path / "x")
     assert cli_main(["average", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "y"),
                      "--weights", "half,half"]) != 0
+
+
+def test_shipped_model_names_resolve_and_a_missing_one_says_so(tmp_path, monkeypatch):
+    from ocrcore.model import predict
+    from ocrcore.model.checkpoint import CheckpointError
+
+    assert predict.resolve_model_url(None) == predict.resolve_model_url("shipped") == str(predict.DEFAULT_MODEL_DIR)
+    assert predict.resolve_model_url("s3://bucket/models/m1") == "s3://bucket/models/m1"
+    monkeypatch.setitem(predict.SHIPPED_NAMES, "shipped-fast", tmp_path / "absent")
+    with pytest.raises(CheckpointError, match="not installed"):
+        predict.Recognizer.load("shipped-fast")

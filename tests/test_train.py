@@ -423,3 +423,68 @@ def test_line_norm_reframes_training_samples_and_is_inherited(tmp_path, recs):
         TrainConfig(line_norm="sometimes")
     with pytest.raises(ValueError, match="unknown line_norm"):
         TrainConfig(line_norm={"above": 2.0, "tilt": 1})
+
+
+def test_distill_loss_counts_valid_frames_only():
+    from ocrcore.train import distill_loss
+
+    g = torch.Generator().manual_seed(0)
+    t = torch.log_softmax(torch.randn(10, 2, 5, generator=g), -1)
+    s = torch.log_softmax(torch.randn(10, 2, 5, generator=g), -1)
+    lengths = torch.tensor([10, 6])
+    assert float(distill_loss(t, t, lengths)) == pytest.approx(0.0, abs=1e-6)
+    base = float(distill_loss(s, t, lengths))
+    assert base > 0
+    s2 = s.clone()
+    s2[6:, 1] = torch.log_softmax(torch.randn(4, 5, generator=g), -1)  # padding of line 2 only
+    assert float(distill_loss(s2, t, lengths)) == pytest.approx(base, rel=1e-6)
+    s2[0, 1] = t[0, 1]  # a valid frame of line 2 now agrees with the teacher
+    assert float(distill_loss(s2, t, lengths)) < base
+
+
+STUDENT = {"hidden": 16, "blocks": [[4, 1, 2, 2], [8, 1, 2, 2], [16, 1, 2, 1], [16, 1, 2, 1]], "dropout": 0.1}
+
+
+def test_student_distilled_from_a_teacher_follows_it(tmp_path, recs):
+    """A student trained with ``teacher`` takes the teacher's classes and line geometry, records
+    its teacher, and ends nearer the teacher's frame posteriors than the same student trained on
+    CTC alone, from the same seed and batches."""
+    from ocrcore.train import distill_loss
+
+    train(cfg(max_steps=48, val_every=24, augment=False, line_norm="on"), recs, out=str(tmp_path / "teacher"))
+    teacher, tcs, tconf = load_model(str(tmp_path / "teacher"))
+    kw = dict(model=STUDENT, max_steps=48, val_every=48, augment=False)
+    train(cfg(**kw, teacher=str(tmp_path / "teacher"), distill_weight=2.0), recs, out=str(tmp_path / "student"))
+    train(cfg(**kw, line_norm="on"), recs, out=str(tmp_path / "alone"))
+    student, scs, sconf = load_model(str(tmp_path / "student"))
+    alone = load_model(str(tmp_path / "alone"))[0]
+    assert scs.chars == tcs.chars and sconf["line_norm"] == tconf["line_norm"] is not None
+    assert sconf["training"]["config"]["teacher"] == str(tmp_path / "teacher")
+    assert student.factor == teacher.factor and sum(p.numel() for p in student.parameters()) < \
+        sum(p.numel() for p in teacher.parameters()) / 3
+
+    from ocrcore.model.lines import from_uint8, normalize_line, pad_batch, scale_to_height
+    from ocrcore.model.predict import record_to_gray
+
+    imgs = [scale_to_height(normalize_line(record_to_gray(r), tconf["line_norm"])[0], teacher.input_height)
+            for r in recs[:16]]
+    x, widths = pad_batch([from_uint8(i) if i.dtype == np.uint8 else i for i in imgs], min_width=teacher.factor)
+    with torch.no_grad():
+        t_lp, lengths = teacher.eval()(x, widths)
+        gaps = [float(distill_loss(m.eval()(x, widths)[0], t_lp, lengths)) for m in (student, alone)]
+    assert gaps[0] < 0.7 * gaps[1], gaps
+
+
+def test_distill_refuses_a_teacher_it_cannot_follow(tmp_path, recs):
+    train(cfg(max_steps=2), recs, out=str(tmp_path / "teacher"))
+    with pytest.raises(TrainError, match="input height"):
+        train(cfg(max_steps=2, model={**STUDENT, "input_height": 48}, teacher=str(tmp_path / "teacher")),
+              recs, out=str(tmp_path / "s1"))
+    with pytest.raises(TrainError, match="width factor"):
+        train(cfg(max_steps=2, model=STUDENT, width_factor=8, teacher=str(tmp_path / "teacher")),
+              recs, out=str(tmp_path / "s2"))
+    with pytest.raises(TrainError, match="teacher's"):
+        train(cfg(max_steps=2, model=STUDENT, charset="abcdef", teacher=str(tmp_path / "teacher")),
+              recs, out=str(tmp_path / "s3"))
+    with pytest.raises(ValueError, match="distill_weight"):
+        TrainConfig(distill_weight=-1)

@@ -34,6 +34,24 @@ def default_model_url() -> str:
     return str(DEFAULT_MODEL_DIR)
 
 
+# Names of the shipped models, accepted wherever a model URL is: ``shipped`` (the default,
+# crnn_small) and ``shipped-fast`` (a crnn_fast student distilled from it, in ``models/fast/``).
+SHIPPED_NAMES = {"shipped": DEFAULT_MODEL_DIR, "shipped-fast": DEFAULT_MODEL_DIR / "fast"}
+
+
+def resolve_model_url(model: Optional[str]) -> str:
+    """The URL of ``model``: None = the shipped default model, a name in :data:`SHIPPED_NAMES`
+    = that shipped model, anything else a model URL, returned as given."""
+    if model is None:
+        return default_model_url()
+    if model in SHIPPED_NAMES:
+        path = SHIPPED_NAMES[model]
+        if not (path / "model.json").is_file():
+            raise CheckpointError(f"the model {model!r} is not installed at {path}; pass a model URL")
+        return str(path)
+    return model
+
+
 # Batch widths are rounded up to a multiple of this many pixels: padding is white and the model
 # reads true widths, so results do not change, but batches then share a few shapes and oneDNN,
 # which builds and caches its CPU kernels per input shape, reuses them across batches and pages.
@@ -140,10 +158,11 @@ class Recognizer:
     def load(cls, url: Optional[str] = None, *, device: Optional[str] = None,
              storage_options: Optional[dict] = None, num_threads: Optional[int] = None,
              precision: str = "auto") -> "Recognizer":
-        """Load a model directory/prefix (local or any fsspec URL); None = the shipped model."""
+        """Load a model directory/prefix (local or any fsspec URL); None = the shipped model
+        (names of shipped models: :data:`SHIPPED_NAMES`)."""
         if num_threads:
             torch.set_num_threads(int(num_threads))
-        model, charset, config = load_model(url or default_model_url(), storage_options=storage_options)
+        model, charset, config = load_model(resolve_model_url(url), storage_options=storage_options)
         return cls(model, charset, config, device=device, precision=precision)
 
     def _autocast(self):
