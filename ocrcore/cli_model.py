@@ -48,7 +48,7 @@ def cmd_train(args) -> int:
     if args.teacher:
         teacher = resolve_model_url(args.teacher)
         _check_model_url("--teacher", teacher, opts, "")
-        config["teacher"] = teacher
+        config["teacher"] = args.teacher  # the trainer resolves a shipped name; provenance keeps the name
         TrainConfig.from_dict(config)
     from ocrcore.datasets import count_records
 

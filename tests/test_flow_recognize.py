@@ -222,3 +222,12 @@ def test_recognize_process_killed_rerun_skips_committed_shards(prefect_api, tmp_
     assert hit_files.keys() == calm_files.keys()
     assert all(hit_files[n] == calm_files[n] for n in calm_files), [n for n in calm_files if hit_files[n] != calm_files[n]]
     assert (hit / "_SUCCESS").exists()
+
+
+def test_model_id_names_each_shipped_model_and_hashes_its_weights():
+    """The id recorded in the manifest and in every result row tells the shipped models apart."""
+    from flows.recognize import model_id
+
+    default, fast = model_id(None), model_id("shipped-fast")
+    assert default == model_id("shipped") and default.startswith("default@")
+    assert fast.startswith("shipped-fast@") and fast.split("@")[1] != default.split("@")[1]
