@@ -131,7 +131,8 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     """Recognise every page under ``input`` into ``out``; resumable by shard, optionally incremental.
 
     ``model``: a model URL, or ``shipped`` (the default, when None) or ``shipped-fast`` (its
-    distilled student: half the recognition time, a little more error). ``precision``: the recognizer's arithmetic (``auto``: bf16 on CPUs with AMX, see
+    distilled student: half the recognition time, a little more error). ``precision``: the
+    recognizer's arithmetic (``auto``: bf16 on CPUs with AMX, see
     :func:`ocrcore.model.predict.resolve_precision`). ``orient``: read pages given upside down
     or sideways the right way up (:mod:`ocrcore.orientation`); boxes stay on the page as given.
     """
