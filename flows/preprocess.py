@@ -3,8 +3,9 @@
 Output under ``out``: ``lines/part-N.parquet`` (the dataset format plus page id, line number, box
 in original page coordinates and column), ``pages/part-N.parquet`` (one row per page: size, skew,
 line count), ``errors/part-N.parquet`` (one row per page that failed), optional
-``binarized/<page>.png``, then ``_manifest.json`` and ``_SUCCESS``. ``pages/`` is written last in
-a shard, so its presence marks the shard committed.
+``binarized/<page>.png``, and ``_SUCCESS`` last. ``pages/`` is written last in a shard, so its
+presence marks the shard committed. ``_manifest.json`` (the run's input and parameters, and the
+pages of each shard) is written before the first shard, so a rerun resumes only the same run.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from flows import artifacts
 from flows.cluster import make_task_runner, runner_from_env
-from flows.pages import committed, plan_input
+from flows.pages import check_resumable, committed, plan_input
 from ocrcore import storage
 from ocrcore.datasets import errors_to_parquet_bytes, rows_to_parquet_bytes, table_to_parquet_bytes
 from ocrcore.sharding import PageShard
@@ -77,11 +78,18 @@ def preprocess_archive(input: str, out: str, shard_size: int = 50, single_line: 
     plan = plan_input(input, shard_size, storage_options)
     storage.preflight_writable(out, storage_options)
     done = committed(out, "pages", storage_options)
+    ident = {"kind": "preprocess", "input": storage.redact(input), "shard_size": shard_size,
+             "single_line": single_line, "save_binarized": save_binarized}
+    check_resumable(out, plan, done, ident, storage_options)
     todo = [s for s in plan if s.name not in done]
     total = sum(s.size for s in plan)
+    manifest = {**ident, "shards": [s.to_dict() for s in plan], "pages": total}
     log.info("%d pages in %d shards, %d shards already committed", total, len(plan), len(plan) - len(todo))
     if not todo and storage.exists(storage.join(out, "_SUCCESS"), storage_options):
         return {"pages": total, "shards": len(plan), "written": 0, "skipped": len(plan), "out": out}
+    if todo:  # before any shard, so every committed shard has a manifest saying what it holds
+        storage.remove(storage.join(out, "_SUCCESS"), storage_options)
+        storage.write_json_atomic(storage.join(out, "_manifest.json"), manifest, storage_options)
     t0 = time.perf_counter()
     progress = artifacts.Progress(total, key="preprocess-progress", description="pages preprocessed",
                                   done=sum(s.size for s in plan if s.name in done))
@@ -91,9 +99,7 @@ def preprocess_archive(input: str, out: str, shard_size: int = 50, single_line: 
     summary = {"pages": total, "shards": len(plan), "written": len(results), "skipped": len(plan) - len(todo),
                "lines": sum(r["lines"] for r in results), "errors": sum(r["errors"] for r in results),
                "seconds": round(wall, 2), "out": out}
-    storage.write_json_atomic(storage.join(out, "_manifest.json"), {
-        "kind": "preprocess", "input": storage.redact(input), "shard_size": shard_size, "single_line": single_line,
-        "shards": [s.to_dict() for s in plan], "pages": total}, storage_options)
+    storage.write_json_atomic(storage.join(out, "_manifest.json"), manifest, storage_options)
     storage.write_bytes_atomic(storage.join(out, "_SUCCESS"), b"", storage_options)
     artifacts.table(sorted(results, key=lambda r: r["shard"]), key="preprocess-shards", description="shards written")
     artifacts.markdown(

@@ -7,7 +7,9 @@ hOCR files are written first and the result part last, so the result part marks 
 committed. Every input page lands exactly once in results or errors.
 
 ``run_id`` is derived from the input, the model and the parameters, not from the Prefect flow
-run, so a resumed run writes the same bytes as an undisturbed one.
+run, so a resumed run writes the same bytes as an undisturbed one. A rerun resumes only into an
+output whose manifest names the same input, model and parameters and the same pages for each
+shard it already holds (:func:`flows.pages.check_resumable`); anything else is refused.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from flows import artifacts
 from flows.cluster import make_task_runner, runner_from_env
-from flows.pages import committed, plan_input
+from flows.pages import check_resumable, committed, plan_input
 from ocrcore import storage
 from ocrcore.sharding import PageShard, plan_page_shards, shard_name
 
@@ -153,11 +155,14 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
         first = 1 + max((int(n[5:10]) for n in present if n.startswith("part-") and n.endswith(".parquet")), default=-1)
         plan = [PageShard(s.index + first, shard_name(s.index + first), s.items) for s in plan_page_shards(new, shard_size)]
         log.info("incremental: %d pages already in the output, %d new", len(have), len(new))
+    ident = {"kind": "recognize", "input": storage.redact(input), "model": mid, "params": params}
+    if not incremental:  # an incremental plan names only new shards, after those present
+        check_resumable(out, plan, present, ident, storage_options,
+                        hint="or pass incremental (--incremental) to add only the pages it does not hold yet")
     todo = [s for s in plan if s.name not in present]
     total = sum(s.size for s in plan)
     manifest_url = storage.join(out, "_manifest.json")
-    manifest = {"kind": "recognize", "input": storage.redact(input), "model": mid, "run_id": run_id, "params": params,
-                "shards": [s.to_dict() for s in plan], "pages": total}
+    manifest = {**ident, "run_id": run_id, "shards": [s.to_dict() for s in plan], "pages": total}
     if todo:
         storage.remove(storage.join(out, "_SUCCESS"), storage_options)
         storage.write_json_atomic(manifest_url, manifest, storage_options)

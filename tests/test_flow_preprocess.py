@@ -59,8 +59,11 @@ def test_preprocess_flow_accounts_for_every_page(prefect_api, tmp_path):
     assert any(k.endswith("t0.png#1") for k in by_page)
     assert len(os.listdir(f"{out}/binarized")) == 3
     assert storage.exists(f"{out}/_SUCCESS")
-    again = run_preprocess(str(src), out, shard_size=2, workers=1)
+    again = run_preprocess(str(src), out, shard_size=2, workers=1, save_binarized=True)
     assert again["written"] == 0 and again["skipped"] == 2
+    # other shards under the same names would hold other pages: refused, not skipped
+    with pytest.raises(ValueError, match="another run.*shard_size was 2, now 1"):
+        run_preprocess(str(src), out, shard_size=1, workers=1, save_binarized=True)
 
 
 def test_segment_cli_prints_lines_and_overlay(tmp_path):

@@ -111,11 +111,16 @@ def test_resume_and_incremental_equal_undisturbed(prefect_api, tmp_path, tiny_mo
     assert res["written"] == 1 and res["skipped"] == 1
     for name in ("part-00000.parquet", "part-00001.parquet"):
         assert open(f"{full}/{name}", "rb").read() == open(f"{part}/{name}", "rb").read()
+    # a rerun that would skip shards written by another run is refused, not silently mixed
+    with pytest.raises(ValueError, match="another run.*model was"):
+        run_recognize(str(src), full, model=None, shard_size=2, workers=1)
     # nightly-bucket case: new pages arrive; only they are processed
-    storage.write_bytes_atomic(str(src / "p9.png"), _page_png(19, columns=1))
+    storage.write_bytes_atomic(str(src / "a9.png"), _page_png(19, columns=1))
+    with pytest.raises(ValueError, match="pages under the input changed.*part-00000"):
+        run_recognize(str(src), full, model=tiny_model, shard_size=2, workers=1)  # a9 sorts first
     inc = run_recognize(str(src), part, model=tiny_model, shard_size=2, workers=1, incremental=True)
     assert inc["pages"] == 1 and inc["written"] == 1
-    assert pq.read_table(f"{part}/part-00002.parquet").column("page_id").to_pylist()[0].endswith("p9.png#1")
+    assert pq.read_table(f"{part}/part-00002.parquet").column("page_id").to_pylist()[0].endswith("a9.png#1")
     # ocr hocr renders a stored row
     exe = os.path.join(os.path.dirname(sys.executable), "ocr")
     r = subprocess.run([exe, "hocr", f"{part}/part-00002.parquet"], capture_output=True, text=True, timeout=120)
@@ -231,3 +236,24 @@ def test_model_id_names_each_shipped_model_and_hashes_its_weights():
     default, fast = model_id(None), model_id("shipped-fast")
     assert default == model_id("shipped") and default.startswith("default@")
     assert fast.startswith("shipped-fast@") and fast.split("@")[1] != default.split("@")[1]
+
+
+def test_resume_check_needs_a_manifest_naming_the_same_pages(tmp_path):
+    """Part files with no manifest, or a manifest planning other pages under their names, are
+    refused with what to do; the same plan resumes."""
+    from flows.pages import check_resumable
+    from ocrcore.sharding import plan_page_shards
+
+    plan = plan_page_shards([("file:///in/a.png", "a.png#1"), ("file:///in/b.png", "b.png#1")], 1)
+    ident = {"kind": "recognize", "model": "m@1"}
+    out = str(tmp_path)
+    check_resumable(out, plan, set(), ident)  # nothing committed: nothing to check
+    with pytest.raises(ValueError, match="no _manifest.json"):
+        check_resumable(out, plan, {"part-00000.parquet"}, ident)
+    storage.write_json_atomic(f"{out}/_manifest.json", {**ident, "shards": [s.to_dict() for s in plan]})
+    check_resumable(out, plan, {plan[0].name}, ident)
+    other = plan_page_shards([("file:///in/0.png", "0.png#1"), ("file:///in/a.png", "a.png#1")], 1)
+    with pytest.raises(ValueError, match="changed"):
+        check_resumable(out, other, {plan[0].name}, ident)
+    with pytest.raises(ValueError, match="model was 'm@1', now 'm@2'.*incremental"):
+        check_resumable(out, plan, {plan[0].name}, {**ident, "model": "m@2"}, hint="or pass incremental")
