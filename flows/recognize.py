@@ -50,6 +50,14 @@ def _recognizer(model: Optional[str], storage_options: Optional[dict], precision
         return _MODELS[key]
 
 
+def _previous_model(out: str, storage_options: Optional[dict]) -> Optional[str]:
+    """The model id the output's manifest records (None without a readable manifest)."""
+    try:
+        return storage.read_json(storage.join(out, "_manifest.json"), storage_options).get("model")
+    except (FileNotFoundError, ValueError, AttributeError):
+        return None
+
+
 def model_id(model: Optional[str], storage_options: Optional[dict] = None) -> str:
     """``name@hash`` of a model directory (the shipped one when None); a shipped model goes by
     its name ("default" for the default one, as when None)."""
@@ -155,6 +163,10 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
         first = 1 + max((int(n[5:10]) for n in present if n.startswith("part-") and n.endswith(".parquet")), default=-1)
         plan = [PageShard(s.index + first, shard_name(s.index + first), s.items) for s in plan_page_shards(new, shard_size)]
         log.info("incremental: %d pages already in the output, %d new", len(have), len(new))
+        before = _previous_model(out, storage_options)
+        if new and before and before != mid:
+            log.warning("incremental: %s holds pages read by %s; the new ones (%d) are read by %s (each row's "
+                        "`model` column says which)", storage.redact(out), before, len(new), mid)
     ident = {"kind": "recognize", "input": storage.redact(input), "model": mid, "params": params}
     if not incremental:  # an incremental plan names only new shards, after those present
         check_resumable(out, plan, present, ident, storage_options,
