@@ -87,9 +87,9 @@ def preprocess_archive(input: str, out: str, shard_size: int = 50, single_line: 
     log.info("%d pages in %d shards, %d shards already committed", total, len(plan), len(plan) - len(todo))
     if not todo and storage.exists(storage.join(out, "_SUCCESS"), storage_options):
         return {"pages": total, "shards": len(plan), "written": 0, "skipped": len(plan), "out": out}
-    if todo:  # before any shard, so every committed shard has a manifest saying what it holds
-        storage.remove(storage.join(out, "_SUCCESS"), storage_options)
-        storage.write_json_atomic(storage.join(out, "_manifest.json"), manifest, storage_options)
+    # before any shard, so every committed shard has a manifest saying what it holds
+    storage.remove(storage.join(out, "_SUCCESS"), storage_options)
+    storage.write_json_atomic(storage.join(out, "_manifest.json"), manifest, storage_options)
     t0 = time.perf_counter()
     progress = artifacts.Progress(total, key="preprocess-progress", description="pages preprocessed",
                                   done=sum(s.size for s in plan if s.name in done))
@@ -99,7 +99,6 @@ def preprocess_archive(input: str, out: str, shard_size: int = 50, single_line: 
     summary = {"pages": total, "shards": len(plan), "written": len(results), "skipped": len(plan) - len(todo),
                "lines": sum(r["lines"] for r in results), "errors": sum(r["errors"] for r in results),
                "seconds": round(wall, 2), "out": out}
-    storage.write_json_atomic(storage.join(out, "_manifest.json"), manifest, storage_options)
     storage.write_bytes_atomic(storage.join(out, "_SUCCESS"), b"", storage_options)
     artifacts.table(sorted(results, key=lambda r: r["shard"]), key="preprocess-shards", description="shards written")
     artifacts.markdown(
