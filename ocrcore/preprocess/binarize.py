@@ -285,6 +285,7 @@ def binarize(
     map_size: int = 800,
     denoise_above: float = 0.03,
     clear_borders: bool = True,
+    descreen: bool | None = None,
 ) -> BinarizeResult:
     """Binarize and deskew a page or line image (PIL image of any mode, or a 2-D array).
 
@@ -297,6 +298,8 @@ def binarize(
     ``map_size``: the longer side of the reduced-resolution maps. ``denoise_above``: pixel noise
     (standard deviation, 0..1) above which the grey is smoothed a little before thresholding.
     ``clear_borders``: drop dark regions that run along the page's edges (:func:`clear_borders`).
+    ``descreen``: read a dithered bilevel image (:func:`looks_dithered`; None = detect) as the
+    grey it stands for, smoothed, instead of taking its dots as ink.
     """
     g8 = to_gray_u8(image)
     if g8.ndim != 2 or g8.size == 0:
@@ -307,6 +310,12 @@ def binarize(
 
     if binary_input is None:
         binary_input = _is_two_level(g8)
+    contrast_floor = 0.06
+    if binary_input and (descreen if descreen is not None else looks_dithered(g8)):
+        g8 = descreened(g8)
+        contrast_floor = DESCREEN_MIN_CONTRAST
+        small = np.asarray(Image.fromarray(g8).reduce(f) if f > 1 else Image.fromarray(g8), dtype=np.float32) / 255.0
+        binary_input = False
     if invert is None:
         invert = _looks_inverted(g8, small, binary_input)
     if invert:
@@ -318,13 +327,14 @@ def binarize(
         ink0 = g8 < (lo + hi + 1) // 2 if hi > lo else np.zeros_like(g8, dtype=bool)
         bg_map = ink_map = None
     else:
-        bg_map, ink_map, noise = _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast)
+        bg_map, ink_map, noise = _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast,
+                                             contrast_floor)
         gt = g8
         if noise > denoise_above and min(H, W) >= 16:
             # Grainy scan: threshold a lightly smoothed copy (noise drops about 3x, 2-3 pixel
             # strokes keep most of their contrast); crops still read the unsmoothed grey.
             gt = np.asarray(Image.fromarray(g8).filter(ImageFilter.GaussianBlur(1.0)))
-            bg_map, ink_map, _ = _level_maps(gt, small, f, bg_window, ink_percentile, min_contrast)
+            bg_map, ink_map, _ = _level_maps(gt, small, f, bg_window, ink_percentile, min_contrast, contrast_floor)
         tmap = ink_map + np.float32(threshold) * (bg_map - ink_map)
         t8 = np.clip(np.round(tmap * 255.0), 0, 255).astype(np.uint8)
         t_full = np.asarray(Image.fromarray(t8).resize((W, H), Image.NEAREST))
@@ -352,6 +362,41 @@ def binarize(
                           bg_map=bg_map, ink_map=ink_map)
 
 
+DITHER_ISOLATED = 0.15  # share of ink pixels with no ink neighbour above which a bilevel image is dithered
+DESCREEN_SIGMA = 1.0  # Gaussian blur (pixels) that turns a dithered image back into grey
+# Least contrast to the background that makes a tile of a descreened page hold text: a lone dot
+# of paper tone blurred peaks at 0.16, and at 0.06 (the floor for grey scans) empty paper
+# became fields of specks that segmented into false lines.
+DESCREEN_MIN_CONTRAST = 0.25
+
+
+def looks_dithered(g8: np.ndarray) -> bool:
+    """Whether a two-level image is dithered (error diffusion, halftone): grey rendered as dots.
+
+    Scanners in "halftone" mode and fax software dither: text strokes and paper alike become
+    fields of single dots. Taken as ink, the dots chained into false lines and the crops were
+    read as noise (a 300-dpi page: 375 "lines", 90% CER). More than :data:`DITHER_ISOLATED` of
+    the ink pixels stand alone there (24% to 99% on dithered synthetic pages at 100-300 dpi),
+    against under 3% on thresholded scans of the same pages, specks included.
+    """
+    lo, hi = int(g8.min()), int(g8.max())
+    if hi == lo:
+        return False
+    ink = g8 == lo if np.count_nonzero(g8 == lo) * 2 <= g8.size else g8 == hi  # the rarer level is ink
+    n = int(np.count_nonzero(ink))
+    if n == 0:
+        return False
+    nb = ndi.correlate1d(ink.view(np.uint8), np.ones(3, np.uint8), axis=0, mode="constant")
+    nb = ndi.correlate1d(nb, np.ones(3, np.uint8), axis=1, mode="constant")  # ink in each 3x3
+    alone = np.count_nonzero(ink & (nb == 1))
+    return alone > DITHER_ISOLATED * n
+
+
+def descreened(g8: np.ndarray) -> np.ndarray:
+    """A dithered two-level image as 8-bit grey: dots averaged by a small Gaussian blur."""
+    return np.asarray(Image.fromarray(g8).filter(ImageFilter.GaussianBlur(DESCREEN_SIGMA)))
+
+
 def _is_two_level(g8: np.ndarray) -> bool:
     """True when the image holds at most two grey levels (a bilevel scan or a mode "1" image)."""
     sub = g8[::7, ::7]
@@ -366,6 +411,7 @@ def _is_two_level(g8: np.ndarray) -> bool:
 
 BORDER_CONTACT = 0.1  # share of a page edge along which a dark region runs to count as border
 BORDER_RING = 0.005  # how close to the edge (share of the page's shorter side) counts as touching
+BORDER_FILL = 0.5  # share of ink that makes a reduced cell dark, for finding borders
 
 
 def _clear_borders(ink: np.ndarray) -> np.ndarray:
@@ -380,10 +426,18 @@ def _clear_borders(ink: np.ndarray) -> np.ndarray:
     Found at about 600 pixels on the long side; the region (one cell more) is cleared at full
     resolution, with anything touching it. Cheap when there is none: one labelling of a small
     image.
+
+    A reduced cell counts as dark when at least :data:`BORDER_FILL` of it is ink: borders are
+    solid. Counting any ink made specks chain into one region: on a page with 2% salt-and-pepper
+    noise, or a dithered bilevel scan at 300 dpi, every cell held a speck, the whole page was
+    one region along all four edges, and all of it, text included, was cleared (no line found).
     """
     H, W = ink.shape
     f = max(1, int(round(max(H, W) / 600.0)))
-    r = np.asarray(Image.fromarray(ink.view(np.uint8) * np.uint8(255)).reduce(f)) > 0 if f > 1 else ink
+    if f > 1:
+        r = np.asarray(Image.fromarray(ink.view(np.uint8) * np.uint8(255)).reduce(f)) >= round(255 * BORDER_FILL)
+    else:
+        r = ink
     h, w = r.shape
     labels, n = ndi.label(r, structure=np.ones((3, 3), bool))
     if n == 0:
@@ -420,7 +474,7 @@ def _looks_inverted(g8: np.ndarray, small: np.ndarray, binary_input: bool) -> bo
     return float(np.median(small)) < 0.45
 
 
-def _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast):
+def _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast, contrast_floor=0.06):
     """Background and ink level maps (float32, 0..1) at the reduced resolution of ``small``, and
     the pixel noise level.
 
@@ -455,7 +509,7 @@ def _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast):
     # Pixel noise from the spread of the mostly-background middle of each tile: on a clean page
     # faint text is still text, on a noisy one the contrast needed rises with the noise.
     noise = float(np.median(part[:, :, k50].astype(np.float32) - part[:, :, k25])) / 0.674 / 255.0
-    min_c = float(np.clip(6.0 * noise, 0.06, min_contrast))
+    min_c = float(np.clip(6.0 * noise, contrast_floor, max(min_contrast, contrast_floor)))
     valid = (bg_t - ink_t) >= min_c
     # Text-free tiles: a level far below the background (noise never reaches the threshold there).
     fallback = np.maximum(bg_t - 2.5 * min_c, 0.0) if not valid.any() else np.minimum(

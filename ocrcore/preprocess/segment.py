@@ -39,6 +39,9 @@ from ocrcore.preprocess.geometry import PageTransform
 
 __all__ = ["LineCrop", "LineRegion", "segment", "single_line", "estimate_scale"]
 
+# Most (mark, line) pairs one step of a pairwise rule holds at once (about 16 MB per float64 array)
+_PAIR_BUDGET = 2_000_000
+
 
 @dataclass
 class LineCrop:
@@ -1193,16 +1196,32 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     b = bb[small].astype(np.float64)
     yc = (b[:, 0] + b[:, 1]) / 2
     lb = np.array([ln["box"] for ln in lines], dtype=np.float64)
-    dash = ((b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])) & ((b[:, 3] - b[:, 2]) >= 0.4 * s)
-    dx = np.maximum(lb[None, :, 0] - b[:, 3:4], 0) + np.maximum(b[:, 2:3] - lb[None, :, 2], 0)
-    inside_x = dx <= 0.5 * s  # a closing quote just after a line's end too
     lc = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
-    mid = (yc[:, None] > lc[None, :, 0]) & (yc[:, None] < lc[None, :, 1])  # at the x-height, as dashes are
-    beside = mid & dash[:, None] & (dx <= reach * s)
-    dy = np.maximum(lb[None, :, 1] - yc[:, None], 0) + np.maximum(yc[:, None] - lb[None, :, 3], 0)
-    dy = np.where(inside_x | beside, dy + 1e-3 * dx, np.inf)
-    best = np.argmin(dy, axis=1)
-    ok = dy[np.arange(len(small)), best] <= gap * s
+    dash = ((b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])) & ((b[:, 3] - b[:, 2]) >= 0.4 * s)
+    # Marks in order of height, a block at a time against only the lines within ``gap`` of the
+    # block's rows (no other line can take a mark): memory and time stay bounded on a page of
+    # specks (a dithered or halftone page has 10^5 marks and thousands of line fragments, and
+    # the full marks-by-lines matrices took 8 GB).
+    by_y = np.argsort(yc, kind="stable")
+    best = np.full(len(small), -1, np.int64)
+    reach_y = gap * s
+    step = max(256, _PAIR_BUDGET // max(1, len(lines)))
+    for k in range(0, len(small), step):
+        m = by_y[k: k + step]
+        near = np.flatnonzero((lb[:, 1] - reach_y <= yc[m[-1]]) & (lb[:, 3] + reach_y >= yc[m[0]]))
+        if near.size == 0:
+            continue
+        bm, ym, lbn, lcn = b[m], yc[m], lb[near], lc[near]
+        dx = np.maximum(lbn[None, :, 0] - bm[:, 3:4], 0) + np.maximum(bm[:, 2:3] - lbn[None, :, 2], 0)
+        inside_x = dx <= 0.5 * s  # a closing quote just after a line's end too
+        mid = (ym[:, None] > lcn[None, :, 0]) & (ym[:, None] < lcn[None, :, 1])  # at the x-height, as dashes are
+        beside = mid & dash[m][:, None] & (dx <= reach * s)
+        dy = np.maximum(lbn[None, :, 1] - ym[:, None], 0) + np.maximum(ym[:, None] - lbn[None, :, 3], 0)
+        dy = np.where(inside_x | beside, dy + 1e-3 * dx, np.inf)
+        j = np.argmin(dy, axis=1)
+        take = dy[np.arange(len(m)), j] <= reach_y
+        best[m[take]] = near[j[take]]
+    ok = best >= 0
     if not ok.any():
         return
     add: dict[int, list[int]] = {}

@@ -1,0 +1,114 @@
+"""Scans with dots: dithered bilevel pages and speckled ones, page CER against Tesseract, one run.
+
+Synthetic A4 pages (seed 77 like bench_recognize.py), each read in several variants with the same
+truth: the grey page as rendered; bilevel, thresholded (what most scanners in black-and-white
+mode give); bilevel, dithered (Floyd-Steinberg error diffusion, Pillow's ``convert("1")``: a
+scanner's or fax driver's "halftone" mode); bilevel with ``--specks`` of its pixels turned to
+black dots; grey with ``--salt-pepper`` of its pixels turned black or white. Readers: the page
+recognizer (shipped model); the same with this benchmark's two fixes switched off ("before":
+no descreening of dithered input, and border clearing that counted any ink in a cell, which
+chained specks into one region along all four edges and cleared the page); and Tesseract 5
+(``--psm 3``, if installed). Prints page CER/WER and lines found against true lines.
+
+    python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.02]
+                                       [--no-tesseract] [--no-before]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import tesseract_cli  # noqa: E402
+from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
+from ocrcore.synth import generate  # noqa: E402
+from ocrcore.synth.dataset import sample_to_row  # noqa: E402
+
+B = importlib.import_module("ocrcore.preprocess.binarize")  # the package re-exports binarize()
+
+
+def variants(image: Image.Image, seed: int, specks: float, salt_pepper: float) -> dict[str, Image.Image]:
+    """The page as rendered and as the four kinds of scan (same geometry, same truth)."""
+    grey = image.convert("L")
+    ink = B.binarize(grey, max_skew=0, descreen=False).binary  # thresholded as we would
+    bilevel = Image.fromarray(~ink).convert("1")
+    rng = np.random.default_rng(seed)
+    dotted = ~ink & (rng.random(ink.shape) >= specks)
+    g = np.asarray(grey).copy()
+    u = rng.random(g.shape)
+    g[u < salt_pepper / 2] = 0
+    g[u > 1 - salt_pepper / 2] = 255
+    return {"grey, as rendered": grey, "bilevel, thresholded": bilevel, "bilevel, dithered": grey.convert("1"),
+            f"bilevel, {100 * specks:g}% specks": Image.fromarray(dotted).convert("1"),
+            f"grey, {100 * salt_pepper:g}% salt and pepper": Image.fromarray(g)}
+
+
+class Before:
+    """This benchmark's fixes switched off, for the "before" column (module attributes, restored)."""
+
+    def __enter__(self):
+        self.saved = B.looks_dithered, B.BORDER_FILL
+        B.looks_dithered = lambda g8: False
+        B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
+        return self
+
+    def __exit__(self, *exc):
+        B.looks_dithered, B.BORDER_FILL = self.saved
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=8)
+    ap.add_argument("--dpi", type=int, default=300)
+    ap.add_argument("--specks", type=float, default=0.005, help="share of a bilevel page's pixels turned black")
+    ap.add_argument("--salt-pepper", type=float, default=0.02, help="share of a grey page's pixels turned black or white")
+    ap.add_argument("--no-tesseract", action="store_true")
+    ap.add_argument("--no-before", action="store_true")
+    args = ap.parse_args()
+
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.recognize import PageRecognizer
+
+    reader = PageRecognizer(Recognizer.load(num_threads=1))
+    readers = ["ours"] + ([] if args.no_before else ["ours, before"])
+    if not args.no_tesseract and tesseract_cli.available():
+        readers.append("tesseract 5")
+    elif not args.no_tesseract:
+        print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
+    samples = [generate("pages", 77, i, {"dpi": args.dpi}) for i in range(args.pages)]
+    truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
+    pages = [variants(s.image, i, args.specks, args.salt_pepper) for i, s in enumerate(samples)]
+    n_true = sum(len(t.lines) for t in truths)
+    rows = []
+    for variant in pages[0]:
+        for name in readers:
+            acc, n_found, t0 = PageScore(), 0, time.perf_counter()
+            for i, truth in enumerate(truths):
+                image = pages[i][variant]
+                if name == "tesseract 5":
+                    page = tesseract_cli.read_page(image, f"p{i}")
+                elif name == "ours, before":
+                    with Before():
+                        page = reader(image, page_id=f"p{i}")
+                else:
+                    page = reader(image, page_id=f"p{i}")
+                score_page(truth, page, acc)
+                n_found += len(page.lines)
+            rows.append((variant, name, acc, n_found, (time.perf_counter() - t0) / args.pages))
+    print(f"\n{args.pages} pages at {args.dpi} dpi, seed 77")
+    print(f"{'pages':28s} {'reader':14s} {'CER':>8s} {'WER':>8s} {'lines':>10s} {'s/page':>7s}")
+    for variant, name, acc, n_found, spp in rows:
+        print(f"{variant:28s} {name:14s} {100 * acc.cer:7.2f}% {100 * acc.wer:7.2f}% {n_found:5d}/{n_true:<4d} {spp:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
