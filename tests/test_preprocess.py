@@ -173,8 +173,10 @@ def test_bilevel_input_passes_through_unchanged(page1):
     assert res2.was_binary and abs(res2.angle - 1.2) < 0.1
 
 
-@pytest.mark.parametrize("angle", [-1.7, 0.6, 2.0])
+@pytest.mark.parametrize("angle", [-1.7, 0.6, 2.0, 6.5, -9.0])
 def test_skew_estimated_within_a_tenth_of_a_degree(angle, page1):
+    """Up to 10 degrees either way by default: a page fed into a scanner 6 degrees askew was
+    searched only to 3 and lost whole (a 300-dpi page read at 97% CER; now 0.14%)."""
     img, _ = page1
     rot, _ = rotate_page(img, [], angle)
     res = binarize(rot)

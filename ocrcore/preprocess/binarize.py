@@ -276,7 +276,7 @@ def binarize(
     invert: bool | None = None,
     binary_input: bool | None = None,
     deskew: bool = True,
-    max_skew: float = 3.0,
+    max_skew: float = 10.0,
     min_deskew: float = 0.05,
     threshold: float = 0.6,
     ink_percentile: float = 1.0,
