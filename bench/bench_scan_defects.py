@@ -5,12 +5,13 @@ truth: the grey page as rendered; bilevel, thresholded (what most scanners in bl
 mode give); bilevel, dithered (Floyd-Steinberg error diffusion, Pillow's ``convert("1")``: a
 scanner's or fax driver's "halftone" mode); bilevel with ``--specks`` of its pixels turned to
 black dots; grey with ``--salt-pepper`` of its pixels turned black or white. Readers: the page
-recognizer (shipped model); the same with this benchmark's two fixes switched off ("before":
-no descreening of dithered input, and border clearing that counted any ink in a cell, which
-chained specks into one region along all four edges and cleared the page); and Tesseract 5
+recognizer (shipped model); the same with this benchmark's fixes switched off ("before": no
+descreening of dithered input, no removal of lone dots from bilevel input, and border clearing
+that counted any ink in a cell, which chained specks into one region along all four edges and
+cleared the page); and Tesseract 5
 (``--psm 3``, if installed). Prints page CER/WER and lines found against true lines.
 
-    python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.02]
+    python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
                                        [--no-tesseract] [--no-before]
 """
 from __future__ import annotations
@@ -56,13 +57,13 @@ class Before:
     """This benchmark's fixes switched off, for the "before" column (module attributes, restored)."""
 
     def __enter__(self):
-        self.saved = B.looks_dithered, B.BORDER_FILL
-        B.looks_dithered = lambda g8: False
+        self.saved = B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL
+        B.DITHER_ISOLATED = B.DESPECKLE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         return self
 
     def __exit__(self, *exc):
-        B.looks_dithered, B.BORDER_FILL = self.saved
+        B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL = self.saved
 
 
 def main() -> None:
@@ -70,7 +71,7 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=8)
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--specks", type=float, default=0.005, help="share of a bilevel page's pixels turned black")
-    ap.add_argument("--salt-pepper", type=float, default=0.02, help="share of a grey page's pixels turned black or white")
+    ap.add_argument("--salt-pepper", type=float, default=0.04, help="share of a grey page's pixels turned black or white")
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--no-before", action="store_true")
     args = ap.parse_args()

@@ -753,7 +753,7 @@ def test_dithered_bilevel_page_is_read_as_the_grey_it_stands_for():
     lines = segment(got)
     assert len(want) > 80 and abs(len(lines) - len(want)) <= 2
     assert all(max(bbox_iou(x.bbox, y.bbox) for y in lines) > 0.75 for x in want)
-    assert len(segment(binarize(dithered, descreen=False))) > 2 * len(want)  # the dots as ink, as before
+    assert len(segment(binarize(dithered, descreen=False, despeckle=False))) > 2 * len(want)  # dots as ink
 
 
 def test_specks_do_not_make_the_whole_page_a_border():
@@ -785,7 +785,7 @@ def test_a_page_of_dots_segments_in_bounded_memory():
 
     from ocrcore.synth import generate
 
-    res = binarize(generate("pages", 77, 1, {"dpi": 150}).image.convert("1"), descreen=False)
+    res = binarize(generate("pages", 77, 1, {"dpi": 150}).image.convert("1"), descreen=False, despeckle=False)
     tracemalloc.start()
     try:
         lines = segment(res)
@@ -841,3 +841,23 @@ def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
         seg._PAIR_BUDGET = budget
     got = {int(c): k for k, ln in enumerate(lines) for c in ln["ccs"][1:]}
     assert got == want
+
+
+def test_lone_specks_on_a_bilevel_scan_are_taken_out():
+    """Dust and toner specks on a black-and-white scan are single dots. On this 300-dpi page with
+    0.5% of its pixels turned to dots they were kept as ink and read in the crops (4 pages: CER
+    6.9% against 1.5% clean); now the binarized page is within 0.1% of the clean one's pixels
+    (0.48% before), and a clean scan is left as it is."""
+    import importlib
+
+    from ocrcore.synth import generate
+
+    B = importlib.import_module("ocrcore.preprocess.binarize")
+    ink = binarize(generate("pages", 77, 2, {"dpi": 300}).image.convert("L"), max_skew=0).binary
+    rng = np.random.default_rng(0)
+    clean = Image.fromarray(~ink).convert("1")
+    dotted = Image.fromarray(~ink & (rng.random(ink.shape) >= 0.005)).convert("1")
+    want, got = binarize(clean), binarize(dotted)
+    assert got.was_binary and not B.looks_dithered(B.to_gray_u8(dotted))
+    assert (want.binary != got.binary).mean() < 0.001
+    assert np.array_equal(binarize(clean).src, B.to_gray_u8(clean))  # nothing taken from a clean scan
