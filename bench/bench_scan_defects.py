@@ -1,18 +1,19 @@
-"""Scans with dots: dithered bilevel pages and speckled ones, page CER against Tesseract, one run.
+"""Scan defects: dithered, speckled and askew pages, page CER against Tesseract, in one run.
 
 Synthetic A4 pages (seed 77 like bench_recognize.py), each read in several variants with the same
-truth: the grey page as rendered; bilevel, thresholded (what most scanners in black-and-white
+text: the grey page as rendered; bilevel, thresholded (what most scanners in black-and-white
 mode give); bilevel, dithered (Floyd-Steinberg error diffusion, Pillow's ``convert("1")``: a
 scanner's or fax driver's "halftone" mode); bilevel with ``--specks`` of its pixels turned to
-black dots; grey with ``--salt-pepper`` of its pixels turned black or white. Readers: the page
-recognizer (shipped model); the same with this benchmark's fixes switched off ("before": no
-descreening of dithered input, no removal of lone dots from bilevel input, and border clearing
-that counted any ink in a cell, which chained specks into one region along all four edges and
-cleared the page); and Tesseract 5
-(``--psm 3``, if installed). Prints page CER/WER and lines found against true lines.
+black dots; grey with ``--salt-pepper`` of its pixels turned black or white; grey, turned
+``--turn`` degrees (a page fed askew). Readers: the page recognizer (shipped model); the same
+with this benchmark's fixes switched off ("before": no descreening of dithered input, no
+removal of lone dots from bilevel input, border clearing that counted any ink in a reduced
+cell, which chained specks into one region along all four edges and cleared the page, and a
+skew search of +-3 degrees instead of 10); and Tesseract 5 (``--psm 3``, if installed). Prints
+page CER/WER and lines found against true lines.
 
     python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
-                                       [--no-tesseract] [--no-before]
+                                       [--turn 7] [--only NAME] [--no-tesseract] [--no-before]
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ from ocrcore.synth.dataset import sample_to_row  # noqa: E402
 B = importlib.import_module("ocrcore.preprocess.binarize")  # the package re-exports binarize()
 
 
-def variants(image: Image.Image, seed: int, specks: float, salt_pepper: float) -> dict[str, Image.Image]:
-    """The page as rendered and as the four kinds of scan (same geometry, same truth)."""
+def variants(image: Image.Image, seed: int, specks: float, salt_pepper: float, turn: float) -> dict[str, Image.Image]:
+    """The page as rendered and as five kinds of scan (same text; all but the turned one with the
+    same geometry)."""
     grey = image.convert("L")
     ink = B.binarize(grey, max_skew=0, descreen=False).binary  # thresholded as we would
     bilevel = Image.fromarray(~ink).convert("1")
@@ -50,20 +52,22 @@ def variants(image: Image.Image, seed: int, specks: float, salt_pepper: float) -
     g[u > 1 - salt_pepper / 2] = 255
     return {"grey, as rendered": grey, "bilevel, thresholded": bilevel, "bilevel, dithered": grey.convert("1"),
             f"bilevel, {100 * specks:g}% specks": Image.fromarray(dotted).convert("1"),
-            f"grey, {100 * salt_pepper:g}% salt and pepper": Image.fromarray(g)}
+            f"grey, {100 * salt_pepper:g}% salt and pepper": Image.fromarray(g),
+            f"grey, turned {turn:g} degrees": grey.rotate(turn, Image.BILINEAR, expand=True, fillcolor=255)}
 
 
 class Before:
     """This benchmark's fixes switched off, for the "before" column (module attributes, restored)."""
 
     def __enter__(self):
-        self.saved = B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL
+        self.saved = B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"]
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
+        B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
         return self
 
     def __exit__(self, *exc):
-        B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL = self.saved
+        B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"] = self.saved
 
 
 def main() -> None:
@@ -72,6 +76,8 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--specks", type=float, default=0.005, help="share of a bilevel page's pixels turned black")
     ap.add_argument("--salt-pepper", type=float, default=0.04, help="share of a grey page's pixels turned black or white")
+    ap.add_argument("--turn", type=float, default=7.0, help="degrees the turned variant is rotated by")
+    ap.add_argument("--only", default="", help="run only the variants whose name holds this")
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--no-before", action="store_true")
     args = ap.parse_args()
@@ -87,7 +93,8 @@ def main() -> None:
         print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
     samples = [generate("pages", 77, i, {"dpi": args.dpi}) for i in range(args.pages)]
     truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
-    pages = [variants(s.image, i, args.specks, args.salt_pepper) for i, s in enumerate(samples)]
+    pages = [{k: v for k, v in variants(s.image, i, args.specks, args.salt_pepper, args.turn).items() if args.only in k}
+             for i, s in enumerate(samples)]
     n_true = sum(len(t.lines) for t in truths)
     rows = []
     for variant in pages[0]:

@@ -565,11 +565,21 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 3.0, *, coarse_step: float
         return q.astype(np.float32)
 
     rb = max(1, H // 1500)
-    angles = np.arange(-max_angle, max_angle + 1e-9, coarse_step)
+    # Over a wide range the first search takes about 30 steps (a step of 0.67 degrees for +-10;
+    # 0.2 for +-3), then ``coarse_step`` within one of those steps of the best: the time of a
+    # +-3 search instead of twice it (0.041 s more per 300-dpi page at 0.2 over +-10).
+    step = max(coarse_step, max_angle / 15.0)
+    angles = np.arange(-max_angle, max_angle + 1e-9, step)
     if len(angles) < 3:
         angles = np.array([-max_angle, 0.0, max_angle])
-    sc = _profile_scores(binned(rb), xk / rb, np.tan(np.radians(angles)))
+    binned_c = binned(rb)
+    sc = _profile_scores(binned_c, xk / rb, np.tan(np.radians(angles)))
     best = float(angles[int(np.argmax(sc))])
+    if step > coarse_step * 1.001:
+        mid = best + np.arange(-step, step + 1e-9, coarse_step)
+        mid = mid[np.abs(mid) <= max_angle + 1e-9]
+        sm = _profile_scores(binned_c, xk / rb, np.tan(np.radians(mid)))
+        best = float(mid[int(np.argmax(sm))])
     rf = max(1, H // 1800)
     fine = best + np.arange(-2 * coarse_step, 2 * coarse_step + 1e-9, fine_step)
     sf = _profile_scores(binned(rf), xk / rf, np.tan(np.radians(fine)))
