@@ -861,3 +861,19 @@ def test_lone_specks_on_a_bilevel_scan_are_taken_out():
     assert got.was_binary and not B.looks_dithered(B.to_gray_u8(dotted))
     assert (want.binary != got.binary).mean() < 0.001
     assert np.array_equal(binarize(clean).src, B.to_gray_u8(clean))  # nothing taken from a clean scan
+
+
+def test_a_single_line_keeps_its_dots():
+    """A bilevel captcha's noise dots are what its model learned to read through: in single-line
+    mode the image is not descreened or despeckled, so the crop is the image as given."""
+    from ocrcore.preprocess.pages import analyse_page, crop_u8
+
+    img = Image.new("L", (200, 50), 255)
+    ImageDraw.Draw(img).text((20, 12), "x7bn4", fill=0, font=_font(26))
+    a = np.asarray(img) < 128
+    a |= np.random.default_rng(2).random(a.shape) < 0.05  # noise dots, most of them alone
+    dotted = Image.fromarray(~a).convert("1")
+    layout = analyse_page(dotted, single=True)
+    assert layout.binarized.was_binary
+    assert np.array_equal(np.asarray(crop_u8(layout.lines[0], layout.binarized)) < 128, a)
+    assert not np.array_equal(binarize(dotted).binary, a)  # a page would lose them

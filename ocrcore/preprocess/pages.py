@@ -31,10 +31,16 @@ class PageLayout:
 
 def analyse_page(image: Image.Image, *, single: bool = False, binarize_params: Optional[dict] = None,
                  segment_params: Optional[dict] = None) -> PageLayout:
-    """Binarize (with deskew) and find text lines in reading order; ``single`` skips segmentation."""
-    res = binarize(image, **(binarize_params or {}))
+    """Binarize (with deskew) and find text lines in reading order; ``single`` skips segmentation.
+
+    A single line (a captcha, a line image) keeps its dots unless ``binarize_params`` say
+    otherwise: no descreening or despeckling, so its crop is what recognition and training
+    read (the image as given); a captcha's noise dots are part of what a model learns.
+    """
     if single:
+        res = binarize(image, **{"descreen": False, "despeckle": False, **(binarize_params or {})})
         return PageLayout(res, [single_line(res)])
+    res = binarize(image, **(binarize_params or {}))
     return PageLayout(res, segment(res, **(segment_params or {})))
 
 
