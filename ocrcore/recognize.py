@@ -57,14 +57,26 @@ class LineImage:
 
 
 def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params: Optional[dict] = None,
-               segment_params: Optional[dict] = None) -> list[LineImage]:
-    """Find the lines of a page in reading order (or the whole image as one line)."""
+               segment_params: Optional[dict] = None, split_spreads: bool = True) -> list[LineImage]:
+    """Find the lines of a page in reading order (or the whole image as one line).
+
+    ``split_spreads``: an image of two facing pages (:func:`spread_split`) is read as two pages,
+    the left one first, each deskewed on its own; boxes stay on the image as given.
+    """
     if single_line:
         g = to_gray(image)
         h, w = g.shape
         return [LineImage(g, (0, 0, w, h), lambda b: b)]
     from ocrcore.preprocess.pages import analyse_page
 
+    x = spread_split(image) if split_spreads else None
+    if x is not None:
+        left = page_lines(image.crop((0, 0, x, image.height)), binarize_params=binarize_params,
+                          segment_params=segment_params, split_spreads=False)
+        right = page_lines(image.crop((x, 0, image.width, image.height)), binarize_params=binarize_params,
+                           segment_params=segment_params, split_spreads=False)
+        columns = 1 + max((li.column for li in left), default=-1)
+        return left + [_shifted(li, x, columns) for li in right]
     layout = analyse_page(image, binarize_params=binarize_params, segment_params=segment_params)
     out = []
     for region in layout.lines:
@@ -72,6 +84,61 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
         out.append(LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, int(region.column),
                              crop.to_original_bboxes))
     return out
+
+
+SPREAD_MIN_ASPECT = 1.15  # width / height from which an image may hold two facing pages
+SPREAD_MIN_GUTTER = 0.03  # least width of the blank gutter between them, as a share of the width
+
+
+def spread_split(image: Image.Image) -> Optional[int]:
+    """The x at which to cut an image of two facing pages (a book scanned open), or None.
+
+    A landscape image whose middle fifth holds a blank vertical band, at least
+    :data:`SPREAD_MIN_GUTTER` of the width and free of ink from top to bottom but for specks,
+    is two pages. Read as one, the two pages' lines were read across the gutter by height
+    (left and right interleaved) and the right page, skewed otherwise than the left, merged
+    into blocks of lines: 38-46% page CER on two synthetic spreads (Tesseract 10-17%). A
+    landscape page of text has no such band; a two-column landscape page does, and splitting
+    it reads its columns in the same order.
+    """
+    from ocrcore.preprocess.binarize import binarize
+
+    W, H = image.size
+    if W < SPREAD_MIN_ASPECT * H or H < 64:
+        return None
+    f = max(1, W // 1000)
+    small = image.reduce(f) if f > 1 else image  # the gutter is wide: a coarse look suffices
+    ink = binarize(small, max_skew=0, deskew=False).binary
+    h, w = ink.shape
+    rows = ink[int(0.03 * h): int(0.97 * h)]  # a page number or a rule near the edge is no text
+    clear = rows.sum(axis=0) <= max(2, 0.005 * rows.shape[0])
+    lo, hi = int(0.4 * w), int(0.6 * w)
+    best, best_len, run = None, 0, 0
+    for k in range(lo, hi + 1):
+        run = run + 1 if k < w and clear[k] else 0
+        if run > best_len:
+            best, best_len = k - run + 1, run
+    # extend the best run past the middle fifth: the gutter may be wider than it
+    if best is None:
+        return None
+    a, b = best, best + best_len
+    while a > 0 and clear[a - 1]:
+        a -= 1
+    while b < w and clear[b]:
+        b += 1
+    if b - a < SPREAD_MIN_GUTTER * w or not ink[:, :a].any() or not ink[:, b:].any():
+        return None
+    return int(round((a + b) / 2 * W / w))
+
+
+def _shifted(li: LineImage, dx: int, columns: int) -> LineImage:
+    """A line of the right page of a spread, with its boxes moved onto the whole image."""
+    def move(b: BBox) -> BBox:
+        return (b[0] + dx, b[1], b[2] + dx, b[3])
+
+    many = li.to_page_many
+    return LineImage(li.image, move(li.bbox), lambda b: move(li.to_page(b)), li.column + columns,
+                     (lambda bs: [move(b) for b in many(bs)]) if many is not None else None)
 
 
 def _valley_cuts(profile: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
