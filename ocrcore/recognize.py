@@ -122,7 +122,8 @@ def spread_split(image: Image.Image) -> Optional[int]:
     if W < SPREAD_MIN_ASPECT * H or H < 64:
         return None
     f = max(1, W // 1000)
-    small = image.reduce(f) if f > 1 else image  # the gutter is wide: a coarse look suffices
+    grey = to_gray_image(image)  # any mode (Pillow reduces no bilevel image)
+    small = grey.reduce(f) if f > 1 else grey  # the gutter is wide: a coarse look suffices
     ink = binarize(small, max_skew=0, deskew=False).binary
     h, w = ink.shape
     rows = ink[int(0.03 * h): int(0.97 * h)]  # a page number or a rule near the edge is no text
@@ -183,20 +184,21 @@ def reversed_bars(image: Image.Image) -> list[BBox]:
             continue
         if y0 <= 1 or x0 <= 1 or y1 >= h - 1 or x1 >= w - 1:  # along the edge: a scanner's border
             continue
-        inside = small[y0:y1, x0:x1]
-        mine = labels[y0:y1, x0:x1] == k
-        light = inside > 0.6 * paper
-        if mine.mean() < REVERSED_MIN_FILL or not 0.02 <= light.mean() <= 0.4:
+        if np.mean(labels[y0:y1, x0:x1] == k) < REVERSED_MIN_FILL:
             continue
-        tones = inside[mine & (inside < 0.4 * paper)]
+        # the rest at full resolution, where lettering does not mix into the bar's tone
+        box = (x0 * f, y0 * f, min(W, x1 * f), min(H, y1 * f))
+        full = np.asarray(gi.crop(box), dtype=np.uint8)
+        lit = full > 0.6 * paper
+        tones = full[full < 0.4 * paper]
+        if not 0.02 <= lit.mean() <= 0.4 or tones.size == 0:
+            continue
         lo, hi = np.percentile(tones, [10, 90])
         if (hi - lo) / 255.0 > REVERSED_MAX_SPREAD:
             continue
-        box = (x0 * f, y0 * f, min(W, x1 * f), min(H, y1 * f))
         # Lettering runs in rows with dark rows between and around them; the light holes of a
         # dark halftone are everywhere (one gave 33 false lines).
-        full = np.asarray(gi.crop(box), dtype=np.uint8) > 0.6 * paper
-        if np.mean(full.sum(axis=1) <= 0.002 * full.shape[1]) < REVERSED_MIN_CLEAR_ROWS:
+        if np.mean(lit.sum(axis=1) <= 0.002 * lit.shape[1]) < REVERSED_MIN_CLEAR_ROWS:
             continue
         boxes.append(box)
     return boxes

@@ -375,3 +375,26 @@ def test_no_bars_are_found_in_pictures_or_plain_pages():
                                 ({"dpi": 150, "tables": 1.0}, 9, range(2))):
         for i in pages:
             assert reversed_bars(generate("pages", seed, i, params).image) == [], (params, i)
+
+
+def test_spread_and_bar_checks_take_every_image_mode():
+    """Pillow reduces no bilevel image: a bilevel page given sideways (a landscape image) made
+    the spread check raise, and every such page an error row. Both checks now take any mode."""
+    from PIL import Image
+
+    from ocrcore.recognize import reversed_bars, spread_split
+
+    spread = _spread(2, 100)[0]
+    barred = _barred_page()[0]
+    x, bars = spread_split(spread), reversed_bars(barred)
+    assert x is not None and bars
+    for mode in ("1", "RGB", "RGBA", "P", "LA", "F", "I;16"):
+        if mode == "I;16":
+            conv = (lambda im: Image.fromarray(np.asarray(im, dtype=np.uint16) * 257))
+        elif mode == "1":  # a black-and-white scan: thresholded, not dithered
+            conv = (lambda im: im.convert("1", dither=Image.Dither.NONE))
+        else:
+            conv = (lambda im: im.convert(mode))
+        got = spread_split(conv(spread))
+        assert got is not None and abs(got - x) <= 24, (mode, got, x)
+        assert len(reversed_bars(conv(barred))) == len(bars), mode
