@@ -1,16 +1,19 @@
-"""Scan defects: dithered, speckled and askew pages, page CER against Tesseract, in one run.
+"""Scan defects: dithered, speckled, askew, reversed and two-page scans; page CER against Tesseract.
 
 Synthetic A4 pages (seed 77 like bench_recognize.py), each read in several variants with the same
 text: the grey page as rendered; bilevel, thresholded (what most scanners in black-and-white
 mode give); bilevel, dithered (Floyd-Steinberg error diffusion, Pillow's ``convert("1")``: a
 scanner's or fax driver's "halftone" mode); bilevel with ``--specks`` of its pixels turned to
 black dots; grey with ``--salt-pepper`` of its pixels turned black or white; grey, turned
-``--turn`` degrees (a page fed askew). Readers: the page recognizer (shipped model); the same
-with this benchmark's fixes switched off ("before": no descreening of dithered input, no
-removal of lone dots from bilevel input, border clearing that counted any ink in a reduced
-cell, which chained specks into one region along all four edges and cleared the page, and a
-skew search of +-3 degrees instead of 10); and Tesseract 5 (``--psm 3``, if installed). Prints
-page CER/WER and lines found against true lines.
+``--turn`` degrees (a page fed askew); grey with its heading reversed out (white on a dark
+bar: the first line's box and a margin inverted); two facing pages side by side (a book
+scanned open: the page and page 100 + i of the seed, the truth both texts, left first).
+Readers: the page recognizer (shipped model); the same with this benchmark's fixes switched
+off ("before": no descreening of dithered input, no removal of lone dots from bilevel input,
+border clearing that counted any ink in a reduced cell, which chained specks into one region
+along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
+search and no splitting of spreads); and Tesseract 5 (``--psm 3``, if installed). Prints page
+CER/WER and lines found against true lines.
 
     python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
                                        [--turn 7] [--only NAME] [--no-tesseract] [--no-before]
@@ -28,20 +31,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
 
 import tesseract_cli  # noqa: E402
+from ocrcore.containers import Page  # noqa: E402
 from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
 from ocrcore.synth import generate  # noqa: E402
 from ocrcore.synth.dataset import sample_to_row  # noqa: E402
 
 B = importlib.import_module("ocrcore.preprocess.binarize")  # the package re-exports binarize()
+R = importlib.import_module("ocrcore.recognize")
 
 
-def variants(image: Image.Image, seed: int, specks: float, salt_pepper: float, turn: float) -> dict[str, Image.Image]:
-    """The page as rendered and as five kinds of scan (same text; all but the turned one with the
-    same geometry)."""
-    grey = image.convert("L")
+def variants(sample, right, seed: int, specks: float, salt_pepper: float, turn: float) -> dict[str, tuple]:
+    """The page as rendered and as eight kinds of scan: name -> (image, the right-hand page's
+    sample when the image holds two pages, else None). The text is the page's own in all but
+    the spread; the geometry too, but for the turned page and the spread."""
+    grey = sample.image.convert("L")
     ink = B.binarize(grey, max_skew=0, descreen=False).binary  # thresholded as we would
     bilevel = Image.fromarray(~ink).convert("1")
     rng = np.random.default_rng(seed)
@@ -50,24 +56,57 @@ def variants(image: Image.Image, seed: int, specks: float, salt_pepper: float, t
     u = rng.random(g.shape)
     g[u < salt_pepper / 2] = 0
     g[u > 1 - salt_pepper / 2] = 255
-    return {"grey, as rendered": grey, "bilevel, thresholded": bilevel, "bilevel, dithered": grey.convert("1"),
-            f"bilevel, {100 * specks:g}% specks": Image.fromarray(dotted).convert("1"),
-            f"grey, {100 * salt_pepper:g}% salt and pepper": Image.fromarray(g),
-            f"grey, turned {turn:g} degrees": grey.rotate(turn, Image.BILINEAR, expand=True, fillcolor=255)}
+    rev = reversed_heading(grey, sample.page.lines[0].bbox, float(sample.meta["skew_deg"]), sample.meta["dpi"])
+    g2 = np.asarray(right.image.convert("L"))
+    h = min(g2.shape[0], grey.height)
+    spread = Image.fromarray(np.concatenate([np.asarray(grey)[:h], g2[:h]], axis=1))
+    return {"grey, as rendered": (grey, None), "bilevel, thresholded": (bilevel, None),
+            "bilevel, dithered": (grey.convert("1"), None),
+            f"bilevel, {100 * specks:g}% specks": (Image.fromarray(dotted).convert("1"), None),
+            f"grey, {100 * salt_pepper:g}% salt and pepper": (Image.fromarray(g), None),
+            f"grey, turned {turn:g} degrees": (grey.rotate(turn, Image.BILINEAR, expand=True, fillcolor=255), None),
+            "grey, heading reversed out": (rev, None),
+            "grey, two facing pages": (spread, right)}
+
+
+def reversed_heading(grey: Image.Image, bbox, skew_deg: float, dpi: int) -> Image.Image:
+    """The page with a line reversed out as a printed bar would be: a rectangle around the line,
+    turned with the page (its skew, counter-clockwise), inverted to white on dark grey."""
+    x0, y0, x1, y1 = bbox
+    a = np.radians(skew_deg)
+    c, s_ = np.cos(a), abs(np.sin(a))
+    w, h = x1 - x0, y1 - y0
+    w0, h0 = (w * c - h * s_) / (c * c - s_ * s_), (h * c - w * s_) / (c * c - s_ * s_)  # the unturned line
+    pad = max(8, dpi // 12)
+    hw, hh = w0 / 2 + 2 * pad, max(h0, 0.3 * h) / 2 + pad / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    # turned as the page was: counter-clockwise for a positive skew, y pointing down
+    corners = [(cx + dx * np.cos(a) + dy * np.sin(a), cy - dx * np.sin(a) + dy * np.cos(a))
+               for dx, dy in ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh))]
+    mask = Image.new("1", grey.size, 0)
+    ImageDraw.Draw(mask).polygon(corners, fill=1)
+    g = np.asarray(grey).astype(np.float32)
+    inside = np.asarray(mask)
+    g[inside] = 255 - 0.85 * g[inside]  # paper turns a dark grey, ink near white
+    return Image.fromarray(g.astype(np.uint8))
 
 
 class Before:
     """This benchmark's fixes switched off, for the "before" column (module attributes, restored)."""
 
     def __enter__(self):
-        self.saved = B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"]
+        self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
+                      R.spread_split, R.reversed_bars)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
+        R.spread_split = lambda image: None  # one page per image
+        R.reversed_bars = lambda image: []  # no bars looked for
         return self
 
     def __exit__(self, *exc):
-        B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"] = self.saved
+        (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
+         R.spread_split, R.reversed_bars) = self.saved
 
 
 def main() -> None:
@@ -92,16 +131,20 @@ def main() -> None:
     elif not args.no_tesseract:
         print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
     samples = [generate("pages", 77, i, {"dpi": args.dpi}) for i in range(args.pages)]
+    rights = [generate("pages", 77, 100 + i, {"dpi": args.dpi}) for i in range(args.pages)]
     truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
-    pages = [{k: v for k, v in variants(s.image, i, args.specks, args.salt_pepper, args.turn).items() if args.only in k}
-             for i, s in enumerate(samples)]
-    n_true = sum(len(t.lines) for t in truths)
+    pages = [{k: v for k, v in variants(s, r, i, args.specks, args.salt_pepper, args.turn).items() if args.only in k}
+             for i, (s, r) in enumerate(zip(samples, rights))]
     rows = []
     for variant in pages[0]:
         for name in readers:
-            acc, n_found, t0 = PageScore(), 0, time.perf_counter()
+            acc, n_found, n_true, t0 = PageScore(), 0, 0, time.perf_counter()
             for i, truth in enumerate(truths):
-                image = pages[i][variant]
+                image, right = pages[i][variant]
+                if right is not None:  # the text of both pages, the left one first (boxes unused)
+                    truth = Page(truth.page_id, image.width, image.height,
+                                 truth.lines + truth_page(sample_to_row(right, "pages")).lines)
+                n_true += len(truth.lines)
                 if name == "tesseract 5":
                     page = tesseract_cli.read_page(image, f"p{i}")
                 elif name == "ours, before":
@@ -111,10 +154,10 @@ def main() -> None:
                     page = reader(image, page_id=f"p{i}")
                 score_page(truth, page, acc)
                 n_found += len(page.lines)
-            rows.append((variant, name, acc, n_found, (time.perf_counter() - t0) / args.pages))
+            rows.append((variant, name, acc, n_found, n_true, (time.perf_counter() - t0) / args.pages))
     print(f"\n{args.pages} pages at {args.dpi} dpi, seed 77")
     print(f"{'pages':28s} {'reader':14s} {'CER':>8s} {'WER':>8s} {'lines':>10s} {'s/page':>7s}")
-    for variant, name, acc, n_found, spp in rows:
+    for variant, name, acc, n_found, n_true, spp in rows:
         print(f"{variant:28s} {name:14s} {100 * acc.cer:7.2f}% {100 * acc.wer:7.2f}% {n_found:5d}/{n_true:<4d} {spp:7.2f}")
 
 

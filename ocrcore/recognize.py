@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.imageio import to_gray
@@ -87,8 +87,8 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
         out.append(LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, int(region.column),
                              crop.to_original_bboxes))
     if reversed_text:
-        for box in reversed_bars(image):
-            bar = analyse_page(ImageOps.invert(to_gray_image(image).crop(box)), binarize_params=binarize_params,
+        for box, mask in reversed_bars(image):
+            bar = analyse_page(reversed_image(image, box, mask), binarize_params=binarize_params,
                                segment_params=segment_params)
             found = []
             for region in bar.lines:
@@ -147,19 +147,21 @@ def spread_split(image: Image.Image) -> Optional[int]:
     return int(round((a + b) / 2 * W / w))
 
 
-REVERSED_MIN_FILL = 0.75  # share of a bar's box that is dark (the rest is its light lettering)
+REVERSED_MIN_FILL = 0.75  # share of each column's span of a bar that is dark (:func:`_column_fill`)
 REVERSED_MAX_SPREAD = 0.12  # most spread (0..1 grey) of a bar's dark tone: a photograph's is wider
+REVERSED_STRAIGHT = 0.85  # least share of a bar's columns on its straight top and bottom edges
 REVERSED_MIN_CLEAR_ROWS = 0.2  # least share of a bar's rows without lettering (above, below, between lines)
 
 
-def reversed_bars(image: Image.Image) -> list[BBox]:
-    """Boxes (page coordinates) of dark, evenly toned bars holding light lettering: reversed-out
-    headings and table heads. Binarized with the page they are one dark blob, kept out of the
+def reversed_bars(image: Image.Image) -> list[tuple[BBox, np.ndarray]]:
+    """Dark, evenly toned bars holding light lettering (reversed-out headings and table heads):
+    each bar's box on the page and its mask in that box. Binarized with the page they are one dark blob, kept out of the
     lines like a picture, and their text was lost without a word (Tesseract reads it).
 
     Found on a reduced copy: dark regions (under 40% of the paper's level), a tenth of the page
-    wide, clear of its edges, at least :data:`REVERSED_MIN_FILL` dark in their box, evenly toned
-    (a photograph's dark tones spread wider than :data:`REVERSED_MAX_SPREAD`), with light
+    wide, clear of its edges, solid (:data:`REVERSED_MIN_FILL`, lettering filled in), evenly toned
+    (a photograph's dark tones spread wider than :data:`REVERSED_MAX_SPREAD`), with straight top
+    and bottom edges (:func:`_straight_edges`; bold words have ascenders), and light
     lettering inside (2-40% of the box) that leaves whole rows dark
     (:data:`REVERSED_MIN_CLEAR_ROWS`, as lines of text do and a halftone's light dots do not).
     About 0.017 s a page (mostly the reduced copy); nothing more where no such region is.
@@ -172,7 +174,7 @@ def reversed_bars(image: Image.Image) -> list[BBox]:
     small = np.asarray(gi.reduce(f) if f > 1 else gi, dtype=np.uint8)
     paper = float(np.percentile(small[::4, ::4], 90))
     dark = small < 0.4 * paper
-    if np.count_nonzero(dark) < 0.005 * dark.size:  # most pages: nothing that dark and that large
+    if np.count_nonzero(dark) < 0.002 * dark.size:  # most pages: nothing that dark and that large
         return []
     dark = ndi.binary_closing(dark, structure=np.ones((3, 3), bool))  # lettering breaks the bar up
     labels, n = ndi.label(dark)
@@ -184,24 +186,82 @@ def reversed_bars(image: Image.Image) -> list[BBox]:
             continue
         if y0 <= 1 or x0 <= 1 or y1 >= h - 1 or x1 >= w - 1:  # along the edge: a scanner's border
             continue
-        if np.mean(labels[y0:y1, x0:x1] == k) < REVERSED_MIN_FILL:
+        if _column_fill(ndi.binary_fill_holes(labels[y0:y1, x0:x1] == k)) < REVERSED_MIN_FILL:
             continue
         # the rest at full resolution, where lettering does not mix into the bar's tone
         box = (x0 * f, y0 * f, min(W, x1 * f), min(H, y1 * f))
         full = np.asarray(gi.crop(box), dtype=np.uint8)
-        lit = full > 0.6 * paper
-        tones = full[full < 0.4 * paper]
-        if not 0.02 <= lit.mean() <= 0.4 or tones.size == 0:
+        dark_full = full < 0.4 * paper
+        # the bar itself, lettering included (its holes); a bar printed on a skewed page leaves
+        # paper in the corners of its box
+        bar = ndi.binary_fill_holes(ndi.binary_closing(dark_full, structure=np.ones((5, 5), bool)))
+        lit = (full > 0.6 * paper) & bar
+        tones = full[dark_full & bar]
+        if tones.size == 0 or not 0.02 <= lit.sum() / max(1, bar.sum()) <= 0.4:
             continue
         lo, hi = np.percentile(tones, [10, 90])
         if (hi - lo) / 255.0 > REVERSED_MAX_SPREAD:
             continue
+        # A bar is a rectangle, turned with the page or not: straight top and bottom edges. Bold
+        # words merged on the reduced copy have ascenders and descenders (headings, table heads
+        # and bold print on 32 synthetic pages passed every other test).
+        if not _straight_edges(bar):
+            continue
         # Lettering runs in rows with dark rows between and around them; the light holes of a
         # dark halftone are everywhere (one gave 33 false lines).
-        if np.mean(lit.sum(axis=1) <= 0.002 * lit.shape[1]) < REVERSED_MIN_CLEAR_ROWS:
+        rows = bar.sum(axis=1) > 0
+        if np.mean(lit.sum(axis=1)[rows] <= 0.002 * lit.shape[1]) < REVERSED_MIN_CLEAR_ROWS:
             continue
-        boxes.append(box)
+        boxes.append((box, bar))
     return boxes
+
+
+def _column_fill(mask: np.ndarray) -> float:
+    """How solid a region is, column by column: the mean share of each column's span (first to
+    last row) that it covers, over every column of its box. 1.0 for a bar, turned with a skewed
+    page or not (its box's share falls with the skew: 0.7 for a thin bar turned 1.5 degrees);
+    low for bold words that merged on the reduced copy (the gaps between them)."""
+    cols = mask.any(axis=0)
+    if not cols.any():
+        return 0.0
+    first = np.argmax(mask, axis=0)
+    last = mask.shape[0] - 1 - np.argmax(mask[::-1], axis=0)
+    # a column it leaves empty (the gap between two bold words merged on the reduced copy) counts 0
+    return float(np.mean(np.where(cols, mask.sum(axis=0) / (last - first + 1), 0.0)))
+
+
+def _straight_edges(mask: np.ndarray) -> bool:
+    """Whether a region's top and bottom edges are straight lines, as a bar's are at any small
+    angle: in :data:`REVERSED_STRAIGHT` of its columns within 6% of its height (or 2 pixels) of
+    a line fitted to them (a descender of the lettering may break through a tight bar's edge;
+    bold words' tops alternate between ascenders and x-height)."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size < 8:
+        return False
+    m = mask[:, cols]
+    top = np.argmax(m, axis=0).astype(np.float64)
+    bottom = (m.shape[0] - 1 - np.argmax(m[::-1], axis=0)).astype(np.float64)
+    tol = max(2.0, 0.06 * float(np.median(bottom - top)))
+    x = cols.astype(np.float64)
+    for edge in (top, bottom):
+        keep = np.ones(x.size, bool)
+        for _ in range(2):  # fit, then again without the columns far off it
+            fit = np.polyval(np.polyfit(x[keep], edge[keep], 1), x)
+            keep = np.abs(edge - fit) <= tol
+            if keep.sum() < 2:
+                return False
+        if keep.mean() < REVERSED_STRAIGHT:
+            return False
+    return True
+
+
+def reversed_image(image: Image.Image, box: BBox, bar: np.ndarray) -> Image.Image:
+    """A bar's box inverted to dark lettering on light paper, the page around the bar (the corners
+    of a skewed bar's box) painted as the bar, so nothing of it turns dark."""
+    full = np.asarray(to_gray_image(image).crop(box), dtype=np.uint8).copy()
+    tone = np.median(full[bar & (full < np.percentile(full[bar], 50) + 1)]) if bar.any() else 0
+    full[~bar] = np.uint8(tone)
+    return Image.fromarray(np.uint8(255) - full)
 
 
 def to_gray_image(image: Image.Image) -> Image.Image:

@@ -358,7 +358,7 @@ def test_light_lettering_on_a_dark_bar_is_read():
     from ocrcore.recognize import reversed_bars
 
     img, want = _barred_page()
-    assert reversed_bars(img) and all(200 - 8 <= b[0] and b[2] <= 2280 + 8 for b in reversed_bars(img))
+    assert reversed_bars(img) and all(200 - 8 <= b[0] and b[2] <= 2280 + 8 for b, _ in reversed_bars(img))
     page = PageRecognizer(Recognizer.load("shipped-fast", num_threads=1))(img, page_id="bar")
     got = [ln.text for ln in page.lines]
     assert len(got) == 4
