@@ -22,7 +22,7 @@ from PIL import Image
 
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.imageio import to_gray
-from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split
+from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split, to_gray_image
 
 # Grey levels (1.0 = white paper) on the normalized line crop. A box holds every pixel darker than
 # BOX_INK, so it takes in most of a glyph's antialiased edge as a tight ink box does; cuts between
@@ -73,6 +73,8 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
         return [LineImage(g, (0, 0, w, h), lambda b: b)]
     from ocrcore.preprocess.pages import analyse_page
 
+    # grey once: the spread and bar checks and the analysis would each convert a colour page
+    image = to_gray_image(image)
     x = spread_split(image) if split_spreads else None
     if x is not None:
         left = page_lines(image.crop((0, 0, x, image.height)), binarize_params=binarize_params,

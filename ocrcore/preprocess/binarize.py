@@ -314,16 +314,20 @@ def binarize(
     if binary_input is None:
         binary_input = _is_two_level(g8)
     contrast_floor = 0.06
-    if binary_input:
-        ink, lone, paper = _lone_ink(g8)
-        share = lone.sum() / max(1, int(ink.sum()))
+    if binary_input and (descreen is not False or despeckle is not False):
+        given, share = g8, 0.0
+        if descreen is not True:  # the lone dots decide, or are what despeckling takes out
+            ink, lone, paper = _lone_ink(g8)
+            share = lone.sum() / max(1, int(ink.sum()))
         if descreen if descreen is not None else share > DITHER_ISOLATED:
             g8 = descreened(g8)
             contrast_floor = DESCREEN_MIN_CONTRAST
             binary_input = False
         elif despeckle if despeckle is not None else share > DESPECKLE_LONE:
             g8 = np.where(lone, np.uint8(paper), g8)  # lone dots take the paper's level
-        small = np.asarray(Image.fromarray(g8).reduce(f) if f > 1 else Image.fromarray(g8), dtype=np.float32) / 255.0
+        if g8 is not given:
+            small = np.asarray(Image.fromarray(g8).reduce(f) if f > 1 else Image.fromarray(g8),
+                               dtype=np.float32) / 255.0
     if invert is None:
         invert = _looks_inverted(g8, small, binary_input)
     if invert:
