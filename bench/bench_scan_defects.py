@@ -40,7 +40,7 @@ from ocrcore.synth import generate  # noqa: E402
 from ocrcore.synth.dataset import sample_to_row  # noqa: E402
 
 B = importlib.import_module("ocrcore.preprocess.binarize")  # the package re-exports binarize()
-R = importlib.import_module("ocrcore.recognize")
+R = importlib.import_module("ocrcore.preprocess.scan")  # where the spread and bar checks are called
 
 
 def variants(sample, right, seed: int, specks: float, salt_pepper: float, turn: float) -> dict[str, tuple]:

@@ -2,7 +2,8 @@
 
 Output under ``out``: ``lines/part-N.parquet`` (the dataset format plus page id, line number, box
 in original page coordinates and column), ``pages/part-N.parquet`` (one row per page: size, skew,
-line count), ``errors/part-N.parquet`` (one row per page that failed), optional
+line count, and the parts read as pages: the page, or two facing pages, and any reversed-out bars),
+``errors/part-N.parquet`` (one row per page that failed), optional
 ``binarized/<page>.png``, and ``_SUCCESS`` last. ``pages/`` is written last in a shard, so its
 presence marks the shard committed. ``_manifest.json`` (the run's input and parameters, and the
 pages of each shard) is written before the first shard, so a rerun resumes only the same run.
@@ -36,7 +37,8 @@ def preprocess_shard(shard: dict, out: str, single_line: bool = False, save_bina
     import pyarrow as pa
 
     from ocrcore.inputs import iter_shard_pages
-    from ocrcore.preprocess.pages import PAGES_SCHEMA, analyse_page, binarized_png, line_rows, page_row
+    from ocrcore.preprocess.rows import PAGES_SCHEMA, binarized_png, line_rows, page_row
+    from ocrcore.preprocess.scan import analyse_scan
 
     s = PageShard.from_dict(shard)
     t0 = time.perf_counter()
@@ -46,12 +48,12 @@ def preprocess_shard(shard: dict, out: str, single_line: bool = False, save_bina
             errors.append(p.error_row("input"))
             continue
         try:
-            layout = analyse_page(p.image, single=single_line)
-            lines.extend(line_rows(p.page_id, layout))
-            pages.append(page_row(p.page_id, p.source_uri, p.page_no, p.image, layout))
+            scan = analyse_scan(p.image, single=single_line)
+            lines.extend(line_rows(p.page_id, scan))
+            pages.append(page_row(p.page_id, p.source_uri, p.page_no, p.image, scan))
             if save_binarized:
                 storage.write_bytes_atomic(storage.join(out, "binarized", _safe_name(p.page_id) + ".png"),
-                                           binarized_png(layout), storage_options)
+                                           binarized_png(scan), storage_options)
         except Exception as e:  # one bad page never stops the shard
             errors.append({"page_id": p.page_id, "source_uri": p.source_uri, "stage": "preprocess",
                            "error_type": type(e).__name__, "message": str(e)[:2000]})
@@ -78,8 +80,10 @@ def preprocess_archive(input: str, out: str, shard_size: int = 50, single_line: 
     plan = plan_input(input, shard_size, storage_options)
     storage.preflight_writable(out, storage_options)
     done = committed(out, "pages", storage_options)
+    # output_format 2: page rows list the scan's parts, and spreads and bars are read (so an
+    # output of the code before is not resumed with shards of another layout and schema)
     ident = {"kind": "preprocess", "input": storage.redact(input), "shard_size": shard_size,
-             "single_line": single_line, "save_binarized": save_binarized}
+             "single_line": single_line, "save_binarized": save_binarized, "output_format": 2}
     check_resumable(out, plan, done, ident, storage_options)
     todo = [s for s in plan if s.name not in done]
     total = sum(s.size for s in plan)

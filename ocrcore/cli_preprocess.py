@@ -7,19 +7,24 @@ def cmd_segment(args) -> int:
 
     from ocrcore import storage
     from ocrcore.imageio import decode_image
-    from ocrcore.preprocess.pages import analyse_page
+    from ocrcore.preprocess.scan import analyse_scan
 
     img = decode_image(storage.read_bytes(args.image), name=args.image)
-    layout = analyse_page(img, single=args.single_line)
-    b = layout.binarized
-    print(f"{args.image}: {img.width}x{img.height}, skew {b.angle:+.2f} deg, inverted {b.inverted}, "
-          f"{len(layout.lines)} lines")
-    for k, ln in enumerate(layout.lines):
-        print(f"{k:4d}  column {ln.column}  bbox {' '.join(map(str, ln.bbox))}")
+    scan = analyse_scan(img, single=args.single_line)
+    print(f"{args.image}: {img.width}x{img.height}, {len(scan.lines)} lines")
+    for p in scan.parts:
+        b = p.layout.binarized
+        n = sum(pl.part is p for pl in scan.lines)
+        print(f"  {p.kind:5s} bbox {' '.join(map(str, p.box))}  skew {b.angle:+.2f} deg, inverted {b.inverted}, {n} lines")
+    for k, ln in enumerate(scan.lines):
+        print(f"{k:4d}  column {ln.column}  bbox {' '.join(map(str, ln.bbox))}  ({ln.part.kind})")
     if args.overlay:
         over = img.convert("RGB")
         d = ImageDraw.Draw(over)
-        for k, ln in enumerate(layout.lines):
+        for p in scan.parts:
+            if p.kind in ("left", "right", "bar"):
+                d.rectangle([p.box[0], p.box[1], p.box[2] - 1, p.box[3] - 1], outline=(0, 160, 0), width=3)
+        for k, ln in enumerate(scan.lines):
             d.rectangle([ln.bbox[0], ln.bbox[1], ln.bbox[2] - 1, ln.bbox[3] - 1], outline=(220, 0, 0), width=2)
             d.text((ln.bbox[0] + 2, ln.bbox[1] + 1), str(k), fill=(0, 0, 220))
         import io
@@ -51,7 +56,7 @@ def cmd_preprocess(args) -> int:
 def register(sub) -> None:
     from ocrcore.cli import _cluster_args
 
-    s = sub.add_parser("segment", help="binarize, deskew and segment one page; print its lines")
+    s = sub.add_parser("segment", help="binarize, deskew and segment one scan (two facing pages and reversed bars read apart); print its lines")
     s.add_argument("image", help="image path or URL")
     s.add_argument("--overlay", help="write a PNG with the found line boxes drawn on the page")
     s.add_argument("--single-line", action="store_true", help="the input is one line (no segmentation)")

@@ -22,7 +22,6 @@ from PIL import Image
 
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.imageio import to_gray
-from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split, to_gray_image
 
 # Grey levels (1.0 = white paper) on the normalized line crop. A box holds every pixel darker than
 # BOX_INK, so it takes in most of a glyph's antialiased edge as a tight ink box does; cuts between
@@ -62,74 +61,35 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
                reversed_text: bool = True) -> list[LineImage]:
     """Find the lines of a page in reading order (or the whole image as one line).
 
-    ``split_spreads``: an image of two facing pages (:func:`spread_split`) is read as two pages,
-    the left one first, each deskewed on its own; boxes stay on the image as given.
-    ``reversed_text``: light lettering on dark bars (:func:`reversed_bars`) is read too, its
-    lines put in reading order by height.
+    The layout comes from :func:`ocrcore.preprocess.scan.analyse_scan`: ``split_spreads`` reads
+    an image of two facing pages page by page, the left one first, each deskewed on its own;
+    ``reversed_text`` reads light lettering on dark bars too. Boxes stay on the image as given.
     """
     if single_line:
         g = to_gray(image)
         h, w = g.shape
         return [LineImage(g, (0, 0, w, h), lambda b: b)]
-    from ocrcore.preprocess.pages import analyse_page
+    from ocrcore.preprocess.scan import analyse_scan
 
-    # grey once: the spread and bar checks and the analysis would each convert a colour page
-    image = to_gray_image(image)
-    x = spread_split(image) if split_spreads else None
-    if x is not None:
-        left = page_lines(image.crop((0, 0, x, image.height)), binarize_params=binarize_params,
-                          segment_params=segment_params, split_spreads=False, reversed_text=reversed_text)
-        right = page_lines(image.crop((x, 0, image.width, image.height)), binarize_params=binarize_params,
-                           segment_params=segment_params, split_spreads=False, reversed_text=reversed_text)
-        columns = 1 + max((li.column for li in left), default=-1)
-        return left + [_shifted(li, x, columns) for li in right]
-    layout = analyse_page(image, binarize_params=binarize_params, segment_params=segment_params)
+    scan = analyse_scan(image, binarize_params=binarize_params, segment_params=segment_params,
+                        split_spreads=split_spreads, reversed_text=reversed_text)
     out = []
-    for region in layout.lines:
-        crop = region.crop(layout.binarized)
-        out.append(LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, int(region.column),
-                             crop.to_original_bboxes))
-    if reversed_text:
-        for box, mask in reversed_bars(image):
-            bar = bar_layout(reversed_image(image, box, mask), binarize_params, segment_params)
-            found = []
-            for region in bar.lines:
-                crop = region.crop(bar.binarized)
-                li = LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, int(region.column),
-                               crop.to_original_bboxes)
-                found.append(_shifted(li, box[0], 0, box[1]))
-            if found:
-                # the bar itself, taken for a line on the page (a dark blob read as noise), goes
-                out = [li for li in out if _share_inside(li.bbox, box) < 0.7]
-                out = _insert_by_height(out, found)
+    for pl in scan.lines:
+        region = pl.region
+        crop = region.crop(pl.part.layout.binarized)
+        li = LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, pl.column, crop.to_original_bboxes)
+        out.append(_shifted(li, *pl.part.origin) if pl.part.origin != (0, 0) else li)
     return out
 
 
-def _share_inside(b: BBox, box: BBox) -> float:
-    """The share of box ``b`` that lies inside ``box``."""
-    w = min(b[2], box[2]) - max(b[0], box[0])
-    h = min(b[3], box[3]) - max(b[1], box[1])
-    return max(0, w) * max(0, h) / max(1, (b[2] - b[0]) * (b[3] - b[1]))
-
-
-def _insert_by_height(lines: list[LineImage], new: list[LineImage]) -> list[LineImage]:
-    """``new`` (a bar's lines, in order) put before the first line that lies below the bar's top
-    and overlaps it across; after everything when none does."""
-    top = min(li.bbox[1] for li in new)
-    x0, x1 = min(li.bbox[0] for li in new), max(li.bbox[2] for li in new)
-    at = next((i for i, li in enumerate(lines) if li.bbox[1] >= top and li.bbox[0] < x1 and li.bbox[2] > x0),
-              len(lines))
-    return lines[:at] + new + lines[at:]
-
-
-def _shifted(li: LineImage, dx: int, columns: int, dy: int = 0) -> LineImage:
+def _shifted(li: LineImage, dx: int, dy: int) -> LineImage:
     """A line found in a part of the image (the right page of a spread, a reversed bar), with its
     boxes moved onto the whole image."""
     def move(b: BBox) -> BBox:
         return (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
 
     many = li.to_page_many
-    return LineImage(li.image, move(li.bbox), lambda b: move(li.to_page(b)), li.column + columns,
+    return LineImage(li.image, move(li.bbox), lambda b: move(li.to_page(b)), li.column,
                      (lambda bs: [move(b) for b in many(bs)]) if many is not None else None)
 
 

@@ -39,13 +39,16 @@ def _pages_dir(tmp_path, n=2):
 def test_preprocess_flow_accounts_for_every_page(prefect_api, tmp_path):
     from flows.preprocess import run_preprocess
 
+    from test_recognize import _spread_with_bar
+
     src, truth = _pages_dir(tmp_path)
+    (src / "spread.png").write_bytes(encode_png(_spread_with_bar()))
     out = str(tmp_path / "out")
     res = run_preprocess(str(src), out, shard_size=2, workers=2, save_binarized=True)
-    assert res["pages"] == 4 and res["written"] == 2
+    assert res["pages"] == 5 and res["written"] == 3
     pages = pq.read_table(f"{out}/pages").to_pylist()
     errors = pq.read_table(f"{out}/errors").to_pylist()
-    assert len(pages) == 3 and len(errors) == 1
+    assert len(pages) == 4 and len(errors) == 1
     assert errors[0]["page_id"].endswith("broken.png#1") and errors[0]["error_type"] in ("truncated_image", "corrupt_image")
     lines = list(datasets.iter_records(f"{out}/lines", columns=["id", "page_id", "bbox", "line_no", "width", "height"]))
     by_page = {}
@@ -57,10 +60,14 @@ def test_preprocess_flow_accounts_for_every_page(prefect_api, tmp_path):
         assert len(found) >= 0.8 * len(s.page.lines)
         assert [r["line_no"] for r in found] == list(range(len(found)))
     assert any(k.endswith("t0.png#1") for k in by_page)
-    assert len(os.listdir(f"{out}/binarized")) == 3
+    # two facing pages and a reversed bar: read as recognition reads them (test_recognize checks the rows)
+    spread = next(p for p in pages if p["page_id"].endswith("spread.png#1"))
+    assert [p["kind"] for p in spread["parts"]] == ["left", "bar", "right"]
+    assert spread["lines"] == len(by_page["spread.png#1"]) == sum(p["lines"] for p in spread["parts"])
+    assert len(os.listdir(f"{out}/binarized")) == 4
     assert storage.exists(f"{out}/_SUCCESS")
     again = run_preprocess(str(src), out, shard_size=2, workers=1, save_binarized=True)
-    assert again["written"] == 0 and again["skipped"] == 2
+    assert again["written"] == 0 and again["skipped"] == 3
     # other shards under the same names would hold other pages: refused, not skipped
     with pytest.raises(ValueError, match="another run.*shard_size was 2, now 1"):
         run_preprocess(str(src), out, shard_size=1, workers=1, save_binarized=True)

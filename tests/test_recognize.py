@@ -294,7 +294,7 @@ def test_two_facing_pages_are_split_at_the_gutter():
     landscape page whose text runs across the middle, are not."""
     from PIL import Image
 
-    from ocrcore.recognize import spread_split
+    from ocrcore.preprocess.pageparts import spread_split
 
     spread, a, _, wa = _spread(2, 100)
     x = spread_split(spread)
@@ -312,7 +312,8 @@ def test_a_spread_is_read_page_by_page():
     page, skewed otherwise than the left, merged into blocks of lines: 38-46% page CER on two
     300-dpi spreads (Tesseract 10-17%), now 0.02-0.22%. Here: the left page's lines come first,
     then the right page's, each as its page alone gives them, moved onto the spread."""
-    from ocrcore.recognize import page_lines, spread_split
+    from ocrcore.preprocess.pageparts import spread_split
+    from ocrcore.recognize import page_lines
 
     spread, _, _, _ = _spread(5, 150)
     x = spread_split(spread)
@@ -328,6 +329,60 @@ def test_a_spread_is_read_page_by_page():
     box = (0, 0, lines[k].image.shape[1], lines[k].image.shape[0])
     assert lines[k].to_page(box)[0] == right[0].to_page(box)[0] + x
     assert lines[k].boxes_to_page([box])[0][0] == right[0].boxes_to_page([box])[0][0] + x
+
+
+def _spread_with_bar():
+    """Two facing pages at 100 dpi, a reversed-out heading at the top of the left one."""
+    from PIL import ImageDraw, ImageFont
+
+    img = _spread(2, 100)[0]
+    d = ImageDraw.Draw(img)
+    d.rectangle((40, 10, 560, 60), fill=40)
+    d.text((60, 22), "Chapter one: the harbour", fill=250,
+           font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 20))
+    return img
+
+
+def test_preprocess_rows_are_the_lines_recognition_reads():
+    """``ocr preprocess`` and ``ocr segment`` analysed every image as one page, so their lines of a
+    spread were interleaved across the gutter and a bar's lettering was missing, while
+    recognition read both: the line dataset a user trains on was not what recognition reads.
+    Both now take their lines from ``analyse_scan``. Also: on a skewed page the bar's own noise
+    line (its box outgrown by the deskew, 0.67 inside the bar) was kept and read as "Tm"."""
+    import io
+
+    import pyarrow as pa
+    from PIL import Image
+
+    from ocrcore.containers import bbox_iou
+    from ocrcore.preprocess.rows import PAGES_SCHEMA, binarized_png, line_rows, page_row
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.recognize import page_lines
+
+    img = _spread_with_bar()
+    scan = analyse_scan(img)
+    assert [p.kind for p in scan.parts] == ["left", "bar", "right"]
+    bar = scan.parts[1].box
+    lines = page_lines(img)
+    rows = line_rows("p", scan)
+    assert len(rows) == len(lines) > 60
+    assert [tuple(r["bbox"]) for r in rows] == [li.bbox for li in lines]
+    assert [r["column"] for r in rows] == [li.column for li in lines]
+    for r, li in zip(rows, lines):
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(r["image"]["bytes"]))),
+                              np.round(li.image * 255).astype(np.uint8))
+    # the bar's line first, then the left page's, then the right page's
+    assert [pl.part.kind for pl in scan.lines][:2] == ["bar", "left"] and scan.lines[-1].part.kind == "right"
+    assert sum(bbox_iou(tuple(r["bbox"]), bar) >= 0.5 or
+               (bar[0] <= r["bbox"][0] and r["bbox"][2] <= bar[2] and bar[1] <= r["bbox"][1] and r["bbox"][3] <= bar[3])
+               for r in rows) == 1
+    row = page_row("p", "file:///p.png", 1, img, scan)
+    pa.Table.from_pylist([row], schema=PAGES_SCHEMA)  # fits the schema
+    assert [p["kind"] for p in row["parts"]] == ["left", "bar", "right"]
+    assert sum(p["lines"] for p in row["parts"]) == row["lines"] == len(rows)
+    assert row["parts"][2]["bbox"][0] == row["parts"][0]["bbox"][2]  # the pages meet at the cut
+    png = Image.open(io.BytesIO(binarized_png(scan)))
+    assert png.width == sum(p.layout.binarized.binary.shape[1] for p in scan.pages)
 
 
 def _barred_page():
@@ -355,7 +410,7 @@ def test_light_lettering_on_a_dark_bar_is_read():
     from rapidfuzz.distance import Levenshtein
 
     from ocrcore.model.predict import Recognizer
-    from ocrcore.recognize import reversed_bars
+    from ocrcore.preprocess.pageparts import reversed_bars
 
     from PIL import Image
 
@@ -376,7 +431,7 @@ def test_light_lettering_on_a_dark_bar_is_read():
 def test_no_bars_are_found_in_pictures_or_plain_pages():
     """A dark halftone inverted gave 33 false lines; photographs, halftones, tables and plain
     pages hold no reversed bars."""
-    from ocrcore.recognize import reversed_bars
+    from ocrcore.preprocess.pageparts import reversed_bars
 
     for params, seed, pages in (({"dpi": 200, "figures": 1.0}, 31, range(4, 8)), ({"dpi": 150}, 77, range(2)),
                                 ({"dpi": 150, "tables": 1.0}, 9, range(2))):
@@ -389,7 +444,7 @@ def test_spread_and_bar_checks_take_every_image_mode():
     the spread check raise, and every such page an error row. Both checks now take any mode."""
     from PIL import Image
 
-    from ocrcore.recognize import reversed_bars, spread_split
+    from ocrcore.preprocess.pageparts import reversed_bars, spread_split
 
     spread = _spread(2, 100)[0]
     barred = _barred_page()[0]

@@ -1,0 +1,74 @@
+"""What a preprocess run writes for one scan: line dataset rows, a page row, the binarized page.
+
+This keeps the preprocess flow free of image math. Every scan yields exactly one page row (even
+with zero lines), so no page can go missing silently.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from ocrcore.imageio import encode_png
+from ocrcore.preprocess.pages import crop_u8
+from ocrcore.preprocess.scan import ScanLayout
+
+PART_TYPE = pa.struct([
+    pa.field("kind", pa.string()), pa.field("bbox", pa.list_(pa.int32())), pa.field("skew_angle", pa.float32()),
+    pa.field("inverted", pa.bool_()), pa.field("lines", pa.int32()),
+])
+
+# ``skew_angle`` and ``inverted`` are those of the first page part (the left page of a spread);
+# ``parts`` has every part: ``page``, or ``left`` and ``right``, then any ``bar`` (or ``line``).
+PAGES_SCHEMA = pa.schema([
+    pa.field("page_id", pa.string()), pa.field("source_uri", pa.string()), pa.field("page_no", pa.int32()),
+    pa.field("width", pa.int32()), pa.field("height", pa.int32()), pa.field("skew_angle", pa.float32()),
+    pa.field("inverted", pa.bool_()), pa.field("lines", pa.int32()), pa.field("parts", pa.list_(PART_TYPE)),
+])
+
+
+def line_rows(page_id: str, scan: ScanLayout) -> list[dict]:
+    """Line dataset rows (dataset schema plus layout columns) for one scan, in reading order;
+    boxes and columns are on the image as given."""
+    rows = []
+    for k, pl in enumerate(scan.lines):
+        img = crop_u8(pl.region, pl.part.layout.binarized)
+        rows.append({
+            "id": f"{page_id}/line-{k:04d}",
+            "image": {"bytes": encode_png(img), "path": f"line-{k:04d}.png"},
+            "text": "",
+            "width": img.width,
+            "height": img.height,
+            "source": page_id,
+            "page_id": page_id,
+            "line_no": k,
+            "bbox": list(pl.bbox),
+            "column": int(pl.column),
+        })
+    return rows
+
+
+def page_row(page_id: str, source_uri: str, page_no: int, image: Image.Image, scan: ScanLayout) -> dict:
+    first = scan.parts[0].layout.binarized
+    parts = [{"kind": p.kind, "bbox": [int(v) for v in p.box], "skew_angle": float(p.layout.binarized.angle),
+              "inverted": bool(p.layout.binarized.inverted), "lines": sum(pl.part is p for pl in scan.lines)}
+             for p in scan.parts]
+    return {"page_id": page_id, "source_uri": source_uri, "page_no": page_no, "width": image.width,
+            "height": image.height, "skew_angle": float(first.angle), "inverted": bool(first.inverted),
+            "lines": len(scan.lines), "parts": parts}
+
+
+def binarized_png(scan: ScanLayout) -> bytes:
+    """The binarized, deskewed page as a 1-bit PNG (ink black). Two facing pages, each deskewed
+    on its own, are put side by side, tops aligned; a reversed bar shows as the page's
+    binarization has it (its lettering light on dark)."""
+    pages = [p.layout.binarized.binary for p in scan.pages]
+    if len(pages) == 1:
+        ink = pages[0]
+    else:
+        ink = np.zeros((max(b.shape[0] for b in pages), sum(b.shape[1] for b in pages)), bool)
+        x = 0
+        for b in pages:
+            ink[:b.shape[0], x:x + b.shape[1]] = b
+            x += b.shape[1]
+    return encode_png(Image.fromarray(~ink).convert("1"), compress_level=6)

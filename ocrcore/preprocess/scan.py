@@ -1,0 +1,141 @@
+"""The layout of a whole scanned image: its parts analysed as pages, their lines in reading order.
+
+A scan is not always one page. A book scanned open holds two facing pages, each with its own
+skew; a reversed-out heading is a dark bar to the page's binarization, its white lettering lost.
+:func:`analyse_scan` cuts a spread into its pages (:func:`.pageparts.spread_split`), analyses each
+(:func:`.pages.analyse_page`), reads the bars on each inverted (:func:`.pageparts.reversed_bars`),
+and puts all their lines in one reading order: the left page before the right one, a bar's lines
+by height among its page's lines.
+
+Recognition (``ocrcore.recognize.page_lines``), the preprocess flow and ``ocr segment`` all take
+their lines from here, so the lines a person inspects, the line dataset a preprocess run writes and
+the lines a recognition run reads are the same.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from PIL import Image
+
+from ocrcore.containers import BBox, bbox_iou
+from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split, to_gray_image
+from ocrcore.preprocess.pages import PageLayout, analyse_page
+from ocrcore.preprocess.segment import LineRegion
+
+# A page line this much inside a bar that yields lines, or overlapping it this much (box IoU), is
+# the bar itself taken for a line (a dark blob, read as noise); it goes. The IoU rule catches a
+# bar on a skewed page, whose line box (the bar's deskewed box mapped back) outgrows the bar's:
+# 0.67 inside, read as "Tm" (a synthetic spread at 100 dpi, skewed about a degree).
+BAR_LINE_SHARE = 0.7
+BAR_LINE_IOU = 0.5
+
+
+@dataclass
+class PagePart:
+    """A part of the image analysed as a page of its own.
+
+    ``kind``: ``"page"`` (the whole image), ``"left"`` / ``"right"`` (two facing pages), ``"bar"``
+    (light lettering on a dark bar, analysed inverted) or ``"line"`` (single-line mode).
+    ``box``: where the part lies on the image. Its layout's boxes are relative to ``box``.
+    """
+
+    kind: str
+    box: BBox
+    layout: PageLayout
+
+    @property
+    def origin(self) -> tuple[int, int]:
+        return int(self.box[0]), int(self.box[1])
+
+
+@dataclass
+class PlacedLine:
+    """A line of one part; ``bbox`` and ``column`` are on the whole image (columns of the right
+    page are numbered after the left page's)."""
+
+    region: LineRegion
+    part: PagePart
+    column: int
+
+    @property
+    def bbox(self) -> BBox:
+        x, y = self.part.origin
+        b = self.region.bbox
+        return (int(b[0]) + x, int(b[1]) + y, int(b[2]) + x, int(b[3]) + y)
+
+
+@dataclass
+class ScanLayout:
+    """The parts of a scan (a page, or two facing pages first, then any bars) and its lines in
+    reading order."""
+
+    parts: list[PagePart]
+    lines: list[PlacedLine]
+
+    @property
+    def pages(self) -> list[PagePart]:
+        return [p for p in self.parts if p.kind != "bar"]
+
+
+def analyse_scan(image: Image.Image, *, single: bool = False, binarize_params: Optional[dict] = None,
+                 segment_params: Optional[dict] = None, split_spreads: bool = True,
+                 reversed_text: bool = True) -> ScanLayout:
+    """Find the lines of a scanned image in reading order.
+
+    ``single``: the image is one line (a captcha, a line image): no spreads, bars or segmentation.
+    ``split_spreads``: two facing pages are analysed one by one, the left one first.
+    ``reversed_text``: light lettering on dark bars is found and analysed inverted.
+    """
+    full = (0, 0, image.width, image.height)
+    if single:
+        part = PagePart("line", full, analyse_page(image, single=True, binarize_params=binarize_params))
+        return ScanLayout([part], [PlacedLine(r, part, int(r.column)) for r in part.layout.lines])
+    # grey once: the spread and bar checks and the analysis would each convert a colour page
+    image = to_gray_image(image)
+    x = spread_split(image) if split_spreads else None
+    if x is None:
+        return _analyse_part(image, full, "page", binarize_params, segment_params, reversed_text)
+    left = _analyse_part(image, (0, 0, x, image.height), "left", binarize_params, segment_params, reversed_text)
+    columns = 1 + max((pl.column for pl in left.lines), default=-1)
+    right = _analyse_part(image, (x, 0, image.width, image.height), "right", binarize_params, segment_params,
+                          reversed_text, columns)
+    return ScanLayout(left.parts + right.parts, left.lines + right.lines)
+
+
+def _analyse_part(image: Image.Image, box: BBox, kind: str, binarize_params: Optional[dict],
+                  segment_params: Optional[dict], reversed_text: bool, column0: int = 0) -> ScanLayout:
+    """One page of the image (``box``), with the bars on it."""
+    im = image if box == (0, 0, image.width, image.height) else image.crop(box)
+    part = PagePart(kind, box, analyse_page(im, binarize_params=binarize_params, segment_params=segment_params))
+    parts, lines = [part], [PlacedLine(r, part, column0 + int(r.column)) for r in part.layout.lines]
+    if not reversed_text:
+        return ScanLayout(parts, lines)
+    for b, mask in reversed_bars(im):
+        layout = bar_layout(reversed_image(im, b, mask), binarize_params, segment_params)
+        if not layout.lines:
+            continue
+        bar = PagePart("bar", (b[0] + box[0], b[1] + box[1], b[2] + box[0], b[3] + box[1]), layout)
+        parts.append(bar)
+        lines = [pl for pl in lines
+                 if _share_inside(pl.bbox, bar.box) < BAR_LINE_SHARE and bbox_iou(pl.bbox, bar.box) < BAR_LINE_IOU]
+        lines = _insert_by_height(lines, [PlacedLine(r, bar, column0 + int(r.column)) for r in layout.lines])
+    return ScanLayout(parts, lines)
+
+
+def _share_inside(b: BBox, box: BBox) -> float:
+    """The share of box ``b`` that lies inside ``box``."""
+    w = min(b[2], box[2]) - max(b[0], box[0])
+    h = min(b[3], box[3]) - max(b[1], box[1])
+    return max(0, w) * max(0, h) / max(1, (b[2] - b[0]) * (b[3] - b[1]))
+
+
+def _insert_by_height(lines: list[PlacedLine], new: list[PlacedLine]) -> list[PlacedLine]:
+    """``new`` (a bar's lines, in order) put before the first line that lies below the bar's top
+    and overlaps it across; after everything when none does."""
+    boxes = [pl.bbox for pl in new]
+    top = min(b[1] for b in boxes)
+    x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
+    at = next((i for i, pl in enumerate(lines)
+               if pl.bbox[1] >= top and pl.bbox[0] < x1 and pl.bbox[2] > x0), len(lines))
+    return lines[:at] + new + lines[at:]
