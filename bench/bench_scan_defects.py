@@ -7,16 +7,21 @@ scanner's or fax driver's "halftone" mode); bilevel with ``--specks`` of its pix
 black dots; grey with ``--salt-pepper`` of its pixels turned black or white; grey, turned
 ``--turn`` degrees (a page fed askew); grey with its heading reversed out (white on a dark
 bar: the first line's box and a margin inverted); two facing pages side by side (a book
-scanned open: the page and page 100 + i of the seed, the truth both texts, left first).
+scanned open: the page and page 100 + i of the seed, the truth both texts, left first); grey,
+curled at the spine (the same page drawn with the generator's ``curl``: a book's page bending
+into its binding on the left or right, lines bending away from the page's middle height by up
+to ``--curl`` of the page height within 30% of the width from the spine, the paper darkening
+into the fold; its own true boxes).
 Readers: the page recognizer (shipped model); the same with this benchmark's fixes switched
 off ("before": no descreening of dithered input, no removal of lone dots from bilevel input,
 border clearing that counted any ink in a reduced cell, which chained specks into one region
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
-search and no splitting of spreads); and Tesseract 5 (``--psm 3``, if installed). Prints page
-CER/WER and lines found against true lines.
+search, no splitting of spreads and no flattening of curled pages); and Tesseract 5 (``--psm 3``, if installed). Prints page
+CER/WER, lines found against true lines, and the mean IoU of character and word boxes with the
+truth where the geometry is the page's own or known (not for the turned page or the spread).
 
     python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
-                                       [--turn 7] [--only NAME] [--no-tesseract] [--no-before]
+                                       [--turn 7] [--curl 0.03] [--only NAME] [--no-tesseract] [--no-before]
 """
 from __future__ import annotations
 
@@ -40,13 +45,14 @@ from ocrcore.synth import generate  # noqa: E402
 from ocrcore.synth.dataset import sample_to_row  # noqa: E402
 
 B = importlib.import_module("ocrcore.preprocess.binarize")  # the package re-exports binarize()
-R = importlib.import_module("ocrcore.preprocess.scan")  # where the spread and bar checks are called
+R = importlib.import_module("ocrcore.preprocess.scan")  # where the spread, bar and bend checks are called
 
 
-def variants(sample, right, seed: int, specks: float, salt_pepper: float, turn: float) -> dict[str, tuple]:
-    """The page as rendered and as eight kinds of scan: name -> (image, the right-hand page's
-    sample when the image holds two pages, else None). The text is the page's own in all but
-    the spread; the geometry too, but for the turned page and the spread."""
+def variants(sample, right, curled, seed: int, specks: float, salt_pepper: float, turn: float) -> dict[str, tuple]:
+    """The page as rendered and as nine kinds of scan: name -> (image, the sample that holds
+    its truth when it is not the page's own: the right-hand page of a spread, the curled page,
+    else None). The text is the page's own in all but the spread; the geometry too, but for the
+    turned page, the spread and the curled page."""
     grey = sample.image.convert("L")
     ink = B.binarize(grey, max_skew=0, descreen=False).binary  # thresholded as we would
     bilevel = Image.fromarray(~ink).convert("1")
@@ -66,7 +72,8 @@ def variants(sample, right, seed: int, specks: float, salt_pepper: float, turn: 
             f"grey, {100 * salt_pepper:g}% salt and pepper": (Image.fromarray(g), None),
             f"grey, turned {turn:g} degrees": (grey.rotate(turn, Image.BILINEAR, expand=True, fillcolor=255), None),
             "grey, heading reversed out": (rev, None),
-            "grey, two facing pages": (spread, right)}
+            "grey, two facing pages": (spread, right),
+            "grey, curled at the spine": (curled.image.convert("L"), curled)}
 
 
 def reversed_heading(grey: Image.Image, bbox, skew_deg: float, dpi: int) -> Image.Image:
@@ -96,17 +103,18 @@ class Before:
 
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-                      R.spread_split, R.reversed_bars)
+                      R.spread_split, R.reversed_bars, R.estimate_warp)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
         R.spread_split = lambda image: None  # one page per image
         R.reversed_bars = lambda image: []  # no bars looked for
+        R.estimate_warp = lambda *a, **k: None  # no page flattened
         return self
 
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-         R.spread_split, R.reversed_bars) = self.saved
+         R.spread_split, R.reversed_bars, R.estimate_warp) = self.saved
 
 
 def main() -> None:
@@ -116,6 +124,7 @@ def main() -> None:
     ap.add_argument("--specks", type=float, default=0.005, help="share of a bilevel page's pixels turned black")
     ap.add_argument("--salt-pepper", type=float, default=0.04, help="share of a grey page's pixels turned black or white")
     ap.add_argument("--turn", type=float, default=7.0, help="degrees the turned variant is rotated by")
+    ap.add_argument("--curl", type=float, default=0.03, help="how far the curled page's lines bend, as a share of its height")
     ap.add_argument("--only", default="", help="run only the variants whose name holds this")
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--no-before", action="store_true")
@@ -132,18 +141,21 @@ def main() -> None:
         print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
     samples = [generate("pages", 77, i, {"dpi": args.dpi}) for i in range(args.pages)]
     rights = [generate("pages", 77, 100 + i, {"dpi": args.dpi}) for i in range(args.pages)]
+    curls = [generate("pages", 77, i, {"dpi": args.dpi, "curl": args.curl}) for i in range(args.pages)]
     truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
-    pages = [{k: v for k, v in variants(s, r, i, args.specks, args.salt_pepper, args.turn).items() if args.only in k}
-             for i, (s, r) in enumerate(zip(samples, rights))]
+    pages = [{k: v for k, v in variants(s, r, c, i, args.specks, args.salt_pepper, args.turn).items() if args.only in k}
+             for i, (s, r, c) in enumerate(zip(samples, rights, curls))]
     rows = []
     for variant in pages[0]:
         for name in readers:
             acc, n_found, n_true, t0 = PageScore(), 0, 0, time.perf_counter()
             for i, truth in enumerate(truths):
-                image, right = pages[i][variant]
-                if right is not None:  # the text of both pages, the left one first (boxes unused)
+                image, other = pages[i][variant]
+                if other is not None and other.meta.get("curl"):  # the curled page's own boxes
+                    truth = truth_page(sample_to_row(other, "pages"))
+                elif other is not None:  # the text of both pages, the left one first (boxes unused)
                     truth = Page(truth.page_id, image.width, image.height,
-                                 truth.lines + truth_page(sample_to_row(right, "pages")).lines)
+                                 truth.lines + truth_page(sample_to_row(other, "pages")).lines)
                 n_true += len(truth.lines)
                 if name == "tesseract 5":
                     page = tesseract_cli.read_page(image, f"p{i}")
@@ -156,9 +168,11 @@ def main() -> None:
                 n_found += len(page.lines)
             rows.append((variant, name, acc, n_found, n_true, (time.perf_counter() - t0) / args.pages))
     print(f"\n{args.pages} pages at {args.dpi} dpi, seed 77")
-    print(f"{'pages':28s} {'reader':14s} {'CER':>8s} {'WER':>8s} {'lines':>10s} {'s/page':>7s}")
+    print(f"{'pages':28s} {'reader':14s} {'CER':>8s} {'WER':>8s} {'lines':>10s} {'s/page':>7s} {'char/word IoU':>14s}")
     for variant, name, acc, n_found, n_true, spp in rows:
-        print(f"{variant:28s} {name:14s} {100 * acc.cer:7.2f}% {100 * acc.wer:7.2f}% {n_found:5d}/{n_true:<4d} {spp:7.2f}")
+        iou = (f"{np.mean(acc.char_ious):.3f}/{np.mean(acc.word_ious):.3f}"
+               if acc.char_ious and "spread" not in variant and "facing" not in variant and "turned" not in variant else "")
+        print(f"{variant:28s} {name:14s} {100 * acc.cer:7.2f}% {100 * acc.wer:7.2f}% {n_found:5d}/{n_true:<4d} {spp:7.2f} {iou:>14s}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ def cmd_segment(args) -> int:
     scan = analyse_scan(img, single=args.single_line)
     print(f"{args.image}: {img.width}x{img.height}, {len(scan.lines)} lines")
     for p in scan.parts:
-        b = p.layout.binarized
+        b = p.as_given
         n = sum(pl.part is p for pl in scan.lines)
-        print(f"  {p.kind:5s} bbox {' '.join(map(str, p.box))}  skew {b.angle:+.2f} deg, inverted {b.inverted}, {n} lines")
+        bent = f", flattened (lines bent by {p.flattened.warp.bend:.0f} px)" if p.flattened is not None else ""
+        print(f"  {p.kind:5s} bbox {' '.join(map(str, p.box))}  skew {b.angle:+.2f} deg, inverted {b.inverted}, "
+              f"{n} lines{bent}")
     for k, ln in enumerate(scan.lines):
         print(f"{k:4d}  column {ln.column}  bbox {' '.join(map(str, ln.bbox))}  ({ln.part.kind})")
     if args.overlay:

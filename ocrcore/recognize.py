@@ -78,19 +78,16 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
         region = pl.region
         crop = region.crop(pl.part.layout.binarized)
         li = LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, pl.column, crop.to_original_bboxes)
-        out.append(_shifted(li, *pl.part.origin) if pl.part.origin != (0, 0) else li)
+        out.append(li if pl.part.plain else _on_image(li, pl.part))
     return out
 
 
-def _shifted(li: LineImage, dx: int, dy: int) -> LineImage:
-    """A line found in a part of the image (the right page of a spread, a reversed bar), with its
-    boxes moved onto the whole image."""
-    def move(b: BBox) -> BBox:
-        return (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
-
+def _on_image(li: LineImage, part) -> LineImage:
+    """A line found in a part of the image (the right page of a spread, a reversed bar, a curled
+    page flattened), with its boxes mapped onto the whole image."""
     many = li.to_page_many
-    return LineImage(li.image, move(li.bbox), lambda b: move(li.to_page(b)), li.column,
-                     (lambda bs: [move(b) for b in many(bs)]) if many is not None else None)
+    return LineImage(li.image, part.to_image([li.bbox])[0], lambda b: part.to_image([li.to_page(b)])[0], li.column,
+                     (lambda bs: part.to_image(many(bs)) if len(bs) else []) if many is not None else None)
 
 
 def _valley_cuts(profile: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:

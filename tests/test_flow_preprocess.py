@@ -83,3 +83,6 @@ def test_segment_cli_prints_lines_and_overlay(tmp_path):
     assert "lines" in r.stdout.splitlines()[0] and (tmp_path / "o.png").stat().st_size > 0
     r = subprocess.run([exe, "segment", str(tmp_path / "missing.png")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
+    # piped into a reader that stops early: no traceback about the broken pipe
+    r = subprocess.run(f"'{exe}' segment '{img}' | head -1", shell=True, capture_output=True, text=True, timeout=120)
+    assert r.stdout.count("\n") == 1 and "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr

@@ -460,3 +460,26 @@ def test_spread_and_bar_checks_take_every_image_mode():
         got = spread_split(conv(spread))
         assert got is not None and abs(got - x) <= 24, (mode, got, x)
         assert len(reversed_bars(conv(barred))) == len(bars), mode
+
+
+def test_a_curled_page_is_flattened_and_read(monkeypatch):
+    """A book's page curling into its spine: its lines bend, the segmenter cut and merged them
+    and crops held curved text. The page is now found bent, flattened, read, and its boxes are
+    mapped back onto the curled page (compared with the generator's true boxes)."""
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.pagescore import PageScore, score_page, truth_page
+    from ocrcore.preprocess import scan
+    from ocrcore.synth.dataset import sample_to_row
+
+    s = generate("pages", 77, 0, {"dpi": 150, "curl": 0.03})
+    truth = truth_page(sample_to_row(s, "pages"))
+    reader = PageRecognizer(Recognizer.load("shipped-fast", num_threads=1))
+    flat = scan.analyse_scan(s.image)
+    assert flat.parts[0].flattened is not None
+    got = PageScore()
+    score_page(truth, reader(s.image, page_id="curled"), got)
+    monkeypatch.setattr(scan, "estimate_warp", lambda *a, **k: None)
+    before = PageScore()
+    score_page(truth, reader(s.image, page_id="curled"), before)
+    assert got.cer <= 0.005 and before.cer >= 3 * got.cer + 0.005, (got.cer, before.cer)
+    assert np.mean(got.word_ious) >= 0.88 and np.mean(got.char_ious) >= 0.75

@@ -255,6 +255,7 @@ def test_page_default_size_and_unskewed_boxes():
         ("pages", {"underlines": -0.2}, "underlines"),
         ("pages", {"symbols": -0.1}, "symbols"),
         ("pages", {"max_skew": 45}, "max_skew"),
+        ("pages", {"curl": 0.5}, "curl"),
         ("pages", {"dpi": 50, "min_pt": 5}, "too small"),
     ],
 )
@@ -462,3 +463,17 @@ def test_furniture_frames_the_plain_page_in_reading_order():
     assert set("".join(ln.text for ln in page.page.lines)) <= set(letters)
     with pytest.raises(ValueError, match="furniture"):
         validate_params("pages", {"furniture": 1.5})
+
+
+def test_curl_bends_the_lines_and_their_boxes_with_them():
+    """``curl`` bends the page into a spine: the text is the flat page's, boxes near the spine
+    move with their ink (each still holds dark pixels; covering the ink as before), and at 0
+    the page is the very page drawn before the parameter existed."""
+    flat = generate("pages", 77, 0, {"dpi": 100, "degrade": 0})
+    same = generate("pages", 77, 0, {"dpi": 100, "degrade": 0, "curl": 0.0})
+    assert np.array_equal(np.asarray(flat.image), np.asarray(same.image)) and flat.meta["curl"] is None
+    bent = generate("pages", 77, 0, {"dpi": 100, "degrade": 0, "curl": 0.04})
+    assert bent.text == flat.text and bent.meta["curl"]["spine"] in ("left", "right")
+    _ink_checks(bent.image, bent.chars, dark=150, coverage=0.97)  # the fold's shadow is paper
+    moved = [abs(b[1] - a[1]) for (_, a), (_, b) in zip(flat.chars, bent.chars)]
+    assert max(moved) >= 0.01 * bent.image.height and np.median(moved) <= 1

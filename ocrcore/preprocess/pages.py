@@ -5,7 +5,7 @@ pages, reversed bars) and analyses each with it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -17,8 +17,12 @@ from ocrcore.preprocess.segment import LineRegion, segment, single_line
 
 @dataclass
 class PageLayout:
+    """A page binarized and segmented; ``measures``: what segmentation measured on the way
+    (:func:`~ocrcore.preprocess.segment.segment`'s ``measures``)."""
+
     binarized: BinarizeResult
     lines: list[LineRegion]
+    measures: dict = field(default_factory=dict)
 
 
 def analyse_page(image: Image.Image, *, single: bool = False, binarize_params: Optional[dict] = None,
@@ -33,7 +37,8 @@ def analyse_page(image: Image.Image, *, single: bool = False, binarize_params: O
         res = binarize(image, **{"descreen": False, "despeckle": False, **(binarize_params or {})})
         return PageLayout(res, [single_line(res)])
     res = binarize(image, **(binarize_params or {}))
-    return PageLayout(res, segment(res, **(segment_params or {})))
+    measures: dict = {}
+    return PageLayout(res, segment(res, measures=measures, **(segment_params or {})), measures)
 
 
 def crop_u8(region: LineRegion, binarized: BinarizeResult) -> Image.Image:

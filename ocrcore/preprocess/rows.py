@@ -15,11 +15,12 @@ from ocrcore.preprocess.scan import ScanLayout
 
 PART_TYPE = pa.struct([
     pa.field("kind", pa.string()), pa.field("bbox", pa.list_(pa.int32())), pa.field("skew_angle", pa.float32()),
-    pa.field("inverted", pa.bool_()), pa.field("lines", pa.int32()),
+    pa.field("inverted", pa.bool_()), pa.field("lines", pa.int32()), pa.field("bend", pa.float32()),
 ])
 
 # ``skew_angle`` and ``inverted`` are those of the first page part (the left page of a spread);
-# ``parts`` has every part: ``page``, or ``left`` and ``right``, then any ``bar`` (or ``line``).
+# ``parts`` has every part: ``page``, or ``left`` and ``right``, then any ``bar`` (or ``line``);
+# a part's ``bend`` is how far its lines bent, in pixels, when it was flattened (0 when not).
 PAGES_SCHEMA = pa.schema([
     pa.field("page_id", pa.string()), pa.field("source_uri", pa.string()), pa.field("page_no", pa.int32()),
     pa.field("width", pa.int32()), pa.field("height", pa.int32()), pa.field("skew_angle", pa.float32()),
@@ -49,9 +50,10 @@ def line_rows(page_id: str, scan: ScanLayout) -> list[dict]:
 
 
 def page_row(page_id: str, source_uri: str, page_no: int, image: Image.Image, scan: ScanLayout) -> dict:
-    first = scan.parts[0].layout.binarized
-    parts = [{"kind": p.kind, "bbox": [int(v) for v in p.box], "skew_angle": float(p.layout.binarized.angle),
-              "inverted": bool(p.layout.binarized.inverted), "lines": sum(pl.part is p for pl in scan.lines)}
+    first = scan.parts[0].as_given
+    parts = [{"kind": p.kind, "bbox": [int(v) for v in p.box], "skew_angle": float(p.as_given.angle),
+              "inverted": bool(p.as_given.inverted), "lines": sum(pl.part is p for pl in scan.lines),
+              "bend": float(p.flattened.warp.bend) if p.flattened is not None else 0.0}
              for p in scan.parts]
     return {"page_id": page_id, "source_uri": source_uri, "page_no": page_no, "width": image.width,
             "height": image.height, "skew_angle": float(first.angle), "inverted": bool(first.inverted),
@@ -60,8 +62,8 @@ def page_row(page_id: str, source_uri: str, page_no: int, image: Image.Image, sc
 
 def binarized_png(scan: ScanLayout) -> bytes:
     """The binarized, deskewed page as a 1-bit PNG (ink black). Two facing pages, each deskewed
-    on its own, are put side by side, tops aligned; a reversed bar shows as the page's
-    binarization has it (its lettering light on dark)."""
+    on its own, are put side by side, tops aligned; a curled page is shown flattened; a reversed
+    bar shows as the page's binarization has it (its lettering light on dark)."""
     pages = [p.layout.binarized.binary for p in scan.pages]
     if len(pages) == 1:
         ink = pages[0]

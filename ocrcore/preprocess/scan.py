@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
 from PIL import Image
 
 from ocrcore.containers import BBox, bbox_iou
+from ocrcore.preprocess.binarize import BinarizeResult
+from ocrcore.preprocess.dewarp import VerticalWarp, estimate_warp
 from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split, to_gray_image
 from ocrcore.preprocess.pages import PageLayout, analyse_page
 from ocrcore.preprocess.segment import LineRegion
@@ -32,21 +35,50 @@ BAR_LINE_IOU = 0.5
 
 
 @dataclass
+class Flattened:
+    """A curled page, flattened: its layout was found on the flat page that ``warp`` makes of
+    the deskewed frame of ``first`` (the analysis that measured the bend)."""
+
+    warp: VerticalWarp
+    first: BinarizeResult
+
+
+@dataclass
 class PagePart:
     """A part of the image analysed as a page of its own.
 
     ``kind``: ``"page"`` (the whole image), ``"left"`` / ``"right"`` (two facing pages), ``"bar"``
     (light lettering on a dark bar, analysed inverted) or ``"line"`` (single-line mode).
-    ``box``: where the part lies on the image. Its layout's boxes are relative to ``box``.
+    ``box``: where the part lies on the image. Its layout's boxes are on the part (``box``'s
+    origin), or on its flat page when ``flattened``; :meth:`to_image` maps them onto the image.
     """
 
     kind: str
     box: BBox
     layout: PageLayout
+    flattened: Optional[Flattened] = None
 
     @property
     def origin(self) -> tuple[int, int]:
         return int(self.box[0]), int(self.box[1])
+
+    @property
+    def as_given(self) -> BinarizeResult:
+        """The part binarized as given (its skew and polarity), before any flattening."""
+        return self.flattened.first if self.flattened is not None else self.layout.binarized
+
+    @property
+    def plain(self) -> bool:
+        """Whether the layout's boxes are already on the image (nothing to move or unbend)."""
+        return self.flattened is None and self.origin == (0, 0)
+
+    def to_image(self, boxes) -> list[BBox]:
+        """Boxes of the layout -> boxes on the whole image."""
+        if self.flattened is not None:
+            fl = self.flattened
+            boxes = fl.first.transform.to_original_bboxes(fl.warp.to_page_boxes(boxes))
+        x, y = self.origin
+        return [(int(b[0]) + x, int(b[1]) + y, int(b[2]) + x, int(b[3]) + y) for b in boxes]
 
 
 @dataclass
@@ -60,9 +92,7 @@ class PlacedLine:
 
     @property
     def bbox(self) -> BBox:
-        x, y = self.part.origin
-        b = self.region.bbox
-        return (int(b[0]) + x, int(b[1]) + y, int(b[2]) + x, int(b[3]) + y)
+        return self.part.to_image([self.region.bbox])[0]
 
 
 @dataclass
@@ -103,11 +133,29 @@ def analyse_scan(image: Image.Image, *, single: bool = False, binarize_params: O
     return ScanLayout(left.parts + right.parts, left.lines + right.lines)
 
 
+def _flattened(part: PagePart, binarize_params: Optional[dict], segment_params: Optional[dict]) -> PagePart:
+    """The part analysed again on its flat page when its lines bend (:mod:`.dewarp`), else as is."""
+    first, m = part.layout.binarized, part.layout.measures
+    text = m.pop("text", None)  # a page's worth of pixels: not kept with the layout
+    if text is None:
+        return part
+    warp = estimate_warp(text, m["scale"], m["factor"], first.transform.size, columns=m.pop("columns", None))
+    if warp is None:
+        return part
+    flat = warp.flatten(first.gray, 1.0)
+    flat8 = Image.fromarray(np.round(flat * 255).astype(np.uint8))
+    layout = analyse_page(flat8, binarize_params=binarize_params, segment_params=segment_params)
+    return PagePart(part.kind, part.box, layout, Flattened(warp, first))
+
+
 def _analyse_part(image: Image.Image, box: BBox, kind: str, binarize_params: Optional[dict],
-                  segment_params: Optional[dict], reversed_text: bool, column0: int = 0) -> ScanLayout:
+                  segment_params: Optional[dict], reversed_text: bool, column0: int = 0,
+                  flatten: bool = True) -> ScanLayout:
     """One page of the image (``box``), with the bars on it."""
     im = image if box == (0, 0, image.width, image.height) else image.crop(box)
     part = PagePart(kind, box, analyse_page(im, binarize_params=binarize_params, segment_params=segment_params))
+    if flatten:
+        part = _flattened(part, binarize_params, segment_params)
     parts, lines = [part], [PlacedLine(r, part, column0 + int(r.column)) for r in part.layout.lines]
     if not reversed_text:
         return ScanLayout(parts, lines)

@@ -237,13 +237,18 @@ def segment(
     colsep_min_height: float = 10.0,
     pad: Optional[int] = None,
     masks: bool = True,
+    measures: Optional[dict] = None,
 ) -> list[LineRegion]:
     """Text lines of a binarized page in reading order (``[]`` for blank or tiny pages).
 
     ``scale``: text scale in full-resolution pixels (estimated when None). ``min_gutter``,
     ``max_gutter``, ``colsep_min_height``: column-gap width limits and minimal separator height,
     in units of the text scale. ``pad``: crop padding in pixels (default from the scale).
-    ``masks``: keep per-line masks so crops can blank out neighbouring lines.
+    ``masks``: keep per-line masks so crops can blank out neighbouring lines. ``measures``: a
+    dict that receives the text components' ink (``text``, bool, work resolution), the column
+    separators found (``columns``, bool, or None), the work resolution's reduction ``factor``
+    and the text ``scale`` in work pixels, for a caller that
+    measures the page further (:mod:`.dewarp`); left empty on the full-resolution fallback.
     """
     B = binarized.binary
     H, W = B.shape
@@ -322,6 +327,8 @@ def segment(
         vr = kimg == 3
         vr = ndi.maximum_filter1d(vr.view(np.uint8), _odd(s), axis=1).view(bool)
         colsep = vr if colsep is None else (colsep | vr)
+    if measures is not None:
+        measures.update(text=text, columns=colsep, factor=f, scale=s)
     order_sep = colsep  # a grid's verticals cut lines but do not make columns: its rows read across
     if grid_v is not None:
         gv = ndi.maximum_filter1d(grid_v.view(np.uint8), _odd(s), axis=1).view(bool)

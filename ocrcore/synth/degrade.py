@@ -1,7 +1,8 @@
 """Scan-like degradations for grayscale ("L") images, each parameterised and seeded.
 
 Photometric degradations (blur, noise, specks, shading, threshold, ink bleed/erosion, contrast,
-JPEG) return a new image of the same size. Geometric ones (:func:`rotate`, :func:`elastic_warp`)
+JPEG) return a new image of the same size. Geometric ones (:func:`rotate`, :func:`elastic_warp`,
+:func:`curl`)
 return ``(image, point_map)`` where ``point_map`` maps an ``(N, 2)`` array of ``x, y`` points in
 the input image (continuous pixel-edge coordinates: pixel ``i`` spans ``[i, i+1)``) to the output
 image, so callers can carry character boxes through with :func:`map_boxes`.
@@ -21,6 +22,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
+from scipy import ndimage as ndi
 
 from ocrcore.containers import BBox
 
@@ -235,6 +237,36 @@ def rotate(
         return np.stack([ocx + c * dx + s * dy, ocy - s * dx + c * dy], axis=1)
 
     return out, point_map
+
+
+def curl(img: Image.Image, depth: float, *, spine: str = "left", reach: float = 0.3, shadow: float = 0.35,
+         fill: int = 255) -> tuple[Image.Image, PointMap]:
+    """A book's page curving into its spine (``"left"`` or ``"right"``), seen from above.
+
+    Within ``reach`` of the width from the spine, lines bend away from the page's middle
+    height, by up to ``depth`` of the page height at the spine's ends (quadratically in the
+    distance to the spine), and the paper darkens by up to ``shadow`` into the fold (within a
+    tenth of the width). Returns the image and the point map from input to output.
+    """
+    w, h = img.size
+    x = np.arange(w, dtype=np.float64) + 0.5
+    u = x / w if spine == "left" else 1.0 - x / w
+    k = (2.0 * depth * np.clip(1.0 - u / reach, 0.0, 1.0) ** 2).astype(np.float32)  # bend at each column
+    a = np.asarray(img.convert("L"), dtype=np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # output row y shows input row y - k (y - h/2): content moved away from the middle
+    out = ndi.map_coordinates(a, [(yy + 0.5) - k[None, :] * (yy + 0.5 - h / 2) - 0.5, xx], order=1,
+                              cval=float(fill), prefilter=False)
+    out *= (1.0 - shadow * np.clip(1.0 - u / 0.1, 0.0, 1.0) ** 2).astype(np.float32)[None, :]
+    res = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+
+    def point_map(points: np.ndarray) -> np.ndarray:
+        p = np.asarray(points, dtype=np.float64)
+        uu = p[:, 0] / w if spine == "left" else 1.0 - p[:, 0] / w
+        kk = 2.0 * depth * np.clip(1.0 - uu / reach, 0.0, 1.0) ** 2
+        return np.stack([p[:, 0], h / 2 + (p[:, 1] - h / 2) / (1.0 - kk)], axis=1)
+
+    return res, point_map
 
 
 def _smooth_field(rng: np.random.Generator, w: int, h: int, scale: float) -> np.ndarray:

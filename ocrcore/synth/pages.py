@@ -13,9 +13,12 @@ drawn from a stream of its own, so the text around it is the plain page's), each
 of the truth, row by row, its box in ``meta["tables"]``; with ``furniture`` > 0, that share of
 pages gets what books and journals print around the text (a running head with the page number,
 footnotes at the foot of the last column in smaller type under a short rule, a page number in
-the bottom margin; from a stream of its own, counts in ``meta["furniture"]``). The page
-is drawn glyph by glyph at full resolution, rotated once by the skew angle about the page centre
-(white fill), then degraded like a scan.
+the bottom margin; from a stream of its own, counts in ``meta["furniture"]``); with ``curl`` >
+0, the page curves into a book's spine on its left or right (from a stream of its own; lines
+within 30% of the width from the spine bend away from the page's middle height by up to
+``curl`` of the page height, the paper darkening into the fold; ``meta["curl"]``). The page
+is drawn glyph by glyph at full resolution, curled if asked, rotated once by the skew angle
+about the page centre (white fill), then degraded like a scan.
 
 Skew convention: ``meta["skew_deg"]`` is the angle the content was rotated by, positive =
 counter-clockwise on screen (as ``PIL.Image.rotate``); undoing it means rotating by the negative.
@@ -36,7 +39,7 @@ from PIL import Image, ImageDraw
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
-from ocrcore.synth.degrade import identity_map, map_boxes, random_degrade, rotate
+from ocrcore.synth.degrade import compose, curl, identity_map, map_boxes, random_degrade, rotate
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
@@ -266,11 +269,18 @@ class PagesGenerator(FontedGenerator):
             sx, sy = float(rng.uniform(0, W)), float(rng.uniform(0, H))
             draw.ellipse((sx - r, sy - r * rng.uniform(0.5, 1.0), sx + r, sy + r), fill=ink)
 
+        # the curl from a stream of its own: the curled page is the flat page, bent
+        spine = None
+        cmap = None
+        if p["curl"] > 0:
+            spine = "left" if sample_rng(seed, KIND + "-curl", index).random() < 0.5 else "right"
+            img, cmap = curl(img, p["curl"], spine=spine, fill=paper)
         skew = float(rng.uniform(-p["max_skew"], p["max_skew"])) if p["max_skew"] > 0 else 0.0
         if skew != 0.0:
             img, pmap = rotate(img, skew, fill=paper, expand=False)
         else:
             pmap = identity_map
+        pmap = compose(cmap, pmap)
         img, _, applied = random_degrade(img, rng, strength, geometric=False, font_px=size, fill=paper)
 
         page, chars = self._truth(lines, pmap, img.size, sample_id(KIND, seed, index))
@@ -280,6 +290,7 @@ class PagesGenerator(FontedGenerator):
             "columns": cols,
             "skew_deg": round(skew, 4),
             "skew_convention": "positive = counter-clockwise (PIL Image.rotate)",
+            "curl": {"depth": p["curl"], "spine": spine} if spine else None,
             "font_body": body.path,
             "font_heading": heading.path if heading else None,
             "font_pt": pt,
