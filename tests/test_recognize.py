@@ -483,3 +483,22 @@ def test_a_curled_page_is_flattened_and_read(monkeypatch):
     score_page(truth, reader(s.image, page_id="curled"), before)
     assert got.cer <= 0.005 and before.cer >= 3 * got.cer + 0.005, (got.cer, before.cer)
     assert np.mean(got.word_ious) >= 0.88 and np.mean(got.char_ious) >= 0.75
+
+
+def test_a_spread_with_a_dark_fold_is_split():
+    """Two facing pages curling into the spine darken into the fold: binarized, the shadow was
+    a dark stripe down the gutter, so no column was clear and the spread was read as one page
+    (70% CER). Tall, gutter-narrow blobs are now taken for the fold's shadow, not text."""
+    from ocrcore.preprocess.pageparts import spread_split
+
+    a = generate("pages", 77, 20, {"dpi": 200, "curl": 0.03, "columns": 1})  # its spine on the right
+    b = generate("pages", 77, 201, {"dpi": 200, "curl": 0.03, "columns": 1})  # on the left
+    assert a.meta["curl"]["spine"] == "right" and b.meta["curl"]["spine"] == "left"
+    ga, gb = np.asarray(a.image.convert("L")), np.asarray(b.image.convert("L"))
+    h = min(ga.shape[0], gb.shape[0])
+    from PIL import Image
+
+    x = spread_split(Image.fromarray(np.concatenate([ga[:h], gb[:h]], axis=1)))
+    right_ink = min(c["bbox"][0] for ln in b.page.to_dict()["lines"] for w in ln["words"] for c in w["chars"])
+    left_ink = max(c["bbox"][2] for ln in a.page.to_dict()["lines"] for w in ln["words"] for c in w["chars"])
+    assert x is not None and left_ink < x < ga.shape[1] + right_ink

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-from ocrcore.preprocess.segment import _odd, _reduce_any
+from ocrcore.preprocess.segment import _odd
 
 # A page is flattened when MIN_BENT_CELLS grid cells hold lines displaced from their own middle
 # height by MIN_BEND line heights or more. On 48 flat synthetic pages of every layout at 100-300
@@ -91,9 +91,12 @@ def estimate_warp(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
     columns whose lines stand at other heights bent where it crossed the gutter.
     """
     W, H = size
-    g = max(1, int(scale / WORK_SCALE + 0.5))  # reduced further: a scale of about WORK_SCALE pixels
-    b = _reduce_any(text, g)
-    f, s = factor * g, scale / g
+    # Reduced further across only, to a text scale of about WORK_SCALE pixels: reduced down as
+    # well, lines set close merged where a descender came within a few pixels of the next
+    # line's ascenders, and a curled page's strokes were two lines thick (not measured).
+    g = max(1, int(scale / WORK_SCALE + 0.5))
+    b = _reduce_across(text, g)
+    s = scale / g  # the text scale across; down, it stays ``scale``
     if s < 1.5 or b.sum() < 100:
         return None
     # letters and words smeared into strokes along their line, one stroke a line where the word
@@ -101,7 +104,7 @@ def estimate_warp(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
     k = int(round(SMEAR * s)) | 1
     strokes = ndi.maximum_filter1d(b.view(np.uint8), k, axis=1).view(np.bool_)
     if columns is not None:
-        strokes &= ~_reduce_any(columns, g)
+        strokes &= ~_reduce_across(columns, g)
     slab, _ = ndi.label(strokes)
     found = []  # per stroke: columns, top and bottom rows, where it lies
     for i, sl in enumerate(ndi.find_objects(slab)):
@@ -110,8 +113,8 @@ def estimate_warp(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
             continue
         m = slab[sl] == i + 1
         x = np.flatnonzero(m.any(axis=0))
-        top = np.argmax(m[:, x], axis=0)
-        bottom = h - np.argmax(m[::-1, x], axis=0)
+        top = np.argmax(m, axis=0)[x]
+        bottom = h - np.argmax(m[::-1], axis=0)[x]
         found.append((x + sl[1].start, top + sl[0].start, bottom + sl[0].start))
     if len(found) < 4:
         return None
@@ -136,10 +139,10 @@ def estimate_warp(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
             if xp.size < 6 * s:
                 continue
             # the centre smoothed over about a word (capitals, ascenders and descenders even
-            # out), sampled every scale, as a displacement from the piece's own middle height
+            # out), sampled every scale, as a displacement from the piece's own mean height
             cs = smooth(np.interp(np.arange(xp[0], xp[-1] + 1), xp, cp))
             at = np.arange(0, len(cs), max(1, int(s)))
-            mid = np.median(cs)
+            mid = float(cs.mean())
             xs_.append(at + xp[0])
             ys_.append(np.full(at.size, mid))  # where the line lies on the flat page
             ds_.append(cs[at] - mid)
@@ -147,7 +150,7 @@ def estimate_warp(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
         return None
     xs, ys, ds = np.concatenate(xs_), np.concatenate(ys_), np.concatenate(ds_)
     hb, wb = b.shape
-    cx, cy = 2.0 * s, 6.0 * s  # grid cells: narrow across (bends grow fast there), tall down
+    cx, cy = 2.0 * s, 6.0 * scale  # grid cells: narrow across (bends grow fast there), tall down
     gw, gh = int(math.ceil(wb / cx)), int(math.ceil(hb / cy))
     ix = np.clip((xs / cx).astype(np.int64), 0, gw - 1)
     iy = np.clip((ys / cy).astype(np.int64), 0, gh - 1)
@@ -168,7 +171,7 @@ def estimate_warp(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
     if not has.all():
         idx = ndi.distance_transform_edt(~has, return_distances=False, return_indices=True)
         disp = disp[tuple(idx)]
-    return VerticalWarp(grid=(disp * f).astype(np.float64), cell=(cx * f, cy * f), size=(W, H))
+    return VerticalWarp(grid=(disp * factor).astype(np.float64), cell=(cx * g * factor, cy * factor), size=(W, H))
 
 
 class _Smoother:
@@ -194,3 +197,14 @@ class _Smoother:
         out[:h] = (self.fit @ c[:w])[:h]
         out[n - h:] = (self.fit @ c[n - w:])[w - h:]
         return out
+
+
+def _reduce_across(b: np.ndarray, g: int) -> np.ndarray:
+    """Block-OR of a bool image over ``g`` columns at a time (partial last block kept)."""
+    if g <= 1:
+        return b
+    out = b[:, ::g].copy()
+    for k in range(1, g):
+        part = b[:, k::g]
+        out[:, :part.shape[1]] |= part
+    return out
