@@ -58,12 +58,13 @@ class LineImage:
 
 def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params: Optional[dict] = None,
                segment_params: Optional[dict] = None, split_spreads: bool = True,
-               reversed_text: bool = True) -> list[LineImage]:
+               reversed_text: bool = True, flatten: bool = True) -> list[LineImage]:
     """Find the lines of a page in reading order (or the whole image as one line).
 
     The layout comes from :func:`ocrcore.preprocess.scan.analyse_scan`: ``split_spreads`` reads
     an image of two facing pages page by page, the left one first, each deskewed on its own;
-    ``reversed_text`` reads light lettering on dark bars too. Boxes stay on the image as given.
+    ``reversed_text`` reads light lettering on dark bars too; ``flatten`` straightens a page
+    curling into a book's spine. Boxes stay on the image as given.
     """
     if single_line:
         g = to_gray(image)
@@ -72,7 +73,7 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
     from ocrcore.preprocess.scan import analyse_scan
 
     scan = analyse_scan(image, binarize_params=binarize_params, segment_params=segment_params,
-                        split_spreads=split_spreads, reversed_text=reversed_text)
+                        split_spreads=split_spreads, reversed_text=reversed_text, flatten=flatten)
     out = []
     for pl in scan.lines:
         region = pl.region

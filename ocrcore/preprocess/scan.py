@@ -1,11 +1,13 @@
 """The layout of a whole scanned image: its parts analysed as pages, their lines in reading order.
 
-A scan is not always one page. A book scanned open holds two facing pages, each with its own
-skew; a reversed-out heading is a dark bar to the page's binarization, its white lettering lost.
-:func:`analyse_scan` cuts a spread into its pages (:func:`.pageparts.spread_split`), analyses each
-(:func:`.pages.analyse_page`), reads the bars on each inverted (:func:`.pageparts.reversed_bars`),
-and puts all their lines in one reading order: the left page before the right one, a bar's lines
-by height among its page's lines.
+A scan is not always one flat page. A book scanned open holds two facing pages, each with its
+own skew, curling into the spine; a reversed-out heading is a dark bar to the page's
+binarization, its white lettering lost. :func:`analyse_scan` cuts a spread into its pages
+(:func:`.pageparts.spread_split`), analyses each (:func:`.pages.analyse_page`), flattens and
+analyses again a page whose lines bend (:mod:`.dewarp`), reads the bars on each inverted
+(:func:`.pageparts.reversed_bars`), and puts all their lines in one reading order: the left page
+before the right one, a bar's lines by height among its page's lines. Boxes are mapped back onto
+the image as given (:meth:`PagePart.to_image`).
 
 Recognition (``ocrcore.recognize.page_lines``), the preprocess flow and ``ocr segment`` all take
 their lines from here, so the lines a person inspects, the line dataset a preprocess run writes and
@@ -110,12 +112,13 @@ class ScanLayout:
 
 def analyse_scan(image: Image.Image, *, single: bool = False, binarize_params: Optional[dict] = None,
                  segment_params: Optional[dict] = None, split_spreads: bool = True,
-                 reversed_text: bool = True) -> ScanLayout:
+                 reversed_text: bool = True, flatten: bool = True) -> ScanLayout:
     """Find the lines of a scanned image in reading order.
 
     ``single``: the image is one line (a captcha, a line image): no spreads, bars or segmentation.
     ``split_spreads``: two facing pages are analysed one by one, the left one first.
     ``reversed_text``: light lettering on dark bars is found and analysed inverted.
+    ``flatten``: a page whose lines bend (curling into a book's spine) is flattened first.
     """
     full = (0, 0, image.width, image.height)
     if single:
@@ -125,11 +128,12 @@ def analyse_scan(image: Image.Image, *, single: bool = False, binarize_params: O
     image = to_gray_image(image)
     x = spread_split(image) if split_spreads else None
     if x is None:
-        return _analyse_part(image, full, "page", binarize_params, segment_params, reversed_text)
-    left = _analyse_part(image, (0, 0, x, image.height), "left", binarize_params, segment_params, reversed_text)
+        return _analyse_part(image, full, "page", binarize_params, segment_params, reversed_text, 0, flatten)
+    left = _analyse_part(image, (0, 0, x, image.height), "left", binarize_params, segment_params, reversed_text,
+                         0, flatten)
     columns = 1 + max((pl.column for pl in left.lines), default=-1)
     right = _analyse_part(image, (x, 0, image.width, image.height), "right", binarize_params, segment_params,
-                          reversed_text, columns)
+                          reversed_text, columns, flatten)
     return ScanLayout(left.parts + right.parts, left.lines + right.lines)
 
 
