@@ -884,7 +884,7 @@ def _bend_of(image):
     from ocrcore.preprocess.dewarp import estimate_warp
     from ocrcore.preprocess.pages import analyse_page
 
-    layout = analyse_page(image)
+    layout = analyse_page(image, measure=True)
     m = layout.measures
     return estimate_warp(m["text"], m["scale"], m["factor"], layout.binarized.transform.size, columns=m["columns"])
 

@@ -4,8 +4,8 @@ and light lettering on dark bars.
 A book scanned open gives two pages side by side, each with its own skew; a reversed-out heading
 is a dark blob to the page's binarization. :func:`spread_split` finds where to cut the first,
 :func:`reversed_bars` finds the second, and :func:`reversed_image` / :func:`bar_layout` turn a
-bar into dark text on paper and find its lines. ``ocrcore.recognize.page_lines`` puts the
-parts' lines back on the page.
+bar into dark text on paper and find its lines. :func:`.scan.analyse_scan` puts the parts'
+lines back on the page.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """One page's layout: binarized (flattened, deskewed, thresholded) and its text lines in reading order.
 
 :func:`analyse_page` treats the image as one page; :mod:`.scan` finds the parts of a scan (facing
-pages, reversed bars) and analyses each with it.
+pages, reversed bars, a page curling into the spine) and analyses each with it.
 """
 from __future__ import annotations
 
@@ -26,19 +26,21 @@ class PageLayout:
 
 
 def analyse_page(image: Image.Image, *, single: bool = False, binarize_params: Optional[dict] = None,
-                 segment_params: Optional[dict] = None) -> PageLayout:
+                 segment_params: Optional[dict] = None, measure: bool = False) -> PageLayout:
     """Binarize (with deskew) and find text lines in reading order; ``single`` skips segmentation.
 
     A single line (a captcha, a line image) keeps its dots unless ``binarize_params`` say
     otherwise: no descreening or despeckling, so its crop is what recognition and training
     read (the image as given); a captcha's noise dots are part of what a model learns.
+    ``measure``: keep segmentation's ``measures`` (page-sized masks) with the layout, for
+    :mod:`.dewarp`; left empty otherwise.
     """
     if single:
         res = binarize(image, **{"descreen": False, "despeckle": False, **(binarize_params or {})})
         return PageLayout(res, [single_line(res)])
     res = binarize(image, **(binarize_params or {}))
-    measures: dict = {}
-    return PageLayout(res, segment(res, measures=measures, **(segment_params or {})), measures)
+    measures: Optional[dict] = {} if measure else None
+    return PageLayout(res, segment(res, measures=measures, **(segment_params or {})), measures or {})
 
 
 def crop_u8(region: LineRegion, binarized: BinarizeResult) -> Image.Image:

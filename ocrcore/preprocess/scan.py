@@ -16,6 +16,7 @@ the lines a recognition run reads are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 import numpy as np
@@ -92,8 +93,10 @@ class PlacedLine:
     part: PagePart
     column: int
 
-    @property
+    @cached_property
     def bbox(self) -> BBox:
+        # mapped once: on a flattened page the map samples the displacement, and reading order
+        # and the bar checks ask for the box again and again
         return self.part.to_image([self.region.bbox])[0]
 
 
@@ -143,7 +146,7 @@ def _flattened(part: PagePart, binarize_params: Optional[dict], segment_params: 
     text = m.pop("text", None)  # a page's worth of pixels: not kept with the layout
     if text is None:
         return part
-    warp = estimate_warp(text, m["scale"], m["factor"], first.transform.size, columns=m.pop("columns", None))
+    warp = estimate_warp(text, m["scale"], m["factor"], first.transform.size, columns=m.pop("columns"))
     if warp is None:
         return part
     # The page as given (grey, dark text on light), deskewed, then flattened, is analysed afresh.
@@ -165,7 +168,8 @@ def _analyse_part(image: Image.Image, box: BBox, kind: str, binarize_params: Opt
                   flatten: bool = True) -> ScanLayout:
     """One page of the image (``box``), with the bars on it."""
     im = image if box == (0, 0, image.width, image.height) else image.crop(box)
-    part = PagePart(kind, box, analyse_page(im, binarize_params=binarize_params, segment_params=segment_params))
+    part = PagePart(kind, box, analyse_page(im, binarize_params=binarize_params, segment_params=segment_params,
+                                            measure=flatten))
     if flatten:
         part = _flattened(part, binarize_params, segment_params)
     parts, lines = [part], [PlacedLine(r, part, column0 + int(r.column)) for r in part.layout.lines]
