@@ -256,6 +256,7 @@ def test_page_default_size_and_unskewed_boxes():
         ("pages", {"symbols": -0.1}, "symbols"),
         ("pages", {"max_skew": 45}, "max_skew"),
         ("pages", {"curl": 0.5}, "curl"),
+        ("pages", {"show_through": 0.9}, "show_through"),
         ("pages", {"dpi": 50, "min_pt": 5}, "too small"),
     ],
 )
@@ -463,6 +464,33 @@ def test_furniture_frames_the_plain_page_in_reading_order():
     assert set("".join(ln.text for ln in page.page.lines)) <= set(letters)
     with pytest.raises(ValueError, match="furniture"):
         validate_params("pages", {"furniture": 1.5})
+
+
+def test_show_through_darkens_the_paper_with_the_back_page_mirrored():
+    """``show_through`` lays the back of the sheet (another page, mirrored, blurred) under the
+    front: the text and every box are the page's own, the front's ink is untouched, the paper
+    darkens by at most the strength and where the mirrored back page has ink, and at 0 the page
+    is the very page drawn before the parameter existed. (Unskewed: the back page is part of
+    the sheet, so it turns with the page's skew.)"""
+    plain = generate("pages", 77, 0, {"dpi": 100, "degrade": 0, "max_skew": 0})
+    same = generate("pages", 77, 0, {"dpi": 100, "degrade": 0, "max_skew": 0, "show_through": 0.0})
+    assert np.array_equal(np.asarray(plain.image), np.asarray(same.image)) and plain.meta["show_through"] is None
+    st = generate("pages", 77, 0, {"dpi": 100, "degrade": 0, "max_skew": 0, "show_through": 0.4})
+    assert st.text == plain.text and [b for _, b in st.chars] == [b for _, b in plain.chars]
+    meta = st.meta["show_through"]
+    assert meta["strength"] == 0.4 and meta["seed"] != 77
+    a = np.asarray(plain.image, np.float32)
+    b = np.asarray(st.image, np.float32)
+    assert (b <= a + 0.5).all() and (b >= 0.6 * a - 1).all()  # darker, by at most the strength
+    paper = a > 250
+    darker = paper & (b < a - 0.1 * 255)  # paper shaded by the back page's strokes
+    assert 0.01 < darker[paper].mean() < 0.5
+    back = generate("pages", meta["seed"], 0, {"dpi": 100, "degrade": 0, "max_skew": 0}).image
+    back_ink = np.asarray(back.transpose(Image.Transpose.FLIP_LEFT_RIGHT), np.float32) < 128
+    assert back_ink[darker].mean() > 5 * back_ink[paper & ~darker].mean()  # the shade is the back page, mirrored
+    # the same page again: the back page comes from a stream of its own, so the draw repeats
+    again = generate("pages", 77, 0, {"dpi": 100, "degrade": 0, "max_skew": 0, "show_through": 0.4})
+    assert np.array_equal(np.asarray(again.image), b.astype(np.uint8))
 
 
 def test_curl_bends_the_lines_and_their_boxes_with_them():

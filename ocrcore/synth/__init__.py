@@ -79,6 +79,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "tables": 0.0,  # share of pages holding a table (cells as lines, row by row); 0 as for symbols
         "furniture": 0.0,  # share of pages with a running head, a page number and footnotes; 0 as for symbols
         "curl": 0.0,  # a book's page curving into its spine: lines bend by up to this share of the page height
+        "show_through": 0.0,  # the back page showing through the paper, darkening it by up to this share
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
         "max_leading": 1.45,
         **_FONT_DEFAULTS,
@@ -264,6 +265,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["tables"] = _float(kind, "tables", p["tables"], 0.0, 1.0)
         p["furniture"] = _float(kind, "furniture", p["furniture"], 0.0, 1.0)
         p["curl"] = _float(kind, "curl", p["curl"], 0.0, 0.1)
+        p["show_through"] = _float(kind, "show_through", p["show_through"], 0.0, 0.8)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)
         p["max_leading"] = _float(kind, "max_leading", p["max_leading"], 1.0, 4.0)
         _range(kind, "min_leading", "max_leading", p)

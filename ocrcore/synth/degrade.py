@@ -269,6 +269,25 @@ def curl(img: Image.Image, depth: float, *, spine: str = "left", reach: float = 
     return res, point_map
 
 
+def show_through(img: Image.Image, back: Image.Image, strength: float, *, paper: int = 255,
+                 blur: float = 2.0) -> Image.Image:
+    """The back of the sheet showing through the paper: ``back`` (the back page as printed, its
+    paper at level ``paper``) mirrored left to right, blurred by ``blur`` pixels (the paper
+    scatters light) and darkening the front by up to ``strength`` (0..1) where its ink lies.
+
+    Thin paper and strong ink show the back page as faint mirrored text between and under the
+    front's lines; it is not text of this page, so the truth is unchanged.
+    """
+    b = back.convert("L").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if b.size != img.size:
+        b = b.resize(img.size, Image.BILINEAR)
+    if blur > 0:
+        b = b.filter(ImageFilter.GaussianBlur(blur))
+    dark = np.clip(1.0 - np.asarray(b, np.float32) / max(1, paper), 0.0, 1.0)
+    out = np.asarray(img.convert("L"), np.float32) * (1.0 - float(strength) * dark)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+
+
 def _smooth_field(rng: np.random.Generator, w: int, h: int, scale: float) -> np.ndarray:
     """A smooth random field in about [-1, 1] with features ``scale`` px apart."""
     gx = max(2, int(math.ceil(w / scale)) + 1)

@@ -16,9 +16,13 @@ footnotes at the foot of the last column in smaller type under a short rule, a p
 the bottom margin; from a stream of its own, counts in ``meta["furniture"]``); with ``curl`` >
 0, the page curves into a book's spine on its left or right (from a stream of its own; lines
 within 30% of the width from the spine bend away from the page's middle height by up to
-``curl`` of the page height, the paper darkening into the fold; ``meta["curl"]``). The page
-is drawn glyph by glyph at full resolution, curled if asked, rotated once by the skew angle
-about the page centre (white fill), then degraded like a scan.
+``curl`` of the page height, the paper darkening into the fold; ``meta["curl"]``); with
+``show_through`` > 0, the back of the sheet shows through the paper (another page of these
+params, from a stream of its own, mirrored and blurred, darkening the paper by up to
+``show_through`` where its ink lies; not text, so the truth is unchanged;
+``meta["show_through"]``). The page is drawn glyph by glyph at full resolution, the back page
+shown through if asked, curled if asked, rotated once by the skew angle about the page centre
+(white fill), then degraded like a scan.
 
 Skew convention: ``meta["skew_deg"]`` is the angle the content was rotated by, positive =
 counter-clockwise on screen (as ``PIL.Image.rotate``); undoing it means rotating by the negative.
@@ -39,7 +43,7 @@ from PIL import Image, ImageDraw
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
-from ocrcore.synth.degrade import compose, curl, identity_map, map_boxes, random_degrade, rotate
+from ocrcore.synth.degrade import compose, curl, identity_map, map_boxes, random_degrade, rotate, show_through
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
@@ -269,6 +273,9 @@ class PagesGenerator(FontedGenerator):
             sx, sy = float(rng.uniform(0, W)), float(rng.uniform(0, H))
             draw.ellipse((sx - r, sy - r * rng.uniform(0.5, 1.0), sx + r, sy + r), fill=ink)
 
+        back = None
+        if p["show_through"] > 0:
+            img, back = self._show_back(img, seed, index, paper)
         # the curl from a stream of its own: the curled page is the flat page, bent
         spine = None
         cmap = None
@@ -291,6 +298,7 @@ class PagesGenerator(FontedGenerator):
             "skew_deg": round(skew, 4),
             "skew_convention": "positive = counter-clockwise (PIL Image.rotate)",
             "curl": {"depth": p["curl"], "spine": spine} if spine else None,
+            "show_through": back,
             "font_body": body.path,
             "font_heading": heading.path if heading else None,
             "font_pt": pt,
@@ -310,6 +318,20 @@ class PagesGenerator(FontedGenerator):
             "degradations": applied,
         }
         return Sample(page.page_id, img, page.text, chars, meta, page)
+
+    def _show_back(self, img: Image.Image, seed: int, index: int, paper: int) -> tuple[Image.Image, dict]:
+        """The page with the back of its sheet showing through: another page of these params
+        (flat, undegraded, drawn from the seed the ``-back`` stream gives), mirrored and blurred
+        in proportion to the resolution."""
+        p = self.params
+        back_seed = int(sample_rng(seed, KIND + "-back", index).integers(0, 2 ** 31))
+        flat = {**p, "show_through": 0.0, "curl": 0.0, "degrade": 0.0}
+        back = PagesGenerator(flat)
+        back._fonts = self.fonts
+        b = back(back_seed, index).image
+        blur = 2.0 * p["dpi"] / 300.0
+        return (show_through(img, b, p["show_through"], paper=255, blur=blur),
+                {"strength": p["show_through"], "seed": back_seed, "blur": round(blur, 3)})
 
     def _table(self, rng, font, body, x0: float, y0: float, width: float, size: int, leading: float,
                column: int) -> tuple[list[_Line], list[tuple[int, int, int, int]], float, str]:
