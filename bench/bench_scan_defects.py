@@ -13,13 +13,13 @@ into its binding on the left or right, lines bending away from the page's middle
 to ``--curl`` of the page height within 30% of the width from the spine, the paper darkening
 into the fold; its own true boxes); grey with the back page showing through (the generator's
 ``show_through``: another page mirrored and blurred, darkening the paper by up to
-``--show-through`` where its ink lies, as on thin paper; no fix for it yet, so "before" reads
-it as "ours" does).
+``--show-through`` where its ink lies, as on thin paper).
 Readers: the page recognizer (shipped model); the same with this benchmark's fixes switched
 off ("before": no descreening of dithered input, no removal of lone dots from bilevel input,
 border clearing that counted any ink in a reduced cell, which chained specks into one region
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
-search, no splitting of spreads and no flattening of curled pages); and Tesseract 5 (``--psm 3``, if installed). Prints page
+search, no splitting of spreads, no flattening of curled pages, and no page taken to show its
+back through the paper); and Tesseract 5 (``--psm 3``, if installed). Prints page
 CER/WER, lines found against true lines, and the mean IoU of character and word boxes with the
 truth where the geometry is the page's own or known (not for the turned page or the spread).
 
@@ -50,6 +50,7 @@ from ocrcore.synth.dataset import sample_to_row  # noqa: E402
 
 B = importlib.import_module("ocrcore.preprocess.binarize")  # the package re-exports binarize()
 R = importlib.import_module("ocrcore.preprocess.scan")  # where the spread, bar and bend checks are called
+T = importlib.import_module("ocrcore.preprocess.showthrough")
 
 
 def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
@@ -136,18 +137,19 @@ class Before:
 
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-                      R.spread_split, R.reversed_bars, R.estimate_warp)
+                      R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
         R.spread_split = lambda image: None  # one page per image
         R.reversed_bars = lambda image: []  # no bars looked for
         R.estimate_warp = lambda *a, **k: None  # no page flattened
+        T.SHADED_SHARE = float("inf")  # no page shows through
         return self
 
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-         R.spread_split, R.reversed_bars, R.estimate_warp) = self.saved
+         R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE) = self.saved
 
 
 def main() -> None:

@@ -80,10 +80,11 @@ def preprocess_archive(input: str, out: str, shard_size: int = 50, single_line: 
     plan = plan_input(input, shard_size, storage_options)
     storage.preflight_writable(out, storage_options)
     done = committed(out, "pages", storage_options)
-    # output_format 2: page rows list the scan's parts, and spreads and bars are read (so an
+    # output_format 2: page rows list the scan's parts, and spreads and bars are read; 3: a page
+    # whose back shows through is binarized without it, its crops cleaned, its parts say so (an
     # output of the code before is not resumed with shards of another layout and schema)
     ident = {"kind": "preprocess", "input": storage.redact(input), "shard_size": shard_size,
-             "single_line": single_line, "save_binarized": save_binarized, "output_format": 2}
+             "single_line": single_line, "save_binarized": save_binarized, "output_format": 3}
     check_resumable(out, plan, done, ident, storage_options)
     todo = [s for s in plan if s.name not in done]
     total = sum(s.size for s in plan)

@@ -16,8 +16,9 @@ def cmd_segment(args) -> int:
         b = p.as_given
         n = sum(pl.part is p for pl in scan.lines)
         bent = f", flattened (lines bent by {p.flattened.warp.bend:.0f} px)" if p.flattened is not None else ""
+        back = ", its back page showing through (taken out)" if p.shows_through else ""
         print(f"  {p.kind:5s} bbox {' '.join(map(str, p.box))}  skew {b.angle:+.2f} deg, inverted {b.inverted}, "
-              f"{n} lines{bent}")
+              f"{n} lines{bent}{back}")
     for k, ln in enumerate(scan.lines):
         print(f"{k:4d}  column {ln.column}  bbox {' '.join(map(str, ln.bbox))}  ({ln.part.kind})")
     if args.overlay:

@@ -75,9 +75,8 @@ def page_lines(image: Image.Image, *, single_line: bool = False, binarize_params
     scan = analyse_scan(image, binarize_params=binarize_params, segment_params=segment_params,
                         split_spreads=split_spreads, reversed_text=reversed_text, flatten=flatten)
     out = []
-    for pl in scan.lines:
+    for pl, crop in zip(scan.lines, scan.crops()):
         region = pl.region
-        crop = region.crop(pl.part.layout.binarized)
         li = LineImage(crop.image, tuple(region.bbox), crop.to_original_bbox, pl.column, crop.to_original_bboxes)
         out.append(li if pl.part.plain else _on_image(li, pl.part))
     return out

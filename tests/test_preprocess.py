@@ -967,3 +967,54 @@ def test_a_page_flattened_by_mistake_keeps_its_lines(monkeypatch):
     monkeypatch.setattr(scan, "estimate_warp", lambda *a, **k: None)
     unflattened = scan.analyse_scan(page)
     assert len(got.lines) >= 0.85 * len(unflattened.lines), (len(got.lines), len(unflattened.lines))
+
+
+def test_a_page_whose_back_shows_through_is_read_without_it():
+    """The back of the sheet showing through (the generator's ``show_through``): where the front
+    has no text, the binarization's local ink level was the back page's, and its mirrored lines
+    were found as text (56 lines for 12). The crops show it, the page is binarized again
+    without it, its crops have it turned to paper, and the page's parts say so."""
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.preprocess.showthrough import SHADED_SHARE
+    from ocrcore.synth import generate
+
+    s = generate("pages", 77, 4, {"dpi": 150, "show_through": 0.4})
+    truth = len(s.page.lines)
+    told_not = analyse_scan(s.image, binarize_params={"show_through": False})
+    assert len(told_not.lines) >= 3 * truth  # the back page's lines, read as text
+    scan = analyse_scan(s.image)
+    part = scan.parts[0]
+    assert part.shows_through and part.layout.binarized.show_through
+    assert len(scan.lines) == truth
+    crops = scan.crops()
+    assert part.shaded > SHADED_SHARE  # measured on the crops before they were cleaned
+    # every line found is a line of the front page, and its crop has paper around its strokes
+    for pl in scan.lines:
+        assert max(bbox_iou(pl.bbox, ln.bbox) for ln in s.page.lines) > 0.5, pl.bbox
+    def grey(cs):  # share of the crops' pixels neither ink nor paper
+        return float(np.mean([np.mean((c.image > 0.15) & (c.image < 0.85)) for c in cs]))
+
+    clean = grey(analyse_scan(generate("pages", 77, 4, {"dpi": 150}).image).crops())  # the same page, no back
+    raw = grey(pl.region.crop(part.layout.binarized) for pl in scan.lines)
+    assert grey(crops) < 1.1 * clean and raw > 1.4 * clean, (grey(crops), raw, clean)
+
+
+def test_clean_pages_do_not_show_through_and_keep_their_crops():
+    """Pages with no back showing, of the kinds that look most like it (pictures, heavy
+    degradation, 100 dpi, a bilevel scan), are not taken for it: their shaded share stays far
+    under the bar and their crops are exactly the regions' own."""
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.preprocess.showthrough import SHADED_SHARE
+    from ocrcore.synth import generate
+
+    for params, seed, i in (({"dpi": 150, "figures": 1.0}, 21, 1), ({"dpi": 150, "degrade": 1.0}, 21, 0),
+                            ({"dpi": 100}, 14, 1), ({"dpi": 200, "degrade": 1.0, "furniture": 1.0}, 21, 1)):
+        scan = analyse_scan(generate("pages", seed, i, params).image)
+        crops = scan.crops()
+        part = scan.parts[0]
+        assert not part.shows_through and part.shaded < 0.5 * SHADED_SHARE, (params, part.shaded)
+        for pl, c in zip(scan.lines, crops):
+            assert np.array_equal(c.image, pl.region.crop(part.layout.binarized).image)
+    bilevel = generate("pages", 77, 4, {"dpi": 150, "show_through": 0.4}).image.convert("1", dither=Image.Dither.NONE)
+    scan = analyse_scan(bilevel)
+    assert not scan.parts[0].shows_through and scan.parts[0].shaded == 0.0

@@ -10,17 +10,18 @@ import pyarrow as pa
 from PIL import Image
 
 from ocrcore.imageio import encode_png
-from ocrcore.preprocess.pages import crop_u8
 from ocrcore.preprocess.scan import ScanLayout
 
 PART_TYPE = pa.struct([
     pa.field("kind", pa.string()), pa.field("bbox", pa.list_(pa.int32())), pa.field("skew_angle", pa.float32()),
     pa.field("inverted", pa.bool_()), pa.field("lines", pa.int32()), pa.field("bend", pa.float32()),
+    pa.field("show_through", pa.bool_()),
 ])
 
 # ``skew_angle`` and ``inverted`` are those of the first page part (the left page of a spread);
 # ``parts`` has every part: ``page``, or ``left`` and ``right``, then any ``bar`` (or ``line``);
-# a part's ``bend`` is how far its lines bent, in pixels, when it was flattened (0 when not).
+# a part's ``bend`` is how far its lines bent, in pixels, when it was flattened (0 when not);
+# ``show_through``: its back page showed through the paper and was taken out.
 PAGES_SCHEMA = pa.schema([
     pa.field("page_id", pa.string()), pa.field("source_uri", pa.string()), pa.field("page_no", pa.int32()),
     pa.field("width", pa.int32()), pa.field("height", pa.int32()), pa.field("skew_angle", pa.float32()),
@@ -32,8 +33,8 @@ def line_rows(page_id: str, scan: ScanLayout) -> list[dict]:
     """Line dataset rows (dataset schema plus layout columns) for one scan, in reading order;
     boxes and columns are on the image as given."""
     rows = []
-    for k, pl in enumerate(scan.lines):
-        img = crop_u8(pl.region, pl.part.layout.binarized)
+    for k, (pl, crop) in enumerate(zip(scan.lines, scan.crops())):
+        img = Image.fromarray(np.round(crop.image * 255).astype(np.uint8), mode="L")
         rows.append({
             "id": f"{page_id}/line-{k:04d}",
             "image": {"bytes": encode_png(img), "path": f"line-{k:04d}.png"},
@@ -53,7 +54,8 @@ def page_row(page_id: str, source_uri: str, page_no: int, image: Image.Image, sc
     first = scan.parts[0].as_given
     parts = [{"kind": p.kind, "bbox": [int(v) for v in p.box], "skew_angle": float(p.as_given.angle),
               "inverted": bool(p.as_given.inverted), "lines": sum(pl.part is p for pl in scan.lines),
-              "bend": float(p.flattened.warp.bend) if p.flattened is not None else 0.0}
+              "bend": float(p.flattened.warp.bend) if p.flattened is not None else 0.0,
+              "show_through": bool(p.shows_through)}
              for p in scan.parts]
     return {"page_id": page_id, "source_uri": source_uri, "page_no": page_no, "width": image.width,
             "height": image.height, "skew_angle": float(first.angle), "inverted": bool(first.inverted),

@@ -4,10 +4,12 @@ A scan is not always one flat page. A book scanned open holds two facing pages, 
 own skew, curling into the spine; a reversed-out heading is a dark bar to the page's
 binarization, its white lettering lost. :func:`analyse_scan` cuts a spread into its pages
 (:func:`.pageparts.spread_split`), analyses each (:func:`.pages.analyse_page`), flattens and
-analyses again a page whose lines bend (:mod:`.dewarp`), reads the bars on each inverted
+analyses again a page whose lines bend (:mod:`.dewarp`), binarizes again without it a page
+whose back shows through the paper (:mod:`.showthrough`), reads the bars on each inverted
 (:func:`.pageparts.reversed_bars`), and puts all their lines in one reading order: the left page
 before the right one, a bar's lines by height among its page's lines. Boxes are mapped back onto
-the image as given (:meth:`PagePart.to_image`).
+the image as given (:meth:`PagePart.to_image`). The line crops are cut here too
+(:meth:`ScanLayout.crops`), with the back page's strokes turned to paper where it shows.
 
 Recognition (``ocrcore.recognize.page_lines``), the preprocess flow and ``ocr segment`` all take
 their lines from here, so the lines a person inspects, the line dataset a preprocess run writes and
@@ -15,7 +17,7 @@ the lines a recognition run reads are the same.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Optional
 
@@ -27,7 +29,8 @@ from ocrcore.preprocess.binarize import BinarizeResult
 from ocrcore.preprocess.dewarp import VerticalWarp, estimate_warp
 from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split, to_gray_image
 from ocrcore.preprocess.pages import PageLayout, analyse_page
-from ocrcore.preprocess.segment import LineRegion
+from ocrcore.preprocess.segment import LineCrop, LineRegion
+from ocrcore.preprocess import showthrough
 
 # A page line this much inside a bar that yields lines, or overlapping it this much (box IoU), is
 # the bar itself taken for a line (a dark blob, read as noise); it goes. The IoU rule catches a
@@ -46,7 +49,7 @@ class Flattened:
     first: BinarizeResult
 
 
-@dataclass
+@dataclass(eq=False)
 class PagePart:
     """A part of the image analysed as a page of its own.
 
@@ -60,6 +63,26 @@ class PagePart:
     box: BBox
     layout: PageLayout
     flattened: Optional[Flattened] = None
+    shaded: float = 0.0  # share of the paper away from its lines' ink that is shaded (see crops())
+    _crops: Optional[dict] = field(default=None, repr=False)
+
+    @property
+    def shows_through(self) -> bool:
+        """Whether the back of the sheet shows through this part (and was taken out)."""
+        return self.layout.binarized.show_through or self.shaded > showthrough.SHADED_SHARE
+
+    def crops(self) -> dict[int, LineCrop]:
+        """The crops of the layout's lines (by ``id`` of the region), cut once and kept. The
+        back page showing through is turned to paper in them (:func:`.showthrough.clean_crops`;
+        not for single lines, whose noise is what a captcha model learned, nor for bilevel
+        input)."""
+        if self._crops is None:
+            regions, b = self.layout.lines, self.layout.binarized
+            cut = [r.crop(b) for r in regions]
+            if self.kind != "line" and not b.was_binary:
+                cut, self.shaded = showthrough.clean_crops(regions, cut, force=b.show_through)
+            self._crops = {id(r): c for r, c in zip(regions, cut)}
+        return self._crops
 
     @property
     def origin(self) -> tuple[int, int]:
@@ -111,6 +134,11 @@ class ScanLayout:
     @property
     def pages(self) -> list[PagePart]:
         return [p for p in self.parts if p.kind != "bar"]
+
+    def crops(self) -> list[LineCrop]:
+        """The line crops (normalized grey, 1 = paper) of :attr:`lines`, in the same order (the
+        parts' crops, :meth:`PagePart.crops`)."""
+        return [pl.part.crops()[id(pl.region)] for pl in self.lines]
 
 
 def analyse_scan(image: Image.Image, *, single: bool = False, binarize_params: Optional[dict] = None,
@@ -172,6 +200,15 @@ def _analyse_part(image: Image.Image, box: BBox, kind: str, binarize_params: Opt
                                             measure=flatten))
     if flatten:
         part = _flattened(part, binarize_params, segment_params)
+    if _shows_through(part, binarize_params):
+        # binarized again without the back page's strokes: taken for text where the front has
+        # none, they made lines of their own and joined the front's. A page too faint to tell
+        # them by keeps its first analysis (its crops are cleaned all the same).
+        params = {**(binarize_params or {}), "show_through": True}
+        again = PagePart(kind, box, analyse_page(im, binarize_params=params, segment_params=segment_params,
+                                                 measure=flatten))
+        if again.layout.binarized.show_through:
+            part = _flattened(again, params, segment_params) if flatten else again
     parts, lines = [part], [PlacedLine(r, part, column0 + int(r.column)) for r in part.layout.lines]
     if not reversed_text:
         return ScanLayout(parts, lines)
@@ -185,6 +222,16 @@ def _analyse_part(image: Image.Image, box: BBox, kind: str, binarize_params: Opt
                  if _share_inside(pl.bbox, bar.box) < BAR_LINE_SHARE and bbox_iou(pl.bbox, bar.box) < BAR_LINE_IOU]
         lines = _insert_by_height(lines, [PlacedLine(r, bar, column0 + int(r.column)) for r in layout.lines])
     return ScanLayout(parts, lines)
+
+
+def _shows_through(part: PagePart, binarize_params: Optional[dict]) -> bool:
+    """Whether a grey page's line crops show its back page (:mod:`.showthrough`) where its
+    binarization did not already take it out (and was not told not to)."""
+    b = part.layout.binarized
+    if b.was_binary or b.show_through or (binarize_params or {}).get("show_through", None) is not None:
+        return False
+    part.crops()
+    return part.shaded > showthrough.SHADED_SHARE
 
 
 def _share_inside(b: BBox, box: BBox) -> float:

@@ -34,7 +34,7 @@ from scipy import ndimage as ndi
 from scipy.spatial import ConvexHull, QhullError
 
 from ocrcore.containers import BBox
-from ocrcore.preprocess.binarize import BinarizeResult, _slice_padded, to_gray_u8
+from ocrcore.preprocess.binarize import BinarizeResult, _slice_padded, dilate3x3, to_gray_u8
 from ocrcore.preprocess.geometry import PageTransform
 
 __all__ = ["LineCrop", "LineRegion", "segment", "single_line", "estimate_scale"]
@@ -85,7 +85,9 @@ class LineRegion:
     cell), False where a pixel belongs to another line; :meth:`crop` paints those white.
     ``room_below``: extra crop rows under the padding (deskewed frame) for a line whose ink stops
     at the baseline (no descenders: figures, capitals, a table cell), so its crop has the
-    proportions of a full line, as the recognizer was trained on.
+    proportions of a full line, as the recognizer was trained on. ``ink``: the line's own ink
+    (its components) over ``mask_box`` on the same grid as ``mask``; what is far from it in a
+    crop is not the line's (:mod:`ocrcore.preprocess.showthrough`).
     """
 
     bbox: BBox
@@ -98,6 +100,7 @@ class LineRegion:
     mask_box: Optional[BBox] = None
     mask_scale: int = 1
     room_below: int = 0
+    ink: Optional[np.ndarray] = field(default=None, repr=False)
 
     def padded_box(self, pad: Optional[int] = None) -> BBox:
         p = self.pad if pad is None else int(pad)
@@ -379,10 +382,11 @@ def segment(
             others = (sub > 0) & ~own
             if under is not None:  # rules and underlines: painted white in every line
                 others |= _slice_padded(under, mb, False)
+            region.mask_box = (mb[0] * f, mb[1] * f, mb[2] * f, mb[3] * f)
+            region.mask_scale = f
+            region.ink = own
             if others.any():
-                region.mask = ~(_dilate3(others) & ~own)
-                region.mask_box = (mb[0] * f, mb[1] * f, mb[2] * f, mb[3] * f)
-                region.mask_scale = f
+                region.mask = ~(dilate3x3(others) & ~own)
         out.append(region)
     return out
 
@@ -613,17 +617,6 @@ def _line_band(b: np.ndarray, pitch: Optional[float], min_ink: int = 3) -> Optio
         runs.append(lengths[(lengths >= max(4.0, 0.15 * pitch)) & (lengths <= 3 * pitch)])
     runs = np.concatenate(runs)
     return float(np.median(runs)) if runs.size >= 4 else None
-
-
-def _dilate3(m: np.ndarray) -> np.ndarray:
-    """3x3 binary dilation by slicing (cheaper than scipy's for many small masks)."""
-    out = m.copy()
-    out[1:] |= m[:-1]
-    out[:-1] |= m[1:]
-    tmp = out.copy()
-    out[:, 1:] |= tmp[:, :-1]
-    out[:, :-1] |= tmp[:, 1:]
-    return out
 
 
 def _line_pitch(b: np.ndarray) -> Optional[float]:
