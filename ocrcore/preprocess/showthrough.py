@@ -11,12 +11,13 @@ binarization's local ink level is the back page's, and its lines were read as te
 A crop's own ink is known: the components segmentation gave its line (:attr:`LineRegion.ink`).
 The front's strokes, soft edges included, lie within a pixel or two of them, so paper farther
 away that is clearly darker than the crop's paper (by more than ``1 - SHADED_LEVEL`` after a
-3x3 mean, so pixel noise does not count) is the back page. A page part whose sampled crops hold more than
-:data:`SHADED_SHARE` of such paper shows through; on synthetic clean pages of every kind we
-draw (pictures, tables, curled, degraded, 100-300 dpi) the share stays well under that (see
-bench/RESULTS.md). Such a part is binarized again with ``show_through``
-(:func:`ocrcore.preprocess.binarize._without_back_page`) by :mod:`ocrcore.preprocess.scan`, and
-in its crops the paper away from each line's own ink becomes paper. Pages that do not show
+3x3 mean, so pixel noise does not count) is the back page. A page part whose sampled crops
+hold more than :data:`SHADED_SHARE` of such paper shows through; on 80 synthetic clean pages
+of ten kinds (pictures, tables, curled, degraded, 100-300 dpi) only one unreadably faint page
+reached it, though noisy, faint pages come close (bench/RESULTS.md). Such a part is binarized
+again with ``show_through`` (:func:`ocrcore.preprocess.binarize._without_back_page`, which
+declines on pages too faint to tell the back page by) by :mod:`ocrcore.preprocess.scan`, and in
+its crops the paper away from each line's own ink becomes paper. Pages that do not show
 through are left exactly as they were: whitening every page cost clean 150-dpi pages 1.57% ->
 2.23% CER (faint strokes that segmentation left out of a line are still read from the grey).
 """
@@ -34,7 +35,7 @@ from ocrcore.preprocess.segment import LineCrop, LineRegion
 __all__ = ["SHADED_SHARE", "near_own_ink", "shaded_share", "clean_crops"]
 
 SHADED_SHARE = 0.03  # share of the paper away from a page's lines' ink that is shaded when its back shows through
-SHADED_LEVEL = 0.85  # normalized grey (1 = paper) under which paper counts as shaded
+SHADED_LEVEL = 0.85  # paper counts as shaded under the crop's paper level minus (1 - this)
 NEAR_PX = 2  # how far from its own ink a pixel still belongs to a line's strokes (pixels, at least)
 SAMPLE_LINES = 12  # lines of a part that decide whether it shows through
 
