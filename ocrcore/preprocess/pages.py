@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ocrcore.preprocess.binarize import BinarizeResult, binarize
-from ocrcore.preprocess.segment import LineRegion, segment, single_line
+from ocrcore.preprocess.segment import LineCrop, LineRegion, segment, single_line
 
 
 @dataclass
@@ -45,5 +45,9 @@ def analyse_page(image: Image.Image, *, single: bool = False, binarize_params: O
 
 def crop_u8(region: LineRegion, binarized: BinarizeResult) -> Image.Image:
     """The line crop as an 8-bit grey image (white background)."""
-    crop = region.crop(binarized)
+    return crop_image_u8(region.crop(binarized))
+
+
+def crop_image_u8(crop: LineCrop) -> Image.Image:
+    """A cut line crop (normalized grey, 1 = paper) as an 8-bit grey image."""
     return Image.fromarray(np.round(crop.image * 255).astype(np.uint8), mode="L")

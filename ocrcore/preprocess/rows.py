@@ -10,6 +10,7 @@ import pyarrow as pa
 from PIL import Image
 
 from ocrcore.imageio import encode_png
+from ocrcore.preprocess.pages import crop_image_u8
 from ocrcore.preprocess.scan import ScanLayout
 
 PART_TYPE = pa.struct([
@@ -34,7 +35,7 @@ def line_rows(page_id: str, scan: ScanLayout) -> list[dict]:
     boxes and columns are on the image as given."""
     rows = []
     for k, (pl, crop) in enumerate(zip(scan.lines, scan.crops())):
-        img = Image.fromarray(np.round(crop.image * 255).astype(np.uint8), mode="L")
+        img = crop_image_u8(crop)
         rows.append({
             "id": f"{page_id}/line-{k:04d}",
             "image": {"bytes": encode_png(img), "path": f"line-{k:04d}.png"},

@@ -90,12 +90,13 @@ def clean_crops(regions: Sequence[LineRegion], crops: Sequence[LineCrop], *,
     share, measured on at most :data:`SAMPLE_LINES` lines spread over the part."""
     n = len(crops)
     sample = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_LINES)).round().astype(int)) if n else []
-    share = shaded_share([crops[k] for k in sample], [near_own_ink(regions[k], crops[k]) for k in sample])
+    nears = {int(k): near_own_ink(regions[k], crops[k]) for k in sample}
+    share = shaded_share([crops[k] for k in nears], list(nears.values()))
     if share <= SHADED_SHARE and not force:
         return list(crops), share
     out = []
-    for region, crop in zip(regions, crops):
-        near = near_own_ink(region, crop)
+    for k, (region, crop) in enumerate(zip(regions, crops)):
+        near = nears[k] if k in nears else near_own_ink(region, crop)
         if near is not None:
             img = crop.image.copy()
             img[~near] = 1.0
