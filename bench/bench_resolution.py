@@ -11,10 +11,15 @@ page's CER and seconds per page, per resolution and reader.
 
     python bench/bench_resolution.py [--pages 12] [--dpis 150,200,300] [--model URL]
                                      [--compare-model URL] [--no-tesseract] [--seed 77]
+                                     [--params '{"degrade": 1.0}']
+
+``--params``: more page generator parameters, as JSON (``{"degrade": 1.0}``: scans twice as
+degraded as the default's, faint and eroded type among them).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -37,7 +42,9 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="model to read with (default: the shipped one)")
     ap.add_argument("--compare-model", default=None, help="also read with this model")
     ap.add_argument("--no-tesseract", action="store_true")
+    ap.add_argument("--params", default="{}", help="more page generator parameters, as JSON")
     args = ap.parse_args()
+    params = json.loads(args.params)
 
     from ocrcore.model.predict import Recognizer
     from ocrcore.recognize import PageRecognizer
@@ -52,7 +59,7 @@ def main() -> None:
     names = list(readers) + (["tesseract 5"] if tess else [])
     rows = []
     for dpi in (int(d) for d in args.dpis.split(",")):
-        samples = [generate("pages", args.seed, i, {"dpi": dpi}) for i in range(args.pages)]
+        samples = [generate("pages", args.seed, i, {**params, "dpi": dpi}) for i in range(args.pages)]
         truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
         n_true = sum(len(t.lines) for t in truths)
         for name in names:
@@ -65,7 +72,7 @@ def main() -> None:
                 worst = max(worst, one.cer)
                 n_found += len(page.lines)
             rows.append((dpi, name, acc.summary(), n_found, n_true, worst, (time.perf_counter() - t0) / args.pages))
-    print(f"\n{args.pages} pages, seed {args.seed}")
+    print(f"\n{args.pages} pages, seed {args.seed}" + (f", params {json.dumps(params)}" if params else ""))
     print("| dpi | reader | CER | WER | char IoU | word IoU | lines found / true | worst page CER | s/page |")
     print("|---|---|---|---|---|---|---|---|---|")
     for dpi, name, sm, n_found, n_true, worst, spp in rows:

@@ -1189,6 +1189,13 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     dropped when marks had to lie within half a scale. Specks of dirt and slivers of a table's
     rules (at a line's edge, not at its x-height) get no such reach. A mark level with two
     lines (cells of a table row) joins the nearer one.
+
+    A mark widens its line's box but never makes it taller: the crop's height sets the size the
+    text reaches the recognizer at, and specks of dirt above and below a speckled scan's lines
+    made their crops up to 1.5 times too tall, so narrow type shrank below what the model can
+    tell apart ("lilly" read "ly"; a bilevel 300-dpi page with 1.3% specks: page CER 5.31% ->
+    2.07%, Tesseract 1.53%). What a line's glyphs span already holds its dots, accents and
+    punctuation, and the crop's padding the dots of a line without ascenders.
     """
     small = np.flatnonzero(kind == 0)
     if small.size == 0 or not lines:
@@ -1230,8 +1237,7 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     for li, cs in add.items():
         cb = bb[cs]
         x0, y0, x1, y1 = lines[li]["box"]
-        lines[li]["box"] = (min(x0, int(cb[:, 2].min())), min(y0, int(cb[:, 0].min())),
-                            max(x1, int(cb[:, 3].max())), max(y1, int(cb[:, 1].max())))
+        lines[li]["box"] = (min(x0, int(cb[:, 2].min())), y0, max(x1, int(cb[:, 3].max())), y1)
         lines[li]["ccs"] = np.concatenate([lines[li]["ccs"], np.asarray(cs, dtype=np.int64) + 1])
 
 
