@@ -505,3 +505,102 @@ def test_curl_bends_the_lines_and_their_boxes_with_them():
     _ink_checks(bent.image, bent.chars, dark=150, coverage=0.97)  # the fold's shadow is paper
     moved = [abs(b[1] - a[1]) for (_, a), (_, b) in zip(flat.chars, bent.chars)]
     assert max(moved) >= 0.01 * bent.image.height and np.median(moved) <= 1
+
+
+def test_ligatures_set_one_glyph_and_split_its_box_among_its_letters():
+    """Where a font has them, ``fi``/``ffl``/... are drawn once as the font's ligature; each
+    letter gets a box of its own (adjacent parts of the ligature's ink, in order), the text
+    after moves as the ligature's advance says, and a font without ligatures is unchanged."""
+    from ocrcore.synth.render import LIGATURES, advances, has_ligature, paste, place
+
+    infos = discover_fonts()
+    with_liga = next(load_font(f.path, 48) for f in infos if has_ligature(load_font(f.path, 48), "ffi"))
+    text = "an office baffles fluffy fish"
+    steps = advances(with_liga, text)
+    plain, joined = place(with_liga, text, 4, 4, steps), place(with_liga, text, 4, 4, steps, ligatures=True)
+    assert [p.ch for p in joined] == list(text)
+    assert all(p.clip is None and p.drawn for p in plain)
+    parts = [p for p in joined if p.clip is not None]
+    # "ffi" of office, "ffl" of baffles, "fl" and "ff" of fluffy, "fi" of fish: 3 + 3 + 2 + 2 + 2 letters
+    assert len(parts) == 12 and sum(not p.drawn for p in parts) == 7
+    for a, b in zip(parts, parts[1:]):
+        if not b.drawn:  # the next letter of the same ligature
+            assert a.box[2] == b.box[0] and a.box[0] < a.box[2] and a.x == b.x
+    imgs = []
+    for placed in (plain, joined):
+        img = Image.new("L", (int(sum(steps)) + 8, 80), 255)
+        paste(img, placed, 0)
+        imgs.append(img)
+        _ink_checks(img, [(p.ch, p.box) for p in placed if p.ch != " "], dark=160)
+    assert imgs[0].tobytes() != imgs[1].tobytes()
+    assert LIGATURES[0] == "ffi"  # longest first, so "ffi" is not set as "ff" + "i"
+
+    without = next(load_font(f.path, 48) for f in infos if not has_ligature(load_font(f.path, 48), "fi"))
+    st = advances(without, text)
+    assert [(p.x, p.box) for p in place(without, text, 0, 0, st, ligatures=True)] == \
+        [(p.x, p.box) for p in place(without, text, 0, 0, st)]
+
+
+def test_ligature_lines_and_pages_keep_their_text_and_truth():
+    """``ligatures`` changes how lines and pages are drawn, not what they say: the same text,
+    the same characters in order, boxes still on the ink; at 0 they are the samples drawn
+    before the parameter existed (its draw comes from a stream of its own)."""
+    gen0, gen1 = make_generator("lines", {"degrade": 0}), make_generator("lines", {"degrade": 0, "ligatures": 1.0})
+    changed = 0
+    for i in range(40):
+        a, b = gen0(11, i), gen1(11, i)
+        assert a.text == b.text and [c for c, _ in a.chars] == [c for c, _ in b.chars]
+        assert a.meta["ligatures"] is False
+        if a.image.tobytes() != b.image.tobytes():
+            assert b.meta["ligatures"] and any(s in b.text for s in ("fi", "fl", "ff"))
+            _ink_checks(b.image, b.chars, dark=160)
+            changed += 1
+    assert changed >= 2
+    assert generate("lines", 11, 3, {"degrade": 0, "ligatures": 0.0}).image.tobytes() == gen0(11, 3).image.tobytes()
+    plain = generate("pages", 77, 0, {"dpi": 100, "degrade": 0})
+    set_ = generate("pages", 77, 0, {"dpi": 100, "degrade": 0, "ligatures": 1.0})
+    assert set_.meta["ligatures"] and not plain.meta["ligatures"]
+    assert set_.text == plain.text and [c for c, _ in set_.chars] == [c for c, _ in plain.chars]
+    assert set_.image.tobytes() != plain.image.tobytes()
+    page = Page.from_dict(set_.page.to_dict())
+    for line in page.lines:
+        for word in line.words:
+            for ch in word.chars:
+                assert _inside(ch.bbox, word.bbox), (ch.text, ch.bbox, word.bbox)
+
+
+def test_typeset_draws_curly_quotes_and_dashes_for_ascii_labels():
+    from ocrcore.synth.typography import EM_DASH, EN_DASH, typeset
+
+    label, drawn = typeset('He said "don\'t go" -- then left - pages 12-15, re-do (\'a\') x-1')
+    assert label == 'He said "don\'t go" - then left - pages 12-15, re-do (\'a\') x-1'
+    assert drawn == (f"He said \u201cdon\u2019t go\u201d {EM_DASH} then left {EN_DASH} pages 12{EN_DASH}15, re-do "
+                     "(\u2018a\u2019) x-1")
+    assert len(label) == len(drawn)
+    assert typeset("plain words") == ("plain words", "plain words")
+
+
+def test_typographic_lines_and_pages_draw_other_glyphs_under_the_same_labels():
+    """``typographic`` draws quotes and dashes as print has them; the labels stay ASCII (what the
+    charset's ``ocr`` normalization folds print to) and every box stays on its glyph's ink."""
+    from ocrcore.synth.typography import typeset
+
+    gen0 = make_generator("lines", {"degrade": 0})
+    gen1 = make_generator("lines", {"degrade": 0, "typographic": 1.0})
+    changed = 0
+    for i in range(60):
+        a, b = gen0(13, i), gen1(13, i)
+        assert b.text == (typeset(a.text)[0] if b.meta["typographic"] else a.text)
+        assert [c for c, _ in b.chars] == [c for c in b.text if c != " "] and b.text.isascii()
+        if a.image.tobytes() != b.image.tobytes():
+            assert b.meta["typographic"] and any(c in a.text for c in "'\"-")
+            _ink_checks(b.image, b.chars, dark=160)
+            changed += 1
+        if b.meta["font_class"] == "mono":
+            assert not b.meta["typographic"]
+    assert changed >= 5
+    plain = generate("pages", 77, 1, {"dpi": 100, "degrade": 0})
+    typo = generate("pages", 77, 1, {"dpi": 100, "degrade": 0, "typographic": 1.0, "ligatures": 1.0})
+    assert typo.meta["typographic"] and typo.text.replace("--", "-") == plain.text.replace("--", "-")
+    assert any(c in plain.text for c in "'\"-")
+    assert typo.image.tobytes() != plain.image.tobytes()

@@ -57,6 +57,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "sentence_start": 0.3,  # share of lines opening a sentence; the rest start mid-sentence
         "symbols": 0.03,  # share of technical tokens: citations, formulas, addresses (corpus.py)
         "cells": 0.0,  # share of lines that are table cells (a figure or a short label); 0 draws nothing
+        "ligatures": 0.0,  # share of lines set with fi/fl/ff/ffi/ffl ligatures as books are; 0 keeps lines as they were
+        "typographic": 0.0,  # share of lines whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "min_height": 24,  # text size (font em) in px: 24-56 px is about 6-13 pt at 300 dpi
         "max_height": 56,
         "max_letter_spacing": 0.08,
@@ -80,6 +82,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "furniture": 0.0,  # share of pages with a running head, a page number and footnotes; 0 as for symbols
         "curl": 0.0,  # a book's page curving into its spine: lines bend by up to this share of the page height
         "show_through": 0.0,  # the back page showing through the paper, darkening it by up to this share
+        "ligatures": 0.0,  # share of pages whose text is set with fi/fl/ff/ffi/ffl ligatures; 0 as for symbols
+        "typographic": 0.0,  # share of pages whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
         "max_leading": 1.45,
         **_FONT_DEFAULTS,
@@ -235,6 +239,8 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["sentence_start"] = _float(kind, "sentence_start", p["sentence_start"], 0.0, 1.0)
         p["symbols"] = _float(kind, "symbols", p["symbols"], 0.0, 0.5)
         p["cells"] = _float(kind, "cells", p["cells"], 0.0, 1.0)
+        p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
+        p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["min_height"] = _int(kind, "min_height", p["min_height"], 8, 512)
         p["max_height"] = _int(kind, "max_height", p["max_height"], 8, 512)
         _range(kind, "min_height", "max_height", p)
@@ -266,6 +272,8 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["furniture"] = _float(kind, "furniture", p["furniture"], 0.0, 1.0)
         p["curl"] = _float(kind, "curl", p["curl"], 0.0, 0.1)
         p["show_through"] = _float(kind, "show_through", p["show_through"], 0.0, 0.8)
+        p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
+        p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)
         p["max_leading"] = _float(kind, "max_leading", p["max_leading"], 1.0, 4.0)
         _range(kind, "min_leading", "max_leading", p)

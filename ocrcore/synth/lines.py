@@ -11,6 +11,14 @@ render time, carried through rotation/warp as the axis-aligned bounds of the tra
 ``cells`` (a share of lines, 0 by default) makes that share table cells instead of running text:
 a figure as tables print it (``+4.2%``, ``(1,204)``, ``$48,160``) or a short label, often shorter
 than ``min_chars``. Cut from a page, such a cell is a line of its own.
+
+``ligatures`` (a share of lines, 0 by default) sets that share with the font's ``fi``, ``fl``,
+``ff``, ``ffi`` and ``ffl`` ligatures, as books and journals are set; only lines whose tracking
+is near zero get them (typesetters drop ligatures from letter-spaced text). The draw comes from
+a stream of its own, so a line is the same line with or without them. ``typographic`` (a
+share, 0 by default) draws that share's quotes, apostrophes and dashes as print has them
+(``“ ” ‘ ’ – —``, :mod:`.typography`), labelled with their ASCII forms, unless the font is
+monospaced (typewriters print straight marks); from a stream of its own too.
 """
 from __future__ import annotations
 
@@ -21,8 +29,10 @@ from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import map_boxes, random_degrade
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import advances, paste, place
+from ocrcore.synth.typography import drawable, typeset
 
 KIND = "lines"
+LIGATURE_MAX_TRACKING = 0.03  # em; lines spaced wider than this are set without ligatures
 
 
 class LinesGenerator(FontedGenerator):
@@ -41,14 +51,25 @@ class LinesGenerator(FontedGenerator):
         size = int(rng.integers(p["min_height"], p["max_height"] + 1))
         font = load_font(info.path, size)
         strength = float(p["degrade"])
+        n_drawn = len(text)  # rng draws below as for the plain text, so typesetting changes nothing else
+        typographic = bool(p["typographic"] > 0 and info.font_class != "mono"  # typewriters print straight marks
+                           and sample_rng(seed, KIND + "-typographic", index).random() < p["typographic"])
+        drawn = text
+        if typographic:
+            text, drawn = typeset(text)
+            drawn = drawable(font, text, drawn)
 
         # spacing: a per-line tracking, a little per-char jitter, a per-line word-space factor
         tracking = float(rng.uniform(-0.02, max(p["max_letter_spacing"], 0.0) + 1e-9)) * size
-        jitter = rng.normal(0.0, 0.012 * size, len(text)) if p["max_letter_spacing"] > 0 else None
+        jitter = rng.normal(0.0, 0.012 * size, n_drawn) if p["max_letter_spacing"] > 0 else None
         extra = [tracking + (jitter[i] if jitter is not None else 0.0) for i in range(len(text))]
         space_extra = float(rng.uniform(-0.1, 0.6)) * font.getlength(" ")
-        steps = advances(font, text, extra, space_extra)
-        placed = place(font, text, 0, 0, steps)
+        steps = advances(font, drawn, extra, space_extra)
+        ligatures = bool(p["ligatures"] > 0 and tracking <= LIGATURE_MAX_TRACKING * size
+                         and sample_rng(seed, KIND + "-ligatures", index).random() < p["ligatures"])
+        placed = place(font, drawn, 0, 0, steps, ligatures=ligatures)
+        for pl, ch in zip(placed, text):
+            pl.ch = ch  # the label's character (drawn may be its typographic form)
 
         ascent, descent = font.getmetrics()
         boxes = [pl.box for pl in placed if pl.box is not None]
@@ -82,6 +103,8 @@ class LinesGenerator(FontedGenerator):
             "font_style": info.style,
             "size_px": size,
             "tracking_px": round(tracking, 3),
+            "ligatures": ligatures,
+            "typographic": typographic,
             "paper": paper,
             "ink": ink,
             "degrade": strength,

@@ -20,7 +20,13 @@ within 30% of the width from the spine bend away from the page's middle height b
 ``show_through`` > 0, the back of the sheet shows through the paper (another page of these
 params, from a stream of its own, mirrored and blurred, darkening the paper by up to
 ``show_through`` where its ink lies; not text, so the truth is unchanged;
-``meta["show_through"]``). The page is drawn glyph by glyph at full resolution, the back page
+``meta["show_through"]``); with ``ligatures`` > 0, that share of pages sets its heading and
+body text with the font's ``fi``/``fl``/``ff``/``ffi``/``ffl`` ligatures, as books are set (each
+letter's box the part of the ligature's ink at its pen position; from a stream of its own, so
+the page is otherwise the same; ``meta["ligatures"]``); with ``typographic`` > 0, that share of
+pages prints its heading's and body's quotes, apostrophes and dashes as print has them (``“ ”
+‘ ’ – —``, labelled with their ASCII forms; not in a monospaced body font, as typewriters print
+straight marks; a stream of its own; ``meta["typographic"]``). The page is drawn glyph by glyph at full resolution, the back page
 shown through if asked, curled if asked, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
@@ -47,6 +53,7 @@ from ocrcore.synth.degrade import compose, curl, identity_map, map_boxes, random
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
+from ocrcore.synth.typography import drawable, typeset
 
 KIND = "pages"
 A4_INCHES = (210 / 25.4, 297 / 25.4)  # 2480 x 3508 px at 300 dpi
@@ -101,10 +108,16 @@ def _wrap(font, text: str, width: float, first_width: float) -> list[list[str]]:
     return lines
 
 
-def _layout_line(font, words: list[str], x: float, y: int, avail: float, justify: bool, column: int) -> _Line:
-    """Place one line; justified lines spread the slack over the word gaps."""
-    text = " ".join(words)
-    steps = advances(font, text)
+def _layout_line(font, words: list[str], x: float, y: int, avail: float, justify: bool, column: int,
+                 ligatures: bool = False, typographic: bool = False) -> _Line:
+    """Place one line; justified lines spread the slack over the word gaps; ``ligatures``: see
+    :func:`~ocrcore.synth.render.place`; ``typographic``: quotes and dashes drawn as print has
+    them (:func:`~ocrcore.synth.typography.typeset`), labelled with their ASCII forms."""
+    text = drawn = " ".join(words)
+    if typographic:
+        text, drawn = typeset(text)
+        drawn = drawable(font, text, drawn)
+    steps = advances(font, drawn)
     gaps = len(words) - 1
     if justify and gaps > 0:
         slack = avail - sum(steps)
@@ -112,7 +125,9 @@ def _layout_line(font, words: list[str], x: float, y: int, avail: float, justify
         if 0 < slack <= 4 * space * gaps:
             per = slack / gaps
             steps = [s + per if ch == " " else s for s, ch in zip(steps, text)]
-    placed = place(font, text, x, y, steps)
+    placed = place(font, drawn, x, y, steps, ligatures=ligatures)
+    for pl, ch in zip(placed, text):
+        pl.ch = ch
     ascent, _ = font.getmetrics()
     words_placed: list[list[Placed]] = [[]]
     for pl in placed:
@@ -137,6 +152,9 @@ class PagesGenerator(FontedGenerator):
         cols = p["columns"] if p["columns"] in (1, 2) else 1 + int(rng.random() < 0.5)
 
         body = fonts.pick(rng, style="regular")
+        ligatures = bool(p["ligatures"] > 0 and sample_rng(seed, KIND + "-ligatures", index).random() < p["ligatures"])
+        typographic = bool(p["typographic"] > 0 and body.font_class != "mono"  # typewriters print straight marks
+                           and sample_rng(seed, KIND + "-typographic", index).random() < p["typographic"])
         pt = round(float(rng.uniform(p["min_pt"], p["max_pt"])) * 2) / 2
         size = max(6, int(round(pt * dpi / 72.0)))
         font = load_font(body.path, size)
@@ -173,7 +191,7 @@ class PagesGenerator(FontedGenerator):
             for words in _wrap(hfont, htext, text_w, text_w)[:3]:
                 lw = _word_width(hfont, " ".join(words))
                 x = ml + (text_w - lw) / 2 if centered else ml
-                lines.append(_layout_line(hfont, words, x, int(round(y)), text_w, False, 0))
+                lines.append(_layout_line(hfont, words, x, int(round(y)), text_w, False, 0, ligatures, typographic))
                 line_fonts.append(hfont)
                 y += hsize * 1.25
             y += leading * float(rng.uniform(0.4, 1.2))
@@ -238,7 +256,8 @@ class PagesGenerator(FontedGenerator):
                 words, first, last = pending.pop(0)
                 x = x0 + (indent if first else 0.0)
                 avail = colw - (indent if first else 0.0)
-                lines.append(_layout_line(font, words, x, int(round(y)), avail, justify and not last, c))
+                lines.append(_layout_line(font, words, x, int(round(y)), avail, justify and not last, c, ligatures,
+                                          typographic))
                 line_fonts.append(font)
                 y += leading
 
@@ -305,6 +324,8 @@ class PagesGenerator(FontedGenerator):
             "size_px": size,
             "leading_px": round(leading, 2),
             "justified": justify,
+            "ligatures": ligatures,
+            "typographic": typographic,
             "rule": rule is not None,
             "specks": n_specks,
             "underlined_words": n_under,

@@ -5,6 +5,11 @@ holds the glyph's ink bitmap cropped to its tight bounding box and its offset fr
 position. Pasting the bitmap reproduces exactly what ``ImageDraw.text`` draws at that integer
 position, and the ink box of every character comes for free, so ground-truth boxes are exact.
 Drawing glyph by glyph also lets callers vary letter and word spacing freely.
+
+Book and journal typesetting joins ``fi``, ``fl``, ``ff``, ``ffi`` and ``ffl`` into ligatures
+(the dot of the ``i`` merged into the hook of the ``f``): :func:`place` can set them as the font
+does (``ligatures=True``), one glyph whose ink box is split among its letters at their pen
+positions, so a model trained on such lines reads them in real scans.
 """
 from __future__ import annotations
 
@@ -65,21 +70,56 @@ def advance(font: ImageFont.FreeTypeFont, prev: str, ch: str) -> float:
     return float(font.getlength(prev + ch) - font.getlength(prev))
 
 
+# the ligatures of Latin text fonts, longest first (``ffi`` before ``ff``)
+LIGATURES = ("ffi", "ffl", "ff", "fi", "fl")
+
+
+@lru_cache(maxsize=4096)
+def has_ligature(font: ImageFont.FreeTypeFont, seq: str) -> bool:
+    """Whether ``font`` sets ``seq`` as a ligature (its drawing differs with ``liga`` off).
+
+    Needs Pillow's raqm layout (always False without it: ligatures cannot be turned off, nor
+    told apart, by the basic layout)."""
+    if not _LIGA_OFF:
+        return False
+    w, h = int(font.getlength(seq)) + 2 * font.size, 2 * font.size
+    drawn = []
+    for feats in (None, _LIGA_OFF):
+        im = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(im).text((font.size // 2, font.size // 4), seq, font=font, fill=255, features=feats)
+        drawn.append(im.tobytes())
+    return drawn[0] != drawn[1]
+
+
+@lru_cache(maxsize=4096)
+def ligature_shift(font: ImageFont.FreeTypeFont, seq: str) -> float:
+    """How much farther the pen moves after ``seq`` set as a ligature than set letter by letter."""
+    return float(font.getlength(seq) - font.getlength(seq, features=_LIGA_OFF)) if _LIGA_OFF else 0.0
+
+
 @dataclass
 class Placed:
-    """One character placed on a canvas: pen position (integers) and its glyph."""
+    """One character placed on a canvas: pen position (integers) and its glyph.
+
+    A letter of a ligature holds the ligature's glyph at the ligature's pen position, ``clip``
+    the columns of its ink that are this letter's (relative to that pen position), and
+    ``drawn`` True only on its first letter, so the glyph is pasted once.
+    """
 
     ch: str
     x: int
     y: int
     glyph: Glyph
+    clip: Optional[tuple[int, int]] = None
+    drawn: bool = True
 
     @property
     def box(self) -> Optional[BBox]:
         b = self.glyph.box
         if b is None:
             return None
-        return (b[0] + self.x, b[1] + self.y, b[2] + self.x, b[3] + self.y)
+        x0, x1 = (b[0], b[2]) if self.clip is None else self.clip
+        return (x0 + self.x, b[1] + self.y, x1 + self.x, b[3] + self.y)
 
 
 def advances(
@@ -102,13 +142,46 @@ def advances(
     return out
 
 
-def place(font: ImageFont.FreeTypeFont, text: str, x: float, y: int, steps: Sequence[float]) -> list[Placed]:
-    """Place ``text`` with its pen starting at ``(x, y)`` and moving by ``steps`` per char."""
+def place(font: ImageFont.FreeTypeFont, text: str, x: float, y: int, steps: Sequence[float],
+          ligatures: bool = False) -> list[Placed]:
+    """Place ``text`` with its pen starting at ``(x, y)`` and moving by ``steps`` per char.
+
+    ``ligatures``: set the font's ligatures (:data:`LIGATURES`, where :func:`has_ligature`)
+    as one glyph at the first letter's pen position; the pen then moves by the letters' ``steps``
+    plus the difference between the ligature's advance and theirs (:func:`ligature_shift`), as
+    a typesetter's would. Each letter's box is the part of the ligature's ink between its pen
+    position and the next letter's (scaled to the ligature's width).
+    """
     out = []
     pen = float(x)
-    for ch, step in zip(text, steps):
-        out.append(Placed(ch, int(round(pen)), int(y), glyph(font, ch)))
-        pen += step
+    i, n = 0, min(len(text), len(steps))
+    while i < n:
+        seq = next((s for s in LIGATURES if text.startswith(s, i) and i + len(s) <= n and has_ligature(font, s)),
+                   None) if ligatures else None
+        if seq is None:
+            out.append(Placed(text[i], int(round(pen)), int(y), glyph(font, text[i])))
+            pen += steps[i]
+            i += 1
+            continue
+        g = glyph(font, seq)
+        x0 = int(round(pen))
+        run = float(sum(steps[i: i + len(seq)]))
+        # the ligature is narrower (or wider) than its letters set apart: the pen follows it
+        width = run + ligature_shift(font, seq)
+        cuts = []  # pen positions of the letters after the first, relative to x0, scaled to the ligature
+        acc = 0.0
+        for k in range(len(seq) - 1):
+            acc += steps[i + k]
+            cuts.append(int(round(pen + acc * width / run)) - x0 if run > 0 else 0)
+        pen += width
+        if g.mask is None:  # no ink (cannot happen for f, i, l; kept safe)
+            out.extend(Placed(c, x0, int(y), g) for c in seq)
+        else:
+            lo, hi = g.dx, g.dx + g.mask.width
+            edges = [lo] + [min(max(c, lo + k + 1), hi - (len(cuts) - k)) for k, c in enumerate(cuts)] + [hi]
+            for k, c in enumerate(seq):
+                out.append(Placed(c, x0, int(y), g, (edges[k], max(edges[k + 1], edges[k] + 1)), k == 0))
+        i += len(seq)
     return out
 
 
@@ -116,5 +189,5 @@ def paste(img: Image.Image, placed: Sequence[Placed], ink: int) -> None:
     """Draw placed glyphs onto ``img`` in colour ``ink`` (antialiased, blended like ImageDraw)."""
     for p in placed:
         g = p.glyph
-        if g.mask is not None:
+        if g.mask is not None and p.drawn:
             img.paste(ink, (p.x + g.dx, p.y + g.dy), g.mask)
