@@ -123,7 +123,8 @@ def test_labeled_crops_pair_found_lines_with_their_true_text():
 # and word-box IoU there, CER on 30 technical lines. Measured 2026-12-03 (both models): "shipped"
 # (en11 then) 0.69%, 0.821, 0.905, 1.17%; "shipped-fast" (en11's crnn_fast student, fast2) 0.71%,
 # 0.822, 0.905, 0.70%. 2026-12-04, with the line boxes that specks no longer make taller:
-# "shipped" (en12) 0.61%, 0.819, 0.904, 1.33%; "shipped-fast" 0.76%, 0.821, 0.904, 0.70%.
+# "shipped" (en12) 0.61%, 0.819, 0.904, 1.33%; "shipped-fast" 0.76%, 0.821, 0.904, 0.70%. The same
+# day, "shipped" en15 (trained on print's ligatures, quotes and dashes too): 0.45%, 0.818, 0.903, 0.86%.
 SHIPPED_BOUNDS = {"shipped": (0.025, 0.78, 0.88, 0.04), "shipped-fast": (0.025, 0.78, 0.88, 0.04)}
 
 
