@@ -80,15 +80,15 @@ def has_ligature(font: ImageFont.FreeTypeFont, seq: str) -> bool:
 
     Needs Pillow's raqm layout (always False without it: ligatures cannot be turned off, nor
     told apart, by the basic layout)."""
-    if not _LIGA_OFF:
-        return False
-    w, h = int(font.getlength(seq)) + 2 * font.size, 2 * font.size
-    drawn = []
-    for feats in (None, _LIGA_OFF):
-        im = Image.new("L", (w, h), 0)
-        ImageDraw.Draw(im).text((font.size // 2, font.size // 4), seq, font=font, fill=255, features=feats)
-        drawn.append(im.tobytes())
-    return drawn[0] != drawn[1]
+    return bool(_LIGA_OFF) and drawing(font, seq) != drawing(font, seq, _LIGA_OFF)
+
+
+def drawing(font: ImageFont.FreeTypeFont, text: str, features: Optional[list[str]] = None) -> bytes:
+    """The pixels of ``text`` drawn alone on a canvas sized to it, for telling two drawings apart."""
+    w, h = int(font.getlength(text, features=features)) + 2 * font.size, 2 * font.size
+    im = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(im).text((font.size // 2, font.size // 4), text, font=font, fill=255, features=features)
+    return im.tobytes()
 
 
 @lru_cache(maxsize=4096)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import ImageFont
+
+from ocrcore.synth.render import drawing
 
 EN_DASH, EM_DASH = "\u2013", "\u2014"
 QUOTES = {"'": ("\u2018", "\u2019"), '"': ("\u201c", "\u201d")}  # (opening, closing)
@@ -50,12 +52,7 @@ def typeset(text: str) -> tuple[str, str]:
 @lru_cache(maxsize=4096)
 def has_glyph(font: ImageFont.FreeTypeFont, ch: str) -> bool:
     """Whether ``font`` draws ``ch`` (its drawing differs from the .notdef box)."""
-    drawn = []
-    for c in (ch, MISSING):
-        im = Image.new("L", (2 * font.size, 2 * font.size), 0)
-        ImageDraw.Draw(im).text((font.size // 2, font.size // 4), c, font=font, fill=255)
-        drawn.append(im.tobytes())
-    return drawn[0] != drawn[1]
+    return drawing(font, ch) != drawing(font, MISSING)
 
 
 def drawable(font: ImageFont.FreeTypeFont, label: str, drawn: str) -> str:
