@@ -12,8 +12,11 @@ CER and sequence accuracy per set and reader; the difference is what print's for
 
     python bench/bench_typography.py [--n 300] [--model M] [--compare-model M2] [--no-tesseract]
 
-Only lines the option changes are kept (a font with the ligature and tracking a typesetter
-would use it at; not a monospaced font for quotes and dashes), so each kept line differs.
+Only lines the option applies to are kept (the generator set it: tracking a typesetter would
+use ligatures at; not a monospaced font for quotes and dashes). A ligature line differs only
+where its font has the ligature, a punctuation line only where it holds a quote, an apostrophe
+or a hyphen standing alone or in a number range (one whose hyphens all join words is drawn the
+same in both sets).
 """
 from __future__ import annotations
 
