@@ -1104,3 +1104,23 @@ def test_two_columns_are_read_one_after_the_other(seed, index, params):
             order.append(j)
     assert len(set(order)) >= len(truth) - 2
     assert order == sorted(order)  # both columns, each top to bottom, the left one first
+
+
+def test_two_columns_over_three_read_block_by_block():
+    """Two columns over three (a magazine page). The upper columns' lines run across the lower
+    block's gutters, and crossing any gutter on the page made a line one that spans columns,
+    read by height: the upper columns were read interleaved. A gutter now counts only beside a
+    line or a few lines from its ends; then the lower-left column, left of the upper gutter,
+    came before the upper right one. A blank band where the gutters change (none runs through
+    it, those above end and those below start near it at other x) now splits the page into
+    blocks read one after the other."""
+    top, t_truth = render_page(width=1000, height=560, columns=2, seed=3, margin=60, gutter=70)
+    low, l_truth = render_page(width=1000, height=560, columns=3, seed=4, margin=60, gutter=70)
+    img = Image.new("L", (1000, 1120), 255)
+    img.paste(top, (0, 0))
+    img.paste(low, (0, 560))
+    truth = t_truth + [((x0, y0 + 560, x1, y1 + 560), c) for (x0, y0, x1, y1), c in l_truth]
+    lines = segment(binarize(img))
+    order = matched_order([ln.bbox for ln in lines], [b for b, _ in truth])
+    assert -1 not in order and len(set(order)) == len(truth)
+    assert order == sorted(order)  # upper left, upper right, then the three lower columns

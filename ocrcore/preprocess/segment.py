@@ -1411,6 +1411,11 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         before |= leftof & ~sep
     else:
         before |= leftof
+    if seps is not None and len(seps) > 1:
+        block = _blocks(b[:, 1], b[:, 3], seps, s)
+        if block.any():  # blocks of columns one under another: read block by block
+            other = block[:, None] != block[None, :]
+            before = np.where(other, block[:, None] < block[None, :], before)
     sp = span[:, None] | span[None, :]
     if span.any():
         # by height, but on one row from left to right (a running head and its page number)
@@ -1445,6 +1450,35 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         for j in js[indeg[js] == 0].tolist():
             heapq.heappush(heap, (y0[j], x0[j], j))
     return order, cols
+
+
+def _blocks(top: np.ndarray, bottom: np.ndarray, seps: np.ndarray, s: float, min_gap: float = 2.0,
+            reach: float = 6.0) -> np.ndarray:
+    """Block index of every line (0 from the top) where the page's columns change from one block
+    to the next: a blank band across the page at least ``min_gap`` scale units high, no gutter
+    running through it, gutters ending just above it (within ``reach`` scales) and others
+    starting just below it, none at the x of one above. Two columns over three on a magazine
+    page: the upper columns' lines are left of a lower gutter, so by the gutter rules the
+    lower-left column came before the upper right one. A column ending early, paragraph gaps,
+    headings and footnotes (no gutter on one side) make no block."""
+    n = len(top)
+    block = np.zeros(n, np.int32)
+    order = np.argsort(top, kind="stable")
+    reach_bottom = np.maximum.accumulate(bottom[order])
+    cuts = []
+    for k in range(n - 1):
+        ga, gb = reach_bottom[k], top[order[k + 1]]
+        if gb - ga < min_gap * s:
+            continue
+        if np.any((seps[:, 0] < ga) & (seps[:, 1] > gb)):
+            continue  # a gutter runs through the band
+        above = seps[(seps[:, 1] <= ga + min_gap * s) & (seps[:, 1] >= ga - reach * s), 2]
+        below = seps[(seps[:, 0] >= gb - min_gap * s) & (seps[:, 0] <= gb + reach * s), 2]
+        if above.size and below.size and np.abs(above[:, None] - below[None, :]).min() > 2 * s:
+            cuts.append((ga + gb) / 2.0)
+    if cuts:
+        block = np.searchsorted(np.asarray(cuts), (top + bottom) / 2.0).astype(np.int32)
+    return block
 
 
 def _row_pairs(core: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
