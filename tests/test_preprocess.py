@@ -1077,7 +1077,7 @@ def test_text_in_a_field_of_noise_dots_is_read_without_the_dots():
         assert B._dot_field(clean) is None, dpi
 
 
-@pytest.mark.parametrize("seed,index,params", [(15, 7, {"degrade": 1.0}), (103, 6, {})])
+@pytest.mark.parametrize("seed,index,params", [(15, 7, {"degrade": 1.0}), (103, 6, {}), (107, 8, {})])
 def test_two_columns_are_read_one_after_the_other(seed, index, params):
     """Two pages whose columns were read interleaved, line by line across the gutter.
     Seed 15 page 7 (200 dpi, degraded): word gaps lining up over a few lines of several short
@@ -1087,7 +1087,10 @@ def test_two_columns_are_read_one_after_the_other(seed, index, params):
     piece, and a line crosses a gutter only beside it. Seed 103 page 6 (200 dpi, extra-light
     type, eroded): 11 of the right column's 39 lines started 3-4 coarse pixels right of the
     others (thin first strokes lost), under the 75% aligned a gutter needs, so no gutter was
-    found; a line may now start up to a scale unit right of its column's edge."""
+    found; a line may now start up to a scale unit right of its column's edge. Seed 107 page 8
+    (200 dpi, justified): the columns' first lines stood 6 work pixels above the next where
+    lines usually stand 4, which passed for a running head (1.3 times the usual gap) and was
+    read across: a running head now also stands clear by half an x-height."""
     from ocrcore.pagescore import truth_page
     from ocrcore.preprocess.scan import analyse_scan
     from ocrcore.synth import generate

@@ -1522,7 +1522,12 @@ def _head_row(core: np.ndarray, x0: np.ndarray, x1: np.ndarray, xov: np.ndarray,
     k = int(row.sum())
     usual = gap[k:][np.isfinite(gap[k:])]
     below = gap[:k][np.isfinite(gap[:k])]
-    if usual.size < 3 or below.size == 0 or below.min() < min_ratio * np.median(usual):
+    if usual.size < 3 or below.size == 0:
+        return none
+    # clear by a ratio and by half an x-height: the usual gap is a few work pixels, and one or two
+    # more (a speck raising a line's band) made the top row of two columns a running head
+    med = float(np.median(usual))
+    if below.min() < max(min_ratio * med, med + 0.5 * float(np.median(core[:, 1] - core[:, 0]))):
         return none
     return row
 
