@@ -901,11 +901,39 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
             a, b = min(max(0, lft - o[1].start), m.shape[1]), min(max(0, rgt - o[1].start), m.shape[1])
             sub[:, :a] &= ~m[:, :a]
             sub[:, b:] &= ~m[:, b:]
+        _extend_gutter(sep, ic, tc, lft, rgt, min(p[4] for p in g), max(p[5] for p in g), 3 * D, close)
     if cf > 1:
         sep = np.repeat(np.repeat(sep, cf, axis=0), cf, axis=1)[:h, :w]
         if sep.shape != (h, w):
             sep = np.pad(sep, ((0, h - sep.shape[0]), (0, w - sep.shape[1])), mode="edge")
     return sep
+
+
+def _extend_gutter(sep: np.ndarray, ink: np.ndarray, text: np.ndarray, lft: int, rgt: int, y0: int, y1: int,
+                   reach: int, max_gap: int) -> None:
+    """Carry an accepted gutter (columns ``[lft, rgt)``, rows ``[y0, y1)``) up and down its own
+    blank band, as far as the band stays free of ink and text stands on both sides within
+    ``reach``, with no more than ``max_gap`` rows at a time without (a paragraph gap, not the
+    band between two blocks of columns). Found row by row, a gutter needs text near it on both
+    sides: beside a column's short last lines and the blank line after them its candidate moved
+    away and was dropped, so the two lines of the column's next paragraph ran across the gutter
+    into the other column's lines."""
+    if rgt <= lft:
+        return
+    hc, wc = ink.shape
+    free = ~ink[:, lft:rgt].any(axis=1)
+    both = text[:, max(0, lft - reach):lft].any(axis=1) & text[:, rgt:min(wc, rgt + reach)].any(axis=1)
+    for step, start, stop in ((1, y1, hc), (-1, y0 - 1, -1)):
+        last, since = None, 0
+        for r in range(start, stop, step):
+            if not free[r] or since > max_gap:
+                break
+            since = 0 if both[r] else since + 1
+            if both[r]:
+                last = r
+        if last is not None:
+            a, b = (y1, last + 1) if step == 1 else (last, y0)
+            sep[a:b, lft:rgt] = True
 
 
 def _closes_gap(rows: np.ndarray, xa: int, xb: int, sc: float, min_column: float) -> bool:
@@ -1206,7 +1234,30 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     small = np.flatnonzero(kind == 0)
     if small.size == 0 or not lines:
         return
-    b = bb[small].astype(np.float64)
+    # Twice: a mark that joins a line makes room for the next one after it (the period after a
+    # closing dash or quote lay beyond the line's glyphs by more than half a scale, and was
+    # dropped: "Perkins -." read "Perkins -").
+    for _ in range(2):
+        best = _nearest_line(lines, bb[small].astype(np.float64), s, reach, gap)
+        ok = best >= 0
+        if not ok.any():
+            return
+        add: dict[int, list[int]] = {}
+        for c, li in zip(small[ok], best[ok]):
+            add.setdefault(int(li), []).append(int(c))
+        for li, cs in add.items():
+            cb = bb[cs]
+            x0, y0, x1, y1 = lines[li]["box"]
+            lines[li]["box"] = (min(x0, int(cb[:, 2].min())), y0, max(x1, int(cb[:, 3].max())), y1)
+            lines[li]["ccs"] = np.concatenate([lines[li]["ccs"], np.asarray(cs, dtype=np.int64) + 1])
+        small = small[~ok]
+        if small.size == 0:
+            return
+
+
+def _nearest_line(lines, b: np.ndarray, s: float, reach: float, gap: float) -> np.ndarray:
+    """For each small mark (rows of component boxes ``b``: y0, y1, x0, x1), the line it joins
+    under :func:`_attach_small`'s rules, or -1."""
     yc = (b[:, 0] + b[:, 1]) / 2
     lb = np.array([ln["box"] for ln in lines], dtype=np.float64)
     lc = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
@@ -1216,10 +1267,10 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     # specks (a dithered or halftone page has 10^5 marks and thousands of line fragments, and
     # the full marks-by-lines matrices took 8 GB).
     by_y = np.argsort(yc, kind="stable")
-    best = np.full(len(small), -1, np.int64)
+    best = np.full(len(b), -1, np.int64)
     reach_y = gap * s
     step = max(256, _PAIR_BUDGET // max(1, len(lines)))
-    for k in range(0, len(small), step):
+    for k in range(0, len(b), step):
         m = by_y[k: k + step]
         near = np.flatnonzero((lb[:, 1] - reach_y <= yc[m[-1]]) & (lb[:, 3] + reach_y >= yc[m[0]]))
         if near.size == 0:
@@ -1234,17 +1285,7 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
         j = np.argmin(dy, axis=1)
         take = dy[np.arange(len(m)), j] <= reach_y
         best[m[take]] = near[j[take]]
-    ok = best >= 0
-    if not ok.any():
-        return
-    add: dict[int, list[int]] = {}
-    for c, li in zip(small[ok], best[ok]):
-        add.setdefault(int(li), []).append(int(c))
-    for li, cs in add.items():
-        cb = bb[cs]
-        x0, y0, x1, y1 = lines[li]["box"]
-        lines[li]["box"] = (min(x0, int(cb[:, 2].min())), y0, max(x1, int(cb[:, 3].max())), y1)
-        lines[li]["ccs"] = np.concatenate([lines[li]["ccs"], np.asarray(cs, dtype=np.int64) + 1])
+    return best
 
 
 def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
