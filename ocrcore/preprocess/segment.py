@@ -1234,34 +1234,46 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     small = np.flatnonzero(kind == 0)
     if small.size == 0 or not lines:
         return
-    # Twice: a mark that joins a line makes room for the next one after it (the period after a
-    # closing dash or quote lay beyond the line's glyphs by more than half a scale, and was
-    # dropped: "Perkins -." read "Perkins -").
-    for _ in range(2):
-        best = _nearest_line(lines, bb[small].astype(np.float64), s, reach, gap)
-        ok = best >= 0
-        if not ok.any():
-            return
-        add: dict[int, list[int]] = {}
-        for c, li in zip(small[ok], best[ok]):
-            add.setdefault(int(li), []).append(int(c))
-        for li, cs in add.items():
-            cb = bb[cs]
-            x0, y0, x1, y1 = lines[li]["box"]
-            lines[li]["box"] = (min(x0, int(cb[:, 2].min())), y0, max(x1, int(cb[:, 3].max())), y1)
-            lines[li]["ccs"] = np.concatenate([lines[li]["ccs"], np.asarray(cs, dtype=np.int64) + 1])
-        small = small[~ok]
-        if small.size == 0:
-            return
-
-
-def _nearest_line(lines, b: np.ndarray, s: float, reach: float, gap: float) -> np.ndarray:
-    """For each small mark (rows of component boxes ``b``: y0, y1, x0, x1), the line it joins
-    under :func:`_attach_small`'s rules, or -1."""
-    yc = (b[:, 0] + b[:, 1]) / 2
     lb = np.array([ln["box"] for ln in lines], dtype=np.float64)
     lc = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
-    dash = ((b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])) & ((b[:, 3] - b[:, 2]) >= 0.4 * s)
+    best = _nearest_line(lb, lc, bb[small].astype(np.float64), s, reach, gap)
+    # Once more, for the marks left, beside the dashes that joined a line: the period after a
+    # closing dash lay beyond the line's glyphs by more than half a scale and was dropped
+    # ("Perkins -." read "Perkins -"). Only dashes widen the reach: letting every mark do so
+    # chained the specks of a page with 4% salt and pepper onto its lines (CER 8.6% -> 13.0%).
+    b = bb[small].astype(np.float64)
+    dash = _dash_like(b, s) & (best >= 0)
+    if dash.any():
+        lb2 = lb.copy()
+        for c, li in zip(np.flatnonzero(dash), best[dash]):
+            lb2[li, 0], lb2[li, 2] = min(lb2[li, 0], b[c, 2]), max(lb2[li, 2], b[c, 3])
+        rest = np.flatnonzero(best < 0)
+        if rest.size:
+            best[rest] = _nearest_line(lb2, lc, b[rest], s, reach, gap)
+    ok = best >= 0
+    if not ok.any():
+        return
+    add: dict[int, list[int]] = {}
+    for c, li in zip(small[ok], best[ok]):
+        add.setdefault(int(li), []).append(int(c))
+    for li, cs in add.items():
+        cb = bb[cs]
+        x0, y0, x1, y1 = lines[li]["box"]
+        lines[li]["box"] = (min(x0, int(cb[:, 2].min())), y0, max(x1, int(cb[:, 3].max())), y1)
+        lines[li]["ccs"] = np.concatenate([lines[li]["ccs"], np.asarray(cs, dtype=np.int64) + 1])
+
+
+def _dash_like(b: np.ndarray, s: float) -> np.ndarray:
+    """Marks (rows of component boxes: y0, y1, x0, x1) shaped as dashes: wider than tall, at
+    least 0.4 text scales wide."""
+    return ((b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])) & ((b[:, 3] - b[:, 2]) >= 0.4 * s)
+
+
+def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach: float, gap: float) -> np.ndarray:
+    """For each small mark (rows of component boxes ``b``: y0, y1, x0, x1), the line (boxes
+    ``lb``, x-height bands ``lc``) it joins under :func:`_attach_small`'s rules, or -1."""
+    yc = (b[:, 0] + b[:, 1]) / 2
+    dash = _dash_like(b, s)
     # Marks in order of height, a block at a time against only the lines within ``gap`` of the
     # block's rows (no other line can take a mark): memory and time stay bounded on a page of
     # specks (a dithered or halftone page has 10^5 marks and thousands of line fragments, and
@@ -1269,7 +1281,7 @@ def _nearest_line(lines, b: np.ndarray, s: float, reach: float, gap: float) -> n
     by_y = np.argsort(yc, kind="stable")
     best = np.full(len(b), -1, np.int64)
     reach_y = gap * s
-    step = max(256, _PAIR_BUDGET // max(1, len(lines)))
+    step = max(256, _PAIR_BUDGET // max(1, len(lb)))
     for k in range(0, len(b), step):
         m = by_y[k: k + step]
         near = np.flatnonzero((lb[:, 1] - reach_y <= yc[m[-1]]) & (lb[:, 3] + reach_y >= yc[m[0]]))
