@@ -868,8 +868,12 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         if ok:
             # Each side holds a column, not a word or two: at the gap's rows, text reaches at least
             # min_column scale units beyond it on both sides (a river next to the margin does not).
+            # (each side measured on the rows with text on that side: beside a column that ends
+            # early, the rows below its end have none, and their median sank below the bar)
             rows = np.flatnonzero(has_text[y0:y1]) + y0
-            ok = rows.size > 0 and min(np.median(xs - first_text[rows]), np.median(last_text[rows] - xs)) >= min_column * sc
+            lrows, rrows = rows[first_text[rows] < xs], rows[last_text[rows] > xs]
+            ok = lrows.size > 0 and rrows.size > 0 and min(
+                np.median(xs - first_text[lrows]), np.median(last_text[rrows] - xs)) >= min_column * sc
         if ok:
             keep[[p[0] for p in g]] = True
             accepted.append(g)
