@@ -1,7 +1,8 @@
 """Page binarization in the spirit of OCRopus ``nlbin``: flatten, deskew, normalize, threshold.
 
 Steps: any Pillow mode (or a 2-D array) to 8-bit grey; detection of inverted pages (light text on
-dark); pass-through of input that is already two-level; background estimate with a max filter at
+dark); pass-through of input that is already two-level (read through the fields of noise dots
+where its paper was thresholded into them); background estimate with a max filter at
 reduced resolution; ink level from local low percentiles (local contrast); a threshold map halfway
 between ink and background; skew from the sharpness of strip-wise horizontal projection profiles
 (coarse-to-fine, sub-step by parabolic fit); rotation of the ink image into an upright frame.
@@ -471,9 +472,8 @@ def _dot_field(ink: np.ndarray) -> np.ndarray | None:
         return a.reshape(hb, b, a.shape[1] // b, b).sum(axis=(1, 3), dtype=np.int64)
 
     n = per_block(i)
-    pairs = np.zeros((hb, wb), np.int64)
-    pairs[:, :] += per_block(np.pad(i[:, 1:] & i[:, :-1], ((0, 0), (0, 1))))
-    pairs += per_block(np.pad(i[1:] & i[:-1], ((0, 1), (0, 0))))
+    # ink pixels whose right, and whose lower, neighbour is ink
+    pairs = per_block(np.pad(i[:, 1:] & i[:, :-1], ((0, 0), (0, 1)))) + per_block(np.pad(i[1:] & i[:-1], ((0, 1), (0, 0))))
     density = n / float(b * b)
     clustering = pairs / np.maximum(2.0 * n, 1.0)
     blocks = (density >= FIELD_DENSITY[0]) & (density <= FIELD_DENSITY[1]) & (clustering - density < FIELD_EXCESS)

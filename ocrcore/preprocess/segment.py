@@ -1226,7 +1226,8 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     frame a page number ("- 101 -", a monospace font gives each its own cell), and both were
     dropped when marks had to lie within half a scale. Specks of dirt and slivers of a table's
     rules (at a line's edge, not at its x-height) get no such reach. A mark level with two
-    lines (cells of a table row) joins the nearer one.
+    lines (cells of a table row) joins the nearer one. The marks left then get a second pass,
+    with each line's ends moved out to the dashes it took (a period after a closing dash).
 
     A mark widens its line's box but never makes it taller: the crop's height sets the size the
     text reaches the recognizer at, and specks of dirt above and below a speckled scan's lines
@@ -1240,12 +1241,12 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
         return
     lb = np.array([ln["box"] for ln in lines], dtype=np.float64)
     lc = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
-    best = _nearest_line(lb, lc, bb[small].astype(np.float64), s, reach, gap)
+    b = bb[small].astype(np.float64)
+    best = _nearest_line(lb, lc, b, s, reach, gap)
     # Once more, for the marks left, beside the dashes that joined a line: the period after a
     # closing dash lay beyond the line's glyphs by more than half a scale and was dropped
     # ("Perkins -." read "Perkins -"). Only dashes widen the reach: letting every mark do so
     # chained the specks of a page with 4% salt and pepper onto its lines (CER 8.6% -> 13.0%).
-    b = bb[small].astype(np.float64)
     dash = _dash_like(b, s) & (best >= 0)
     if dash.any():
         lb2 = lb.copy()
@@ -1401,6 +1402,9 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     left line, except that a line ready to be read on the same row further left goes first
     (:func:`_left_on_row`: a table's cells row by row).
     The column of a line is the number of separators left of its start that run beside it.
+    A line crosses a gutter only beside it (within 4 text scales of its ends), and where the
+    columns change from one block to the next across a blank band (:func:`_blocks`: two
+    columns over three) the blocks are read one after the other.
     """
     n = len(lines)
     b = np.array([ln["box"] for ln in lines], dtype=np.float64).reshape(-1, 4)
