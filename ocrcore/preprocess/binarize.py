@@ -424,9 +424,13 @@ def _lone_ink(g8: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     paper = hi
     if np.count_nonzero(ink) * 2 > g8.size:
         ink, paper = g8 == hi, lo
+    return ink, ink & (_ink_3x3(ink) == 1), paper
+
+
+def _ink_3x3(ink: np.ndarray) -> np.ndarray:
+    """Ink pixels in each pixel's 3x3 neighbourhood, itself included (uint8)."""
     nb = ndi.correlate1d(ink.view(np.uint8), np.ones(3, np.uint8), axis=0, mode="constant")
-    nb = ndi.correlate1d(nb, np.ones(3, np.uint8), axis=1, mode="constant")  # ink in each 3x3
-    return ink, ink & (nb == 1), paper
+    return ndi.correlate1d(nb, np.ones(3, np.uint8), axis=1, mode="constant")
 
 
 def descreened(g8: np.ndarray) -> np.ndarray:
@@ -522,9 +526,7 @@ def _read_through_field(g8: np.ndarray, ink: np.ndarray, field: np.ndarray, f: i
     light = cut == 255
     read = (blurred < cut) & ~light
     given = ink[ya:yb, xa:xb]
-    nb = ndi.correlate1d(given.view(np.uint8), np.ones(3, np.uint8), axis=0, mode="constant")
-    nb = ndi.correlate1d(nb, np.ones(3, np.uint8), axis=1, mode="constant")
-    read |= light & given & (nb > 1)
+    read |= light & given & (_ink_3x3(given) > 1)
     inside = field[ya:yb, xa:xb]
     # what the blur left of the dots: blobs smaller than a small letter's dot
     labels, n = ndi.label(read & inside)
