@@ -42,7 +42,8 @@ from ocrcore.imageio import ImageError
 from ocrcore.model import checkpoint as ckpt
 from ocrcore.model.augment import AugmentConfig, augment_line
 from ocrcore.model.charset import Charset, UnknownCharactersError, normalize_text
-from ocrcore.model.crnn import VARIANTS, build_model, resolve_config, width_factor, with_width_factor
+from ocrcore.model.crnn import (VARIANTS, build_model, resolve_config, width_factor, with_input_height,
+                                with_width_factor)
 from ocrcore.model.ctc import batch_greedy_decode
 from ocrcore.model.lines import (LINE_NORM_DEFAULT, LineImageError, from_uint8, normalize_line, pad_batch,
                                  scale_to_height, to_uint8)
@@ -59,6 +60,16 @@ RUNTIME_FIELDS = {"num_threads", "device", "amp", "log_every", "checkpoint_every
 # Both read 32-pixel lines, so the images can be prepared before the data is counted.
 AUTO_SMALL_ARCH, AUTO_LARGE_ARCH, AUTO_ARCH_THRESHOLD = "crnn_compact", "crnn_small", 20_000
 
+# input_height="auto" with init="auto": small images (median aspect at most AUTO_TALL_MAX_ASPECT)
+# at least AUTO_TALL_HEIGHT pixels tall are read at that height, the shipped model resized to it
+# (crnn.with_input_height), with blur and morphology left out of augmentation. Captchas of 200x50
+# lose at 32 pixels what tells a `c` under a noise stroke from an `e`: on 2,000 unseen look-alikes,
+# held-out CER 0.87% at 48 pixels against 1.30% at 32 with the same augmentation and 1.46-2.01% as
+# before (bench/RESULTS.md, Captchas). Lines are left at 32: they are wide, so 48 would cost
+# 2.25x the training time on a user's own data for a gain not measured there.
+AUTO_TALL_HEIGHT, AUTO_TALL_MAX_ASPECT = 48, 8.0
+TALL_AUGMENT = {"p_blur": 0.0, "p_morph": 0.0}  # fine detail at the native scale: do not erase it
+
 
 def auto_arch(n_train: int) -> str:
     """The architecture ``arch="auto"`` picks: small sets overfit a second LSTM layer and leave
@@ -66,9 +77,11 @@ def auto_arch(n_train: int) -> str:
     return AUTO_SMALL_ARCH if n_train < AUTO_ARCH_THRESHOLD else AUTO_LARGE_ARCH
 
 
-def auto_epochs(n_train: int, fine_tune: bool = False) -> float:
+def auto_epochs(n_train: int, fine_tune: bool = False, budget: float = 1.0) -> float:
     """Epochs for ``epochs="auto"``: about 120,000 samples seen, between 30 and 150 epochs;
-    when fine-tuning a trained model, about 80,000, between 20 and 150.
+    when fine-tuning a trained model, about 80,000, between 20 and 150; ``budget`` scales the
+    samples (a model resized to read taller images gets 32/48 of them, so it trains in about
+    the same time: each sample costs it about 1.6x).
 
     From scratch, a thousand captchas need well over 100 epochs (CTC sits on its all-blank
     plateau for the first 30 or so); tens of thousands of lines need far fewer passes. A trained
@@ -76,8 +89,8 @@ def auto_epochs(n_train: int, fine_tune: bool = False) -> float:
     still paid: on 2,000 unseen look-alike captchas, 86 epochs read CER 1.55%, 43 epochs 2.43%.
     """
     if fine_tune:
-        return float(min(150, max(20, round(80_000 / max(1, n_train)))))
-    return float(min(150, max(30, round(120_000 / max(1, n_train)))))
+        return float(min(150, max(20, round(80_000 * budget / max(1, n_train)))))
+    return float(min(150, max(30, round(120_000 * budget / max(1, n_train)))))
 
 
 class TrainError(ValueError):
@@ -97,6 +110,7 @@ class TrainConfig:
     arch: str = "auto"                   # a name in ocrcore.model.crnn.VARIANTS, or "auto" (see auto_arch)
     model: dict = field(default_factory=dict)  # overrides of the architecture config
     width_factor: Any = "auto"           # pixels per output frame: "auto" (4 or 8 from the data), an int, or None (arch default)
+    input_height: Any = "auto"           # pixels: "auto" (the arch's or init model's; see AUTO_TALL_HEIGHT) or an int
     charset: Optional[str] = None        # explicit characters; None = built from training labels
     normalize: str = "ocr"               # label normalisation: none | nfc | ocr (see charset.py)
     on_unknown_chars: str = "raise"      # training label outside an explicit charset: raise | skip
@@ -159,6 +173,12 @@ class TrainConfig:
             resolve_config({**self.model, "arch": arch, "num_classes": 2})  # unknown model keys raise
         if self.width_factor not in ("auto", None) and not isinstance(self.width_factor, int):
             raise ValueError(f"width_factor must be 'auto', None or an int, got {self.width_factor!r}")
+        if self.input_height != "auto":
+            if isinstance(self.input_height, bool) or not isinstance(self.input_height, int) or self.input_height < 16:
+                raise ValueError(f"input_height must be 'auto' or an int of at least 16 pixels, got {self.input_height!r}")
+            if self.model.get("input_height", self.input_height) != self.input_height:
+                raise ValueError(f"input_height {self.input_height} contradicts model.input_height "
+                                 f"{self.model['input_height']}; give one of them")
         AugmentConfig.from_dict(self.augment_params)  # unknown augmentation keys raise
         if not (self.line_norm in ("auto", "off", "on") or isinstance(self.line_norm, dict)):
             raise ValueError(f"line_norm must be 'auto', 'off', 'on' or a dict of normalize_line parameters, "
@@ -354,6 +374,8 @@ class Trainer:
         self.progress = progress
         self.init = init  # a model URL, None (from scratch), or "auto" (resolved in _plan_data)
         self.init_auto = False
+        self.init_height: Optional[int] = None  # the init model's input height, before any resizing
+        self.budget = 1.0  # of auto_epochs' samples
         self.init_line_norm: Optional[dict] = None  # the init model's line geometry, read with its charset
         self.resume = resume
         if self.cfg.num_threads:
@@ -373,10 +395,12 @@ class Trainer:
     # -- data -----------------------------------------------------------------------------------
     def _plan_data(self) -> None:
         """Read ids and labels, split, build or check the charset."""
-        rows, self.px_per_char = [], []
+        rows, self.px_per_char, sizes = [], [], {}
         for r in self.src(columns=["id", "text", "width", "height"]):
             rows.append((str(r["id"]), r.get("text") or ""))
             w, h, n = r.get("width") or 0, r.get("height") or 0, len(r.get("text") or "")
+            if w > 0 and h > 0:
+                sizes[rows[-1][0]] = (h, w)
             if w > 0 and h > 0 and n > 0:
                 self.px_per_char.append((rows[-1][0], w * self.height / h / n))
         if not rows:
@@ -403,6 +427,8 @@ class Trainer:
         if self.init == "auto":
             self.init = self._auto_init(len(self.train_ids))
             self.init_auto = self.init is not None
+            if self.init_auto and self.cfg.input_height == "auto":
+                self.height = self._auto_height([sizes[i] for i in self.train_ids if i in sizes])
 
         self._load_teacher()
         self.charset = self._make_charset(train_texts, norm)
@@ -468,12 +494,31 @@ class Trainer:
             return None
         return url if height == self.height else None
 
+    def _auto_height(self, sizes: list[tuple[int, int]]) -> int:
+        """The input height for ``init="auto"``: :data:`AUTO_TALL_HEIGHT` for small images at
+        least that tall (captchas), else the shipped model's; taller also means no blur or
+        morphology in augmentation and a training budget scaled to keep the time."""
+        if not sizes:
+            return self.height
+        h = float(np.median([s[0] for s in sizes]))
+        aspect = float(np.median([s[1] / s[0] for s in sizes]))
+        if h < AUTO_TALL_HEIGHT or aspect > AUTO_TALL_MAX_ASPECT or self.height >= AUTO_TALL_HEIGHT:
+            return self.height
+        self.aug_cfg = AugmentConfig.from_dict({**TALL_AUGMENT, **self.cfg.augment_params})
+        self.budget = self.height / AUTO_TALL_HEIGHT
+        log.info("input_height=auto: images of median %.0f px, aspect %.1f, read at %d px (the shipped model at %d)",
+                 h, aspect, AUTO_TALL_HEIGHT, self.height)
+        return AUTO_TALL_HEIGHT
+
     def _make_charset(self, train_texts: list[str], norm: str) -> Charset:
         if self.init is not None:
             if self.cfg.charset is not None:
                 raise TrainError("give either init (whose charset is extended) or an explicit charset, not both")
             model, cs, init_config = ckpt.load_model(self.init, storage_options=self.so)
             self.init_line_norm = init_config.get("line_norm") or None
+            self.init_height = model.input_height
+            if model.input_height != self.height:
+                model = with_input_height(model, self.height)
             self.init_model = model
             self.init_charset = cs
             if self.init_auto:  # the data's own characters only: the model emits nothing else
@@ -624,6 +669,8 @@ class Trainer:
     def _model_config_height(self) -> int:
         if self.init not in (None, "auto"):  # "auto" only picks a model of the default height
             return int(ckpt.read_json(ckpt.model_urls(self.init, self.so)[1], self.so)["model"]["input_height"])
+        if self.cfg.input_height != "auto":
+            return int(self.cfg.input_height)
         arch = AUTO_LARGE_ARCH if self.cfg.arch == "auto" else self.cfg.arch
         return int(resolve_config({**self.cfg.model, "arch": arch, "num_classes": 2})["input_height"])
 
@@ -631,7 +678,7 @@ class Trainer:
         """Architecture config before the width factor is chosen (init model's when fine-tuning)."""
         if self.init is not None:
             return dict(self.init_model.config)
-        return resolve_config({**self.cfg.model, "arch": self.arch, "num_classes": 2})
+        return resolve_config({**self.cfg.model, "arch": self.arch, "num_classes": 2, "input_height": self.height})
 
     def _choose_factor(self, px_per_char: list[float]) -> int:
         """Width factor: fixed by config, or "auto": 8 when characters are wide enough to get
@@ -714,6 +761,7 @@ class Trainer:
             "config": self.cfg.to_dict(),
             "init": self.init,
             "init_auto": self.init_auto,
+            "init_input_height": self.init_height,
             "device": str(self.device),
             "amp": _amp_name(self.amp_dtype),
             "n_train": len(self.train) if self.in_memory else self.n_train_rows,
@@ -973,8 +1021,8 @@ class Trainer:
         self._load_val()
         cfg = self.cfg
         self.bpe = batches_per_epoch(n_train, cfg.batch_size, cfg.bucket_batches)
-        self.epochs_planned = (auto_epochs(n_train, fine_tune=self.init is not None) if cfg.epochs == "auto"
-                               else float(cfg.epochs))
+        self.epochs_planned = (auto_epochs(n_train, fine_tune=self.init is not None, budget=self.budget)
+                               if cfg.epochs == "auto" else float(cfg.epochs))
         self.max_steps = cfg.max_steps or max(1, int(round(self.epochs_planned * self.bpe)))
         self.warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_fraction * self.max_steps)
         val_every = cfg.val_every or self.bpe
@@ -988,7 +1036,8 @@ class Trainer:
         self.loss_sum, self.loss_n = 0.0, 0
         self._try_resume()
         amp_name = _amp_name(self.amp_dtype)
-        self._emit("start", step=self.step, max_steps=self.max_steps, epochs=self.epochs_planned, arch=self.arch, n_train=n_train,
+        self._emit("start", step=self.step, max_steps=self.max_steps, epochs=self.epochs_planned, arch=self.arch,
+                   input_height=self.height, n_train=n_train,
                    n_val=len(self.val) + len(self.val_bad), device=str(self.device), amp=amp_name,
                    charset="".join(self.charset.chars), skipped=dict(self.skipped),
                    **({"teacher": self.cfg.teacher} if self.teacher is not None else {}))

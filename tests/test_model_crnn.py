@@ -5,7 +5,8 @@ import torch
 
 from ocrcore.model.lines import pad_batch
 from ocrcore.model.crnn import (VARIANTS, build_model, count_parameters, output_lengths,
-                                resolve_config, width_factor, with_width_factor)
+                                resolve_config, width_factor, with_input_height,
+                                with_width_factor)
 from ocrcore.model.fast import PairMaxPool, UnpackedBiLSTM, inference_copy, reverse_index
 
 torch.set_num_threads(1)
@@ -155,3 +156,30 @@ def test_with_width_factor():
         with_width_factor(base, 3)
     with pytest.raises(ValueError, match="cannot pool"):
         with_width_factor(base, 32)
+
+
+@pytest.mark.parametrize("arch", ["crnn_small", "crnn_base"])
+def test_with_input_height_carries_the_weights_over(arch):
+    torch.manual_seed(0)
+    m = build_model({"arch": arch, "num_classes": 7}).eval()
+    h = m.input_height
+    tall = with_input_height(m, h + 16)
+    assert tall.input_height == h + 16 and not tall.training
+    old, new = m.state_dict(), tall.state_dict()
+    first = "proj.0.weight" if m.config["proj"] else "rnn.weight_ih_l0"
+    for k in old:
+        if not k.startswith(first):
+            assert torch.equal(old[k], new[k]), k
+    # conv features that are the same on every row give the first layer the same input
+    rows_old, rows_new = h // 16, (h + 16) // 16
+    c = old[first].shape[1] // rows_old
+    f = torch.randn(c)
+    for k in (first, first + "_reverse") if not m.config["proj"] else (first,):
+        a = old[k] @ f.repeat_interleave(rows_old)
+        b = new[k] @ f.repeat_interleave(rows_new)
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    # the same height is the same network, and the taller one reads taller lines
+    same = with_input_height(m, h)
+    assert all(torch.equal(v, same.state_dict()[k]) for k, v in old.items())
+    lp, _ = tall(torch.rand(2, 1, h + 16, 96))
+    assert lp.shape == (96 // tall.factor, 2, 7)

@@ -346,6 +346,47 @@ def test_init_auto_fine_tunes_the_shipped_model_on_small_data(tmp_path, recs):
         assert config["training"]["init"] is None and config["training"]["init_auto"] is False
 
 
+def test_init_auto_reads_small_tall_images_at_a_taller_height(tmp_path, recs):
+    """Captcha-sized images (200x50 here: short, at least 48 px tall) fine-tune the shipped
+    model resized to read 48-pixel images; its conv weights carry over unchanged, the budget
+    of samples shrinks with the cost of each, and wide line images stay at 32 pixels."""
+    from ocrcore.model.predict import default_model_url
+    from ocrcore.train import AUTO_TALL_HEIGHT, auto_epochs
+
+    def sized(w, h):
+        out = []
+        for r in recs[:24]:
+            img = Image.open(io.BytesIO(r["image"]["bytes"])).resize((w, h))
+            buf = io.BytesIO()
+            img.save(buf, "PNG")
+            out.append(dict(r, image={"bytes": buf.getvalue(), "path": None}, width=w, height=h))
+        return out
+
+    shipped = load_model(default_model_url())[0]
+    quiet = dict(batch_size=8, max_steps=1, lr=1e-12, weight_decay=0.0, warmup_steps=0, val_fraction=0.15, seed=3)
+    events = []
+    train(TrainConfig(**quiet), sized(200, 50), out=str(tmp_path / "tall"), init="auto", progress=events.append)
+    model, _, config = load_model(str(tmp_path / "tall"))
+    assert model.input_height == config["input_height"] == AUTO_TALL_HEIGHT
+    assert config["training"]["init_auto"] is True and config["training"]["init_input_height"] == 32
+    assert torch.equal(model.features[0].weight, shipped.features[0].weight)
+    start = next(e for e in events if e["event"] == "start")
+    assert start["input_height"] == AUTO_TALL_HEIGHT
+    assert start["epochs"] == auto_epochs(start["n_train"], fine_tune=True, budget=32 / AUTO_TALL_HEIGHT)
+    assert auto_epochs(936, fine_tune=True, budget=32 / 48) == 57 < auto_epochs(936, fine_tune=True) == 85
+    # lines (aspect over 8) and images under 48 px keep the shipped model's height
+    for name, (w, h) in (("line", (500, 50)), ("small", (120, 40))):
+        train(TrainConfig(**quiet), sized(w, h), out=str(tmp_path / name), init="auto")
+        assert load_model(str(tmp_path / name))[2]["input_height"] == 32, name
+    # an explicit height: from scratch too, and it must agree with model.input_height
+    train(cfg(max_steps=1, input_height=48), recs[:16], out=str(tmp_path / "scratch48"))
+    assert load_model(str(tmp_path / "scratch48"))[0].input_height == 48
+    with pytest.raises(ValueError, match="input_height"):
+        TrainConfig(input_height=40, model={"input_height": 48})
+    with pytest.raises(ValueError, match="input_height"):
+        TrainConfig(input_height="tall")
+
+
 def test_width_factor_auto_follows_character_width(tmp_path, recs):
     train(cfg(max_steps=1), recs[:16], out=str(tmp_path / "narrow"))
     assert load_model(str(tmp_path / "narrow"))[2]["width_factor"] == 4

@@ -137,6 +137,49 @@ def with_width_factor(config: dict, factor: int) -> dict:
     return {**config, "blocks": blocks}
 
 
+def feature_rows(config: dict) -> int:
+    """Rows the conv stack leaves (input height over the height pooling), folded into features."""
+    cfg = resolve_config(config)
+    h = cfg["input_height"]
+    for b in cfg["blocks"]:
+        h //= b[2]
+    return h
+
+
+def with_input_height(model: "CRNN", height: int) -> "CRNN":
+    """A copy of ``model`` reading ``height``-pixel lines, its weights carried over.
+
+    The conv stack does not depend on the height; only the first layer after it does, whose
+    inputs are the conv channels at each of the rows left (``feature_rows``). Its weights are
+    resampled linearly from the old rows to the new ones, each old row's weights spread so that
+    their sum is kept: a feature map that is the same on every row gives the same
+    pre-activations. Fine-tuning then
+    adapts the network to strokes drawn at the new scale. Used to read small images (captchas,
+    50 px tall) nearer their own resolution than the shipped 32 px: their fine detail (the bar
+    of an ``e`` under a noise stroke) is lost at 32.
+    """
+    cfg = {**model.config, "input_height": int(height)}
+    new = CRNN(cfg)
+    r_old, r_new = feature_rows(model.config), feature_rows(cfg)
+    mix = torch.zeros(r_new, r_old)  # new row <- old rows, linear interpolation of row centres
+    for i in range(r_new):
+        pos = min(max((i + 0.5) * r_old / r_new - 0.5, 0.0), r_old - 1.0)
+        lo = int(pos)
+        hi = min(lo + 1, r_old - 1)
+        mix[i, lo] += 1.0 - (pos - lo)
+        mix[i, hi] += pos - lo
+    mix /= mix.sum(0, keepdim=True)  # each old row keeps its total weight
+    first = "proj.0.weight" if cfg["proj"] else "rnn.weight_ih_l0"
+    state = {}
+    for k, v in model.state_dict().items():
+        if k.startswith(first):  # the layer and, for the LSTM, its reverse direction
+            w = v.reshape(v.shape[0], -1, r_old)  # features are channel-major: c * rows + row
+            v = torch.einsum("ocr,nr->ocn", w, mix).reshape(v.shape[0], -1)
+        state[k] = v.clone()
+    new.load_state_dict(state)
+    return new.train(model.training)
+
+
 def output_lengths(widths: torch.Tensor | list[int], factor: int) -> torch.Tensor:
     """True frame counts of lines of the given true pixel widths."""
     w = torch.as_tensor(widths, dtype=torch.long)
