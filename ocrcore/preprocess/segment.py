@@ -333,6 +333,8 @@ def segment(
     if measures is not None:
         measures.update(text=text, columns=colsep, factor=f, scale=s)
     order_sep = colsep  # a grid's verticals cut lines but do not make columns: its rows read across
+    if colsep is not None:
+        order_sep = _drop_table_gutters(colsep, rules, s, pitch)
     if grid_v is not None:
         gv = ndi.maximum_filter1d(grid_v.view(np.uint8), _odd(s), axis=1).view(bool)
         colsep = gv if colsep is None else (colsep | gv)
@@ -911,6 +913,36 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         if sep.shape != (h, w):
             sep = np.pad(sep, ((0, h - sep.shape[0]), (0, w - sep.shape[1])), mode="edge")
     return sep
+
+
+def _drop_table_gutters(colsep: np.ndarray, rules: np.ndarray, s: float, pitch: Optional[float],
+                        reach: float = 2.0) -> Optional[np.ndarray]:
+    """``colsep`` without the gutters of ruled tables, for reading order only: a gutter whose
+    top and bottom each end at a horizontal rule crossing it (within ``reach`` line pitches) is
+    the gap between a table's columns, not between a page's. It still cuts lines into cells, but
+    the table is read row by row: a table of wide columns between its top, header and bottom
+    rules (booktabs style) got gutters of nine rows, and its columns were read one after the
+    other, each cell of a row far from the next (page CER 12.5%).
+    """
+    if not rules.any():
+        return colsep
+    lab, k = ndi.label(colsep, structure=np.ones((3, 3), bool))
+    r = max(2, int(round(reach * (pitch if pitch else 2.0 * s))))
+    h = colsep.shape[0]
+    keep = np.ones(k + 1, bool)
+    keep[0] = False
+    for i, o in enumerate(ndi.find_objects(lab)):
+        if o is None:
+            continue
+        y0, y1, xs = o[0].start, o[0].stop, o[1]
+        above = rules[max(0, y0 - r):min(h, y0 + 1), xs].any()
+        below = rules[max(0, y1 - 1):min(h, y1 + r), xs].any()
+        if above and below:
+            keep[i + 1] = False
+    if keep[1:].all():
+        return colsep
+    out = keep[lab]
+    return out if out.any() else None
 
 
 def _extend_gutter(sep: np.ndarray, ink: np.ndarray, text: np.ndarray, lft: int, rgt: int, y0: int, y1: int,
