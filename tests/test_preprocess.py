@@ -1089,7 +1089,8 @@ def test_text_in_a_field_of_noise_dots_is_read_without_the_dots():
 
 @pytest.mark.parametrize("seed,index,dpi,params", [(15, 7, 200, {"degrade": 1.0}), (103, 6, 200, {}), (107, 8, 200, {}),
                                                     (142, 4, 300, {}),
-                                                    (163, 10, 300, {"furniture": 1.0, "tables": 0.5, "figures": 0.5})])
+                                                    (163, 10, 300, {"furniture": 1.0, "tables": 0.5, "figures": 0.5}),
+                                                    (167, 6, 300, {"furniture": 1.0, "tables": 1.0, "figures": 0.5})])
 def test_two_columns_are_read_one_after_the_other(seed, index, dpi, params):
     """Two pages whose columns were read interleaved, line by line across the gutter.
     Seed 15 page 7 (200 dpi, degraded): word gaps lining up over a few lines of several short
@@ -1109,7 +1110,10 @@ def test_two_columns_are_read_one_after_the_other(seed, index, dpi, params):
     page 10 (300 dpi, a running head, footnotes): the right column ends a third of the way down,
     and the rows below its end, with no text right of the gutter, pulled the median reach of
     the right-hand text under the 10 scales a column needs, so no gutter was found (57% CER);
-    each side is now measured on the rows with text on that side."""
+    each side is now measured on the rows with text on that side. Seed 167 page 6 (300 dpi): a
+    photo at the top of the right column stopped the gutter (no text beside it), and the three
+    lines under the photo, too few for a gutter of their own, ran into the left column's (38%);
+    a gutter now carries on beside pictures, and from each of its pieces."""
     from ocrcore.pagescore import truth_page
     from ocrcore.preprocess.scan import analyse_scan
     from ocrcore.synth import generate

@@ -325,7 +325,7 @@ def segment(
 
     rules = kimg == 2 if under is None else (kimg == 2) | under
     colsep = _column_separators(text | (kimg == 4) | rules, text, s_gap, min_gutter, max_gutter,
-                                colsep_min_height, pitch=pitch)
+                                colsep_min_height, pitch=pitch, pictures=kimg == 4)
     if (kind == 3).any():
         vr = kimg == 3
         vr = ndi.maximum_filter1d(vr.view(np.uint8), _odd(s), axis=1).view(bool)
@@ -761,12 +761,14 @@ def _inside(pictures: tuple[np.ndarray, int], bb: np.ndarray) -> np.ndarray:
 
 
 def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_min=0.75,
-                       min_lines=6, pitch: Optional[float] = None, min_column: float = 10.0) -> Optional[np.ndarray]:
+                       min_lines=6, pitch: Optional[float] = None, min_column: float = 10.0,
+                       pictures: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
     """Column gutters: blank vertical strips at least ``min_gutter`` wide and ``min_height`` tall
     (scale units) with text within ``max_gutter`` on both sides, whose right-hand lines start at
     one x (``align_min`` of at least ``min_lines`` lines), between columns at least
-    ``min_column`` wide. ``pitch``: line pitch (work pixels) if known. Bool mask at work
-    resolution or None.
+    ``min_column`` wide. ``pitch``: line pitch (work pixels) if known. ``pictures``: pixels of
+    pictures, which a gutter, once found, may run beside (:func:`_extend_gutter`). Bool mask at
+    work resolution or None.
     """
     h, w = ink.shape
     cf = max(1, int(s // 4))
@@ -907,7 +909,9 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
             a, b = min(max(0, lft - o[1].start), m.shape[1]), min(max(0, rgt - o[1].start), m.shape[1])
             sub[:, :a] &= ~m[:, :a]
             sub[:, b:] &= ~m[:, b:]
-        _extend_gutter(sep, ic, tc, lft, rgt, min(p[4] for p in g), max(p[5] for p in g), 3 * D, close)
+        beside = tc if pictures is None else tc | _reduce_any(pictures, cf)
+        for p in g:  # from each piece's ends: between two pieces too (a photo beside the gutter)
+            _extend_gutter(sep, ic, beside, lft, rgt, p[4], p[5], 3 * D, close)
     if cf > 1:
         sep = np.repeat(np.repeat(sep, cf, axis=0), cf, axis=1)[:h, :w]
         if sep.shape != (h, w):
@@ -953,7 +957,8 @@ def _extend_gutter(sep: np.ndarray, ink: np.ndarray, text: np.ndarray, lft: int,
     band between two blocks of columns). Found row by row, a gutter needs text near it on both
     sides: beside a column's short last lines and the blank line after them its candidate moved
     away and was dropped, so the two lines of the column's next paragraph ran across the gutter
-    into the other column's lines."""
+    into the other column's lines. ``text`` may hold pictures too: beside a photo set in one
+    column the gutter ended, and the three lines under the photo ran into the other column's."""
     if rgt <= lft:
         return
     hc, wc = ink.shape
