@@ -63,9 +63,9 @@ AUTO_SMALL_ARCH, AUTO_LARGE_ARCH, AUTO_ARCH_THRESHOLD = "crnn_compact", "crnn_sm
 # input_height="auto" with init="auto": small images (median aspect at most AUTO_TALL_MAX_ASPECT)
 # at least AUTO_TALL_HEIGHT pixels tall are read at that height, the shipped model resized to it
 # (crnn.with_input_height), with blur and morphology left out of augmentation. Captchas of 200x50
-# lose at 32 pixels what tells a `c` under a noise stroke from an `e`: on 2,000 unseen look-alikes,
-# held-out CER 0.87% at 48 pixels against 1.30% at 32 with the same augmentation and 1.46-2.01% as
-# before (bench/RESULTS.md, Captchas). Lines are left at 32: they are wide, so 48 would cost
+# lose at 32 pixels what tells a `c` under a noise stroke from an `e`: trained by `ocr train` on
+# 936 look-alikes and read on 2,000 unseen ones, CER 0.66% and 0.96% (two seeds) against 2.01%
+# and 1.46% at 32 pixels (bench/RESULTS.md, Captchas). Lines are left at 32: they are wide, so 48 would cost
 # 2.25x the training time on a user's own data for a gain not measured there.
 AUTO_TALL_HEIGHT, AUTO_TALL_MAX_ASPECT = 48, 8.0
 TALL_AUGMENT = {"p_blur": 0.0, "p_morph": 0.0}  # fine detail at the native scale: do not erase it
@@ -492,7 +492,7 @@ class Trainer:
         except Exception as e:  # noqa: BLE001 - a damaged install falls back to training from scratch
             log.warning("init=auto: cannot read the shipped model (%s); training from scratch", e)
             return None
-        return url if height == self.height else None
+        return url if height == self.height or self.cfg.input_height != "auto" else None
 
     def _auto_height(self, sizes: list[tuple[int, int]]) -> int:
         """The input height for ``init="auto"``: :data:`AUTO_TALL_HEIGHT` for small images at
@@ -667,10 +667,10 @@ class Trainer:
 
     # -- model / optimizer -----------------------------------------------------------------------
     def _model_config_height(self) -> int:
+        if self.cfg.input_height != "auto":  # an init model of another height is resized to it
+            return int(self.cfg.input_height)
         if self.init not in (None, "auto"):  # "auto" only picks a model of the default height
             return int(ckpt.read_json(ckpt.model_urls(self.init, self.so)[1], self.so)["model"]["input_height"])
-        if self.cfg.input_height != "auto":
-            return int(self.cfg.input_height)
         arch = AUTO_LARGE_ARCH if self.cfg.arch == "auto" else self.cfg.arch
         return int(resolve_config({**self.cfg.model, "arch": arch, "num_classes": 2})["input_height"])
 

@@ -378,9 +378,14 @@ def test_init_auto_reads_small_tall_images_at_a_taller_height(tmp_path, recs):
     for name, (w, h) in (("line", (500, 50)), ("small", (120, 40))):
         train(TrainConfig(**quiet), sized(w, h), out=str(tmp_path / name), init="auto")
         assert load_model(str(tmp_path / name))[2]["input_height"] == 32, name
-    # an explicit height: from scratch too, and it must agree with model.input_height
+    # an explicit height: from scratch, or resizing a model fine-tuned (auto or named)
     train(cfg(max_steps=1, input_height=48), recs[:16], out=str(tmp_path / "scratch48"))
     assert load_model(str(tmp_path / "scratch48"))[0].input_height == 48
+    for name, init in (("auto64", "auto"), ("named64", default_model_url())):
+        train(TrainConfig(**quiet, input_height=64), sized(500, 40), out=str(tmp_path / name), init=init)
+        model, _, config = load_model(str(tmp_path / name))
+        assert model.input_height == 64 and config["training"]["init_input_height"] == 32, init
+        assert torch.equal(model.features[0].weight, shipped.features[0].weight)
     with pytest.raises(ValueError, match="input_height"):
         TrainConfig(input_height=40, model={"input_height": 48})
     with pytest.raises(ValueError, match="input_height"):

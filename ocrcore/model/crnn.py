@@ -153,8 +153,7 @@ def with_input_height(model: "CRNN", height: int) -> "CRNN":
     inputs are the conv channels at each of the rows left (``feature_rows``). Its weights are
     resampled linearly from the old rows to the new ones, each old row's weights spread so that
     their sum is kept: a feature map that is the same on every row gives the same
-    pre-activations. Fine-tuning then
-    adapts the network to strokes drawn at the new scale. Used to read small images (captchas,
+    pre-activations. Fine-tuning then adapts the network to strokes drawn at the new scale. Used to read small images (captchas,
     50 px tall) nearer their own resolution than the shipped 32 px: their fine detail (the bar
     of an ``e`` under a noise stroke) is lost at 32.
     """
