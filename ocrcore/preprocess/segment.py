@@ -888,6 +888,7 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     # line up with the gutter below it) are not part of the separator, and neither is what
     # reaches sideways beyond the gutter's usual edges (a blank band above the columns, between
     # a heading and their first lines, would otherwise cut those lines into words).
+    beside = tc if pictures is None or not pictures.any() else tc | _reduce_any(pictures, cf)
     for g in accepted:
         objs_g = [(p[0], p[7]) for p in g]
         # gap per row: the candidate's width plus what the gw-wide blank test took off its sides
@@ -909,9 +910,8 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
             a, b = min(max(0, lft - o[1].start), m.shape[1]), min(max(0, rgt - o[1].start), m.shape[1])
             sub[:, :a] &= ~m[:, :a]
             sub[:, b:] &= ~m[:, b:]
-        beside = tc if pictures is None else tc | _reduce_any(pictures, cf)
-        for p in g:  # from each piece's ends: between two pieces too (a photo beside the gutter)
-            _extend_gutter(sep, ic, beside, lft, rgt, p[4], p[5], 3 * D, close)
+        # from each piece's ends: between two pieces too (a photo beside the gutter)
+        _extend_gutter(sep, ic, beside, lft, rgt, [(p[4], p[5]) for p in g], 3 * D, close)
     if cf > 1:
         sep = np.repeat(np.repeat(sep, cf, axis=0), cf, axis=1)[:h, :w]
         if sep.shape != (h, w):
@@ -932,16 +932,10 @@ def _drop_table_gutters(colsep: np.ndarray, rules: np.ndarray, s: float, pitch: 
         return colsep
     lab, k = ndi.label(colsep, structure=np.ones((3, 3), bool))
     r = max(2, int(round(reach * (pitch if pitch else 2.0 * s))))
-    h = colsep.shape[0]
     keep = np.ones(k + 1, bool)
     keep[0] = False
-    for i, o in enumerate(ndi.find_objects(lab)):
-        if o is None:
-            continue
-        y0, y1, xs = o[0].start, o[0].stop, o[1]
-        above = rules[max(0, y0 - r):min(h, y0 + 1), xs].any()
-        below = rules[max(0, y1 - 1):min(h, y1 + r), xs].any()
-        if above and below:
+    for i, (ys, xs) in enumerate(ndi.find_objects(lab)):
+        if rules[max(0, ys.start - r):ys.start + 1, xs].any() and rules[max(0, ys.stop - 1):ys.stop + r, xs].any():
             keep[i + 1] = False
     if keep[1:].all():
         return colsep
@@ -949,10 +943,10 @@ def _drop_table_gutters(colsep: np.ndarray, rules: np.ndarray, s: float, pitch: 
     return out if out.any() else None
 
 
-def _extend_gutter(sep: np.ndarray, ink: np.ndarray, text: np.ndarray, lft: int, rgt: int, y0: int, y1: int,
-                   reach: int, max_gap: int) -> None:
-    """Carry an accepted gutter (columns ``[lft, rgt)``, rows ``[y0, y1)``) up and down its own
-    blank band, as far as the band stays free of ink and text stands on both sides within
+def _extend_gutter(sep: np.ndarray, ink: np.ndarray, text: np.ndarray, lft: int, rgt: int,
+                   spans: list[tuple[int, int]], reach: int, max_gap: int) -> None:
+    """Carry an accepted gutter (columns ``[lft, rgt)``, pieces of rows ``spans``) up and down
+    its own blank band, as far as the band stays free of ink and text stands on both sides within
     ``reach``, with no more than ``max_gap`` rows at a time without (a paragraph gap, not the
     band between two blocks of columns). Found row by row, a gutter needs text near it on both
     sides: beside a column's short last lines and the blank line after them its candidate moved
@@ -964,17 +958,18 @@ def _extend_gutter(sep: np.ndarray, ink: np.ndarray, text: np.ndarray, lft: int,
     hc, wc = ink.shape
     free = ~ink[:, lft:rgt].any(axis=1)
     both = text[:, max(0, lft - reach):lft].any(axis=1) & text[:, rgt:min(wc, rgt + reach)].any(axis=1)
-    for step, start, stop in ((1, y1, hc), (-1, y0 - 1, -1)):
-        last, since = None, 0
-        for r in range(start, stop, step):
-            if not free[r] or since > max_gap:
-                break
-            since = 0 if both[r] else since + 1
-            if both[r]:
-                last = r
-        if last is not None:
-            a, b = (y1, last + 1) if step == 1 else (last, y0)
-            sep[a:b, lft:rgt] = True
+    for y0, y1 in spans:
+        for step, start, stop in ((1, y1, hc), (-1, y0 - 1, -1)):
+            last, since = None, 0
+            for r in range(start, stop, step):
+                if not free[r] or since > max_gap:
+                    break
+                since = 0 if both[r] else since + 1
+                if both[r]:
+                    last = r
+            if last is not None:
+                a, b = (y1, last + 1) if step == 1 else (last, y0)
+                sep[a:b, lft:rgt] = True
 
 
 def _closes_gap(rows: np.ndarray, xa: int, xb: int, sc: float, min_column: float) -> bool:
