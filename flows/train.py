@@ -115,7 +115,7 @@ def train_task(config: dict, data: str, out: str, init: Optional[str] = None,
                 state["last_pct"] = pct
                 artifacts.update_progress_artifact(state["progress"], progress=min(pct, 100.0))
         elif kind == "val":
-            row = {k: ev.get(k) for k in ("step", "epoch", "train_loss", "cer", "wer", "seq_acc", "lr", "best") if k in ev}
+            row = {k: ev.get(k) for k in ("step", "epoch", "train_loss", "val_loss", "cer", "wer", "seq_acc", "lr", "best") if k in ev}
             state["curve"].append(row)
             artifacts.table(state["curve"], key="train-validation-curve", description="validation metrics during training")
             log.info("validation: %s", row)

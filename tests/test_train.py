@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocrcore.model.charset import UnknownCharactersError
 from ocrcore.model.checkpoint import load_model, read_tensors
-from ocrcore.train import (EmptyDatasetError, TrainConfig, TrainError, batches_per_epoch, lr_factor,
+from ocrcore.train import (AUTO_EMA_DECAY, EmptyDatasetError, TrainConfig, TrainError, batches_per_epoch, lr_factor,
                            split_from_model_config, split_ids, train)
 
 torch.set_num_threads(1)
@@ -68,6 +68,21 @@ def test_loss_goes_down(tmp_path, recs):
     tr = config["training"]
     assert tr["split"]["seed"] == 0 and tr["split"]["val_fraction"] == 0.15 and tr["steps"] in (24, 48)
     assert tr["metrics"]["cer"] == res.best_metrics["cer"]
+
+
+def test_validation_loss_ranks_checkpoints_of_equal_cer(tmp_path, recs):
+    """Validations of equal CER and sequence accuracy (common on small sets) keep the one of lower
+    validation loss, not the first; the loss is recorded in the curve."""
+    res = train(cfg(max_steps=60, val_every=6, augment=False, lr=1e-2), recs, out=str(tmp_path / "m"))
+    h = res.history
+    assert all(e["val_loss"] is not None and 0 < e["val_loss"] < 50 for e in h)
+    keys = [(e["cer"], -e["seq_acc"], e["val_loss"]) for e in h]
+    assert [e["best"] for e in h] == [k < min(keys[:i], default=(2.0,)) for i, k in enumerate(keys)]
+    # the run has a tie that the loss broke: an improvement at the same CER and sequence accuracy
+    assert any(h[i]["best"] and keys[i][:2] == min(keys[:i])[:2] for i in range(1, len(h)))
+    best = min(range(len(h)), key=lambda i: keys[i])
+    _, _, config = load_model(str(tmp_path / "m"))
+    assert config["training"]["metrics"]["step"] == h[best]["step"] == res.best_metrics["step"]
 
 
 def test_resume_is_exact(tmp_path, recs):
@@ -187,8 +202,9 @@ def test_ema_weights_are_saved_and_resume_exactly(tmp_path, recs):
     assert b.resumed_from_step == 4 and a.history == b.history
     tb = read_tensors(str(tmp_path / "b" / "last/training_state.safetensors"))
     assert all(torch.equal(state[k], tb[k]) for k in state if k.startswith("ema"))
-    with pytest.raises(ValueError, match="ema_decay"):
-        cfg(ema_decay=1.0)
+    for bad in (1.0, -0.1, "on", True):
+        with pytest.raises(ValueError, match="ema_decay"):
+            cfg(ema_decay=bad)
 
 
 def test_resume_refuses_changed_config(tmp_path, recs):
@@ -267,6 +283,7 @@ def test_validation_chars_outside_charset_are_reported(tmp_path, recs):
     events = []
     res = train(cfg(max_steps=2), recs, val_data=val, out=str(tmp_path / "m"), progress=events.append)
     assert res.val_unknown_chars == {"z": 1} and res.n_val == 4
+    assert res.history[-1]["val_loss"] > 0  # over the three samples the charset encodes
     assert any(e["event"] == "warning" and "'z'" in e["message"] for e in events)
 
 
@@ -332,6 +349,8 @@ def test_init_auto_fine_tunes_the_shipped_model_on_small_data(tmp_path, recs):
     res = train(TrainConfig(**quiet), recs[:24], out=str(tmp_path / "auto"), init="auto")
     model, cs, config = load_model(str(tmp_path / "auto"))
     assert config["training"]["init"] == default_model_url() and config["training"]["init_auto"] is True
+    assert config["training"]["ema_decay"] == AUTO_EMA_DECAY  # the weight average is kept
+    assert "ema_n_averaged" in read_tensors(str(tmp_path / "auto" / "last" / "training_state.safetensors"))
     assert "".join(cs.chars) == ALPHABET and config["model"]["arch"] == shipped.config["arch"] and res.step == 1
     w_new, w_old = model.classifier.weight.detach(), shipped.classifier.weight.detach()
     for c in ALPHABET:
@@ -344,6 +363,7 @@ def test_init_auto_fine_tunes_the_shipped_model_on_small_data(tmp_path, recs):
         train(TrainConfig(**quiet, **extra), recs[:24], out=str(tmp_path / name), init="auto")
         config = load_model(str(tmp_path / name))[2]
         assert config["training"]["init"] is None and config["training"]["init_auto"] is False
+        assert config["training"]["ema_decay"] == 0.0
 
 
 def test_init_auto_reads_small_tall_images_at_a_taller_height(tmp_path, recs):
