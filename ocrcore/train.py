@@ -65,8 +65,8 @@ AUTO_SMALL_ARCH, AUTO_LARGE_ARCH, AUTO_ARCH_THRESHOLD = "crnn_compact", "crnn_sm
 # at least AUTO_TALL_HEIGHT pixels tall are read at that height, the shipped model resized to it
 # (crnn.with_input_height), with blur and morphology left out of augmentation. Captchas of 200x50
 # lose at 32 pixels what tells a `c` under a noise stroke from an `e`: trained by `ocr train` on
-# 936 look-alikes and read on 2,000 unseen ones, CER 0.66% and 0.96% (two seeds) against 2.01%
-# and 1.46% at 32 pixels (bench/RESULTS.md, Captchas). Lines are left at 32: they are wide, so 48 would cost
+# 936 look-alikes and read on 2,000 unseen ones, CER 0.66% and 0.96% (two seeds; the raw weights
+# kept, before AUTO_EMA_DECAY) against 2.01% and 1.46% at 32 pixels (bench/RESULTS.md, Captchas). Lines are left at 32: they are wide, so 48 would cost
 # 2.25x the training time on a user's own data for a gain not measured there.
 AUTO_TALL_HEIGHT, AUTO_TALL_MAX_ASPECT = 48, 8.0
 TALL_AUGMENT = {"p_blur": 0.0, "p_morph": 0.0}  # fine detail at the native scale: do not erase it
@@ -956,16 +956,17 @@ class Trainer:
             x, widths = pad_batch([from_uint8(s.image) for s in batch], min_width=self.factor)
             with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
                 lp, lengths = net(x.to(self.device), widths)
-            scored = [i for i, s in enumerate(batch) if s.labels]
+            lp = lp.float()
+            scored = [j for j, s in enumerate(batch) if s.labels]
             if scored:
                 sel = torch.tensor(scored, device=lp.device)
-                targets = torch.tensor([k for i in scored for k in batch[i].labels], dtype=torch.long)
-                tl = torch.tensor([len(batch[i].labels) for i in scored], dtype=torch.long)
-                per = self.val_ctc(lp.float().index_select(1, sel), targets.to(lp.device), lengths.to(lp.device)[sel],
+                targets = torch.tensor([k for j in scored for k in batch[j].labels], dtype=torch.long)
+                tl = torch.tensor([len(batch[j].labels) for j in scored], dtype=torch.long)
+                per = self.val_ctc(lp.index_select(1, sel), targets.to(lp.device), lengths.to(lp.device)[sel],
                                    tl.to(lp.device))
                 loss_sum += float((per.cpu() / tl).sum())
                 loss_n += len(scored)
-            for s, h in zip(batch, batch_greedy_decode(lp.float().cpu().numpy(), lengths.tolist(), self.charset)):
+            for s, h in zip(batch, batch_greedy_decode(lp.cpu().numpy(), lengths.tolist(), self.charset)):
                 ids.append(s.id); refs.append(s.text); hyps.append(h.text); confs.append(h.confidence); errs.append("")
         for sid, text, err in self.val_bad:
             ids.append(sid); refs.append(text); hyps.append(""); confs.append(0.0); errs.append(err)
