@@ -37,13 +37,14 @@ def measure(args) -> dict[str, float]:
     from ocrcore.imageio import decode_image, encode_png
     from ocrcore.model.predict import Recognizer
     from ocrcore.preprocess.pages import analyse_page
-    from ocrcore.recognize import LineImage, build_line, settle_gc
+    from ocrcore.recognize import LineImage, PageRecognizer, build_line, settle_gc
     from ocrcore.serialize.hocr import page_to_hocr
     from ocrcore.serialize.parquet import pages_to_parquet_bytes
     from ocrcore.synth import generate
 
     pngs = [encode_png(generate("pages", 77, k, {"dpi": args.dpi}).image) for k in range(args.pages + 1)]
     rec = Recognizer.load(args.model, num_threads=1, precision=args.precision)
+    reframe = PageRecognizer(rec)._reframe  # page crops are re-framed only as the flow does
     if args.gc == "settled":
         settle_gc()  # as a flow worker does after loading its model
     totals = dict.fromkeys(STAGES, 0.0)
@@ -60,7 +61,7 @@ def measure(args) -> dict[str, float]:
             c = r.crop(layout.binarized)
             lines.append(LineImage(c.image, tuple(r.bbox), c.to_original_bbox, int(r.column), c.to_original_bboxes))
         t.append(time.perf_counter())
-        results = rec.recognize_lines([li.image for li in lines], batch_size=args.batch_size)
+        results = rec.recognize_lines([li.image for li in lines], batch_size=args.batch_size, reframe=reframe)
         t.append(time.perf_counter())
         page = Page(f"page-{k}", image.width, image.height,
                     [build_line(li, r.text, r.confidence, r.chars) for li, r in zip(lines, results)])

@@ -28,6 +28,7 @@ from flows import artifacts
 from flows.cluster import make_task_runner, runner_from_env
 from flows.pages import check_resumable, committed, plan_input
 from ocrcore import storage
+from ocrcore.recognize import MIN_LINE_CONFIDENCE, check_min_line_confidence
 from ocrcore.sharding import PageShard, plan_page_shards, shard_name
 
 _MODELS: dict = {}
@@ -78,7 +79,8 @@ def model_id(model: Optional[str], storage_options: Optional[dict] = None) -> st
 @task(name="recognize-shard", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str, run_id: str,
                     single_line: bool = False, write_hocr: bool = True, storage_options: Optional[dict] = None,
-                    precision: str = "auto", orient: bool = True) -> dict:
+                    precision: str = "auto", orient: bool = True,
+                    min_line_confidence: float = MIN_LINE_CONFIDENCE) -> dict:
     """Recognise every page of one shard and write its part files."""
     from ocrcore.datasets import errors_to_parquet_bytes
     from ocrcore.inputs import iter_shard_pages
@@ -89,7 +91,7 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
     s = PageShard.from_dict(shard)
     t0 = time.perf_counter()
     reader = PageRecognizer(_recognizer(model, storage_options, precision), single_line=single_line, model_name=model_name,
-                            orient=orient)
+                            orient=orient, min_line_confidence=min_line_confidence)
     pages, errors = [], []
     for p in iter_shard_pages(s.items, storage_options):
         if not p.ok:
@@ -115,7 +117,8 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
     by_type: dict[str, int] = {}
     for e in errors:
         by_type[e["error_type"]] = by_type.get(e["error_type"], 0) + 1
-    return {"shard": s.name, "pages": len(pages), "turned": sum(v for k, v in reader.turns.items() if k), "lines": n_lines, "chars": n_chars, "errors": len(errors),
+    return {"shard": s.name, "pages": len(pages), "turned": sum(v for k, v in reader.turns.items() if k), "lines": n_lines,
+            "lines_dropped": reader.dropped_lines, "chars": n_chars, "errors": len(errors),
             "errors_by_type": by_type, "confidence_sum": float(sum(conf)), "seconds": round(time.perf_counter() - t0, 3),
             "worker_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
@@ -137,7 +140,8 @@ def done_page_ids(out: str, storage_options: Optional[dict] = None) -> set[str]:
 @flow(name="recognize-archive", log_prints=True, task_runner=runner_from_env())
 def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_size: int = 50,
                       single_line: bool = False, incremental: bool = False, write_hocr: bool = True,
-                      storage_options: Optional[dict] = None, precision: str = "auto", orient: bool = True) -> dict:
+                      storage_options: Optional[dict] = None, precision: str = "auto", orient: bool = True,
+                      min_line_confidence: float = MIN_LINE_CONFIDENCE) -> dict:
     """Recognise every page under ``input`` into ``out``; resumable by shard, optionally incremental.
 
     ``model``: a model URL, or ``shipped`` (the default, when None) or ``shipped-fast`` (its
@@ -145,15 +149,19 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     recognizer's arithmetic (``auto``: bf16 on CPUs with AMX, see
     :func:`ocrcore.model.predict.resolve_precision`). ``orient``: read pages given upside down
     or sideways the right way up (:mod:`ocrcore.orientation`); boxes stay on the page as given.
+    ``min_line_confidence``: lines of a page read below it are left out as not text (the dots of
+    a halftone, a photo's grain; :data:`ocrcore.recognize.MIN_LINE_CONFIDENCE`), counted in the
+    summary; 0 keeps every line.
     """
     log = get_run_logger()
     from ocrcore.model.predict import check_precision
 
     check_precision(precision)
+    min_line_confidence = check_min_line_confidence(min_line_confidence)
     storage.preflight_writable(out, storage_options)
     mid = model_id(model, storage_options)
     params = {"shard_size": shard_size, "single_line": single_line, "write_hocr": write_hocr, "precision": precision,
-              "orient": orient}
+              "orient": orient, "min_line_confidence": min_line_confidence}
     run_id = hashlib.sha256(json.dumps([storage.redact(input), mid, params], sort_keys=True).encode()).hexdigest()[:16]
     plan = plan_input(input, shard_size, storage_options)
     present = committed(out, "", storage_options)
@@ -186,7 +194,7 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     progress = artifacts.Progress(total, key="recognize-progress", description="pages recognised",
                                   done=sum(s.size for s in plan if s.name in present))
     futs = {recognize_shard.submit(s.to_dict(), out, model, mid, run_id, single_line, write_hocr, storage_options,
-                                   precision, orient): s
+                                   precision, orient, min_line_confidence): s
             for s in todo}
     results = artifacts.gather_shards(futs, progress, log)
     for r in results:
@@ -200,7 +208,8 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
             errors[k] = errors.get(k, 0) + v
     summary = {"pages": total, "shards": len(plan), "written": len(results), "skipped": len(plan) - len(todo),
                "recognised": pages, "turned": sum(r.get("turned", 0) for r in results),
-               "lines": sum(r["lines"] for r in results), "chars": sum(r["chars"] for r in results),
+               "lines": sum(r["lines"] for r in results), "lines_dropped": sum(r.get("lines_dropped", 0) for r in results),
+               "chars": sum(r["chars"] for r in results),
                "errors": sum(errors.values()), "errors_by_type": errors,
                "mean_confidence": (sum(r["confidence_sum"] for r in results) / pages) if pages else None,
                "seconds": round(wall, 2), "pages_per_s": round(pages / wall, 3) if wall else None,
@@ -214,6 +223,7 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     mc = summary["mean_confidence"]
     artifacts.markdown(
         f"# Recognition\n\n| | |\n|---|---|\n| pages (this run) | {pages} of {total} |\n| lines | {summary['lines']} |\n"
+        f"| lines left out (confidence below {min_line_confidence:g}) | {summary['lines_dropped']} |\n"
         f"| characters | {summary['chars']} |\n| pages read turned upright | {summary['turned']} |\n| mean confidence | {'-' if mc is None else f'{mc:.3f}'} |\n"
         f"| pages/s | {summary['pages_per_s']} |\n| model | `{mid}` |\n"
         f"| output | [{storage.redact(out)}]({artifacts.link_for(out)}) |\n\n## Errors by type\n\n| type | pages |\n|---|---|\n{err_rows}",
@@ -224,8 +234,10 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
 def run_recognize(input: str, out: str, *, model: Optional[str] = None, shard_size: int = 50, single_line: bool = False,
                   incremental: bool = False, write_hocr: bool = True, workers: Optional[int] = None,
                   scheduler: Optional[str] = None, storage_options: Optional[dict] = None,
-                  precision: str = "auto", orient: bool = True) -> dict:
+                  precision: str = "auto", orient: bool = True,
+                  min_line_confidence: float = MIN_LINE_CONFIDENCE) -> dict:
     runner = make_task_runner(workers=workers, scheduler=scheduler)
     return recognize_archive.with_options(task_runner=runner)(
         input=input, out=out, model=model, shard_size=shard_size, single_line=single_line, incremental=incremental,
-        write_hocr=write_hocr, storage_options=storage_options, precision=precision, orient=orient)
+        write_hocr=write_hocr, storage_options=storage_options, precision=precision, orient=orient,
+        min_line_confidence=min_line_confidence)

@@ -11,6 +11,8 @@ def cmd_recognize(args) -> int:
 
     if args.shard_size <= 0:
         raise ValueError(f"--shard-size must be positive, got {args.shard_size}")
+    if not 0.0 <= args.min_line_confidence <= 1.0:
+        raise ValueError(f"--min-line-confidence must be from 0 to 1 (0 keeps every line), got {args.min_line_confidence}")
     opts = _storage_options(args)
     storage.preflight_writable(args.out, opts)
     from ocrcore.model.checkpoint import load_model
@@ -23,7 +25,7 @@ def cmd_recognize(args) -> int:
     return _run_flow("recognize", "page", run_recognize, input=args.input, out=args.out, model=args.model,
                      shard_size=args.shard_size, single_line=args.single_line, incremental=args.incremental,
                      write_hocr=not args.no_hocr, workers=args.workers, scheduler=args.scheduler, storage_options=opts,
-                     precision=args.precision, orient=not args.no_orient)
+                     precision=args.precision, orient=not args.no_orient, min_line_confidence=args.min_line_confidence)
 
 
 def cmd_hocr(args) -> int:
@@ -50,6 +52,7 @@ def cmd_hocr(args) -> int:
 
 def register(sub) -> None:
     from ocrcore.cli import _cluster_args, _precision_arg
+    from ocrcore.recognize import MIN_LINE_CONFIDENCE
 
     r = sub.add_parser("recognize", help="recognise every page of an archive into Parquet + hOCR")
     r.add_argument("input", help="folder, prefix, glob, tar, zip, multi-page TIFF or PDF (path or URL)")
@@ -60,6 +63,9 @@ def register(sub) -> None:
     r.add_argument("--incremental", action="store_true", help="process only pages not yet in the output")
     r.add_argument("--no-orient", action="store_true",
                    help="read every page as given (default: pages upside down or sideways are read turned upright)")
+    r.add_argument("--min-line-confidence", type=float, default=MIN_LINE_CONFIDENCE, metavar="F",
+                   help="leave out lines of a page read below this confidence: halftone dots and photo grain read "
+                        f"as text (default {MIN_LINE_CONFIDENCE:g}; 0 keeps every line)")
     r.add_argument("--no-hocr", action="store_true", help="skip the per-page hOCR files")
     _precision_arg(r)
     _cluster_args(r)

@@ -174,21 +174,31 @@ def test_upside_down_page_is_read_upright_by_the_flow(prefect_api, tmp_path):
     storage.write_bytes_atomic(str(src / "a_upright.png"), encode_png(img))
     storage.write_bytes_atomic(str(src / "b_fed_upside_down.png"), encode_png(img.rotate(180)))
     res = run_recognize(str(src), str(tmp_path / "out"), shard_size=2, workers=1)
-    assert res["recognised"] == 2 and res["turned"] == 1, res
+    assert res["recognised"] == 2 and res["turned"] == 1 and res["lines_dropped"] == 0, res
+    assert storage.read_json(str(tmp_path / "out" / "_manifest.json"))["params"]["min_line_confidence"] == 0.5
     up, down = sorted(iter_results(str(tmp_path / "out")), key=lambda p: p.page_id)
     assert down.text == up.text and len(up.text) > 500
     mapped = boxes_to_original([c.bbox for ln in down.lines for w in ln.words for c in w.chars], 180, img.width, img.height)
     assert mapped.tolist() == [list(c.bbox) for ln in up.lines for w in ln.words for c in w.chars]
-    # from the command line with the check off, the page fed upside down is read as given: noise
+    # from the command line with the check off, the page fed upside down is read as given: noise;
+    # with a higher confidence floor, the lines under it are left out on the workers and counted
     import json
 
     exe = os.path.join(os.path.dirname(sys.executable), "ocr")
     r = subprocess.run([exe, "recognize", str(src), "--out", str(tmp_path / "as_given"), "--no-orient", "--workers", "1",
-                        "--no-server"], capture_output=True, text=True, timeout=300)
+                        "--min-line-confidence", "0.9", "--no-server"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["turned"] == 0
+    summary = json.loads(r.stdout)
+    assert summary["turned"] == 0
     up2, down2 = sorted(iter_results(str(tmp_path / "as_given")), key=lambda p: p.page_id)
-    assert up2.text == up.text and down2.text != up.text
+    assert [ln.text for ln in up2.lines] == [ln.text for ln in up.lines if ln.confidence >= 0.9]
+    assert down2.text != up.text and all(ln.confidence >= 0.9 for ln in down2.lines)
+    low_up = sum(ln.confidence < 0.9 for ln in up.lines)
+    assert summary["lines_dropped"] > low_up, summary  # some of the page upside down, too
+    r = subprocess.run([exe, "recognize", str(src), "--out", str(tmp_path / "bad"), "--min-line-confidence", "2",
+                        "--no-server"], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "--min-line-confidence must be from 0 to 1" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_recognize_process_killed_rerun_skips_committed_shards(prefect_api, tmp_path, tiny_model):

@@ -102,6 +102,63 @@ def test_single_line_page_with_oracle_recognizer():
     assert oracle.asked[-1] is True
 
 
+def test_lines_below_the_confidence_floor_are_left_out_but_a_single_line_never_is():
+    """A line read below ``min_line_confidence`` is left out of a page and counted; a captcha or
+    line image is the input itself and stays, however doubtful its reading."""
+    s = generate("captcha", 5, 0)
+    conf = {"value": 0.2}
+
+    class Oracle:
+        line_norm = None
+
+        def recognize_lines(self, lines, batch_size=32, reframe=None):
+            return [SimpleNamespace(text=s.text, confidence=conf["value"], chars=_spikes(s)) for _ in lines]
+
+    single = PageRecognizer(Oracle(), single_line=True, min_line_confidence=1.0)
+    page = single(s.image, page_id="cap#1")
+    assert page.text == s.text and single.dropped_lines == 0
+    reader = PageRecognizer(Oracle(), orient=False)  # the default floor
+    page = reader(generate("pages", 77, 0, {"dpi": 100}).image, page_id="p#1")
+    assert page.lines == [] and page.text == "" and reader.dropped_lines > 0
+    conf["value"] = 0.5  # at the floor: kept
+    before = reader.dropped_lines
+    page = reader(generate("pages", 77, 0, {"dpi": 100}).image, page_id="p#1")
+    assert page.lines and reader.dropped_lines == before
+    for bad in (-0.1, 1.5, float("nan"), True, "0.5", None):
+        with pytest.raises(ValueError, match="min_line_confidence must be a number from 0 to 1"):
+            PageRecognizer(Oracle(), min_line_confidence=bad)
+
+
+def test_lines_read_from_a_halftone_picture_are_left_out():
+    """A page whose halftone picture the picture mask covers only in part (its light corner's
+    dots pass for glyphs): the lines read there, below the confidence floor, are left out; every
+    true line stays, read as before, and the page reads closer to its truth."""
+    from rapidfuzz.distance import Levenshtein
+
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.pagescore import truth_page
+    from ocrcore.recognize import MIN_LINE_CONFIDENCE
+    from ocrcore.synth.dataset import sample_to_row
+
+    s = generate("pages", 173, 1, {"dpi": 200, "figures": 1.0, "furniture": 1.0, "tables": 0.5})
+    truth = truth_page(sample_to_row(s, "pages"))
+    rec = Recognizer.load(None, num_threads=1)
+    every = PageRecognizer(rec, min_line_confidence=0.0)(s.image, page_id="p")
+    reader = PageRecognizer(rec)
+    page = reader(s.image, page_id="p")
+
+    def matched(line):
+        return max(bbox_iou(line.bbox, t.bbox) for t in truth.lines) >= 0.3
+
+    low = [ln for ln in every.lines if ln.confidence < MIN_LINE_CONFIDENCE]
+    assert len(low) >= 5 and not any(matched(ln) for ln in low)  # all of them not text
+    assert reader.dropped_lines == len(low)
+    assert [ln.text for ln in page.lines] == [ln.text for ln in every.lines if ln.confidence >= MIN_LINE_CONFIDENCE]
+    assert sum(map(matched, page.lines)) == sum(map(matched, every.lines))
+    ref = "\n".join(ln.text for ln in truth.lines)
+    assert Levenshtein.distance(ref, page.text) < Levenshtein.distance(ref, every.text) - 20
+
+
 def test_labeled_crops_pair_found_lines_with_their_true_text():
     """Lines cut by the page pipeline get the text of the true line they cover, one to one."""
     from ocrcore.pagelines import CropStats, labeled_crops
