@@ -287,6 +287,10 @@ def segment(
                 s = s2
                 kind = _classify(ch, cw, s)
                 kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
+                # and the pictures again at that scale: at the dots' scale, the bold glyphs of a
+                # heading or a table's header row were dense enough to pass for pictures
+                pictures = _picture_mask(labels, objs, kind, bb, ch, cw, s) or pictures
+                inside = _inside(pictures, bb)
         kind[inside] = 4
         if s < 2.0 and f > 1 and not scale:
             return _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks)
