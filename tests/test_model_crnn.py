@@ -130,6 +130,21 @@ def test_inference_copy_bf16_stack_matches():
     assert (ref[valid] - out[valid]).abs().max() < 0.05
 
 
+def test_batch_slices_follow_the_stack_width_and_do_not_change_the_result():
+    """The bf16 path slices a batch by its first layer's width (a thin stack gets longer slices);
+    each line is convolved on its own, so the slicing changes what comes out only by float rounding."""
+    from ocrcore.model.fast import BatchChunks, bf16_columns
+
+    small = build_model({"arch": "crnn_small", "num_classes": 9}).eval()
+    thin = build_model({"arch": "crnn_fast", "num_classes": 9}).eval()
+    assert bf16_columns(list(small.features)) == 8192 and bf16_columns(list(thin.features)) == 16384
+    x = torch.rand(7, 1, small.input_height, 64)
+    with torch.no_grad():
+        whole = BatchChunks(small.features, 10**6)(x)
+        for cols in (64, 128, 200, 4096):
+            assert torch.allclose(BatchChunks(small.features, cols)(x), whole, atol=1e-5)  # kernels per batch size
+
+
 @pytest.mark.parametrize("kernel", [(2, 2), (2, 1), (1, 2), (3, 2)])
 def test_pair_max_pool_equals_max_pool(kernel):
     x = torch.randn(2, 5, 9, 13)  # odd sizes: the last row/column is dropped, as MaxPool2d floors
