@@ -92,18 +92,25 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
     t0 = time.perf_counter()
     reader = PageRecognizer(_recognizer(model, storage_options, precision), single_line=single_line, model_name=model_name,
                             orient=orient, min_line_confidence=min_line_confidence)
-    pages, errors = [], []
+    pages, errors, emptied = [], [], 0
     for p in iter_shard_pages(s.items, storage_options):
         if not p.ok:
             errors.append(p.error_row("input"))
             continue
         try:
+            dropped = reader.dropped_lines
             page = reader(p.image, page_id=p.page_id, source_uri=p.source_uri, page_no=p.page_no, run_id=run_id)
+            dropped = reader.dropped_lines - dropped
         except Exception as e:  # one bad page never stops the shard
             errors.append({"page_id": p.page_id, "source_uri": p.source_uri, "stage": "recognize",
                            "error_type": type(e).__name__, "message": str(e)[:2000]})
             continue
         pages.append(page)
+        if dropped and not page.lines:  # in the results with no text: say so, never silently
+            emptied += 1
+            get_run_logger().warning("%s: all %d lines were read below the confidence floor %g and left out, so its "
+                                     "text is empty (a picture, or text this model cannot read); "
+                                     "--min-line-confidence 0 keeps them", p.page_id, dropped, min_line_confidence)
         if reader.last_check is not None and reader.last_check.turn:
             get_run_logger().info("%s: read turned %d degrees clockwise", p.page_id, reader.last_check.turn)
         if write_hocr:
@@ -118,7 +125,7 @@ def recognize_shard(shard: dict, out: str, model: Optional[str], model_name: str
     for e in errors:
         by_type[e["error_type"]] = by_type.get(e["error_type"], 0) + 1
     return {"shard": s.name, "pages": len(pages), "turned": sum(v for k, v in reader.turns.items() if k), "lines": n_lines,
-            "lines_dropped": reader.dropped_lines, "chars": n_chars, "errors": len(errors),
+            "lines_dropped": reader.dropped_lines, "pages_emptied": emptied, "chars": n_chars, "errors": len(errors),
             "errors_by_type": by_type, "confidence_sum": float(sum(conf)), "seconds": round(time.perf_counter() - t0, 3),
             "worker_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
@@ -209,6 +216,7 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     summary = {"pages": total, "shards": len(plan), "written": len(results), "skipped": len(plan) - len(todo),
                "recognised": pages, "turned": sum(r.get("turned", 0) for r in results),
                "lines": sum(r["lines"] for r in results), "lines_dropped": sum(r.get("lines_dropped", 0) for r in results),
+               "pages_emptied": sum(r.get("pages_emptied", 0) for r in results),
                "chars": sum(r["chars"] for r in results),
                "errors": sum(errors.values()), "errors_by_type": errors,
                "mean_confidence": (sum(r["confidence_sum"] for r in results) / pages) if pages else None,
@@ -224,6 +232,7 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
     artifacts.markdown(
         f"# Recognition\n\n| | |\n|---|---|\n| pages (this run) | {pages} of {total} |\n| lines | {summary['lines']} |\n"
         f"| lines left out (confidence below {min_line_confidence:g}) | {summary['lines_dropped']} |\n"
+        f"| pages left with no text by that | {summary['pages_emptied']} |\n"
         f"| characters | {summary['chars']} |\n| pages read turned upright | {summary['turned']} |\n| mean confidence | {'-' if mc is None else f'{mc:.3f}'} |\n"
         f"| pages/s | {summary['pages_per_s']} |\n| model | `{mid}` |\n"
         f"| output | [{storage.redact(out)}]({artifacts.link_for(out)}) |\n\n## Errors by type\n\n| type | pages |\n|---|---|\n{err_rows}",

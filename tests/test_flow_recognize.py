@@ -201,6 +201,25 @@ def test_upside_down_page_is_read_upright_by_the_flow(prefect_api, tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_a_page_whose_every_line_falls_below_the_floor_is_kept_empty_and_counted(prefect_api, tmp_path):
+    """A photograph alone on a page is read as lines of garbage; with the floor above all of them
+    the page is still in the results, with no lines, and the summary counts it (and the flow
+    logs it), while a page of text keeps its lines."""
+    from flows.recognize import run_recognize
+    from ocrcore.serialize.parquet import iter_pages as iter_results
+
+    s = generate("pages", 31, 1, {"dpi": 200, "figures": 1.0})
+    x0, y0, x1, y1 = s.meta["figures"][0]["bbox"]
+    src = tmp_path / "in"
+    storage.write_bytes_atomic(str(src / "a_photo.png"), encode_png(s.image.crop((x0 - 20, y0 - 20, x1 + 20, y1 + 20))))
+    storage.write_bytes_atomic(str(src / "b_text.png"), encode_png(generate("pages", 9, 1, {"dpi": 120}).image))
+    res = run_recognize(str(src), str(tmp_path / "out"), shard_size=2, workers=1, orient=False, min_line_confidence=0.95)
+    photo, text = sorted(iter_results(str(tmp_path / "out")), key=lambda p: p.page_id)
+    assert res["recognised"] == 2 and res["pages_emptied"] == 1, res
+    assert photo.lines == [] and photo.text == "" and len(text.lines) > 10
+    assert res["lines_dropped"] >= 5, res
+
+
 def test_recognize_process_killed_rerun_skips_committed_shards(prefect_api, tmp_path, tiny_model):
     """Issue 5's check with a real kill: `ocr recognize` SIGKILLed half way (its workers with it),
     then the same command again: committed shards are not recomputed (their files untouched), and
