@@ -170,6 +170,56 @@ def char_boxes(gray: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[BBox]
     return list(zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist()))
 
 
+def wide_line_cuts(gray: np.ndarray, limit: int) -> list[tuple[int, bool]]:
+    """Where to cut a line image wider than ``limit`` columns into pieces the model can take:
+    ``(column, is_space)`` pairs, none for a line that fits.
+
+    A line that long (a wide-format drawing's title block, a rule taken for a line, stripes
+    turned sideways by the orientation check) once failed the whole page. Each cut lies in the
+    second half of its piece, in the widest run of the emptiest columns there: a word space when
+    the line has one (``is_space``: white, at least a fifth of the crop's height), else the
+    thinnest joint.
+    """
+    h, w = gray.shape
+    limit = max(int(limit), 8)
+    if w <= limit:
+        return []
+    profile = (gray < CUT_INK).sum(axis=0)
+    cuts, start = [], 0
+    while w - start > limit:
+        lo, hi = start + limit // 2, min(start + limit, w - limit // 4)  # no sliver left at the end
+        win = profile[lo:hi]
+        low = np.r_[False, win == win.min(), False]
+        edges = np.flatnonzero(low[1:] != low[:-1])
+        runs = edges.reshape(-1, 2)
+        longest = runs[np.argmax(runs[:, 1] - runs[:, 0])]
+        cut = lo + int(longest.sum()) // 2
+        cuts.append((cut, bool(win.min() == 0 and longest[1] - longest[0] >= max(2, h // 5))))
+        start = cut
+    return cuts
+
+
+def join_pieces(results: Sequence, cuts: Sequence[tuple[int, bool]]):
+    """One line's result from the results of its pieces (:func:`wide_line_cuts`): characters moved
+    to the whole line's columns, a space where a cut fell in a word space, the confidence the mean
+    of the characters' as the decoder's."""
+    from ocrcore.model.predict import CharResult, LineResult
+
+    if not cuts:
+        return results[0]
+    chars: list = []
+    offsets = [0] + [c for c, _ in cuts]
+    for k, (r, a) in enumerate(zip(results, offsets)):
+        moved = [CharResult(c.text, c.confidence, c.start, c.end, c.x0 + a, c.x1 + a) for c in r.chars]
+        if k and cuts[k - 1][1] and moved and chars and not chars[-1].text.isspace() and not moved[0].text.isspace():
+            conf = (chars[-1].confidence + moved[0].confidence) / 2.0
+            chars.append(CharResult(" ", conf, 0, 0, a, a))
+        chars += moved
+    if not chars:
+        return LineResult("", float(np.mean([r.confidence for r in results])), [])
+    return LineResult("".join(c.text for c in chars), float(np.mean([c.confidence for c in chars])), chars)
+
+
 def build_line(li: LineImage, text: str, confidence: float, chars: Sequence) -> Line:
     """A :class:`Line` with words and characters in page coordinates from a recognised line.
 
@@ -245,8 +295,23 @@ class PageRecognizer:
         self.last_check = None
 
     def _read(self, images: list) -> list:
-        return self.recognizer.recognize_lines(images, batch_size=self.batch_size, reframe=self._reframe) \
-            if images else []
+        if not images:
+            return []
+        rec = self.recognizer
+        read = lambda ims: rec.recognize_lines(ims, batch_size=self.batch_size, reframe=self._reframe)  # noqa: E731
+        max_width, height = getattr(rec, "max_width", None), getattr(rec, "input_height", None)
+        if not max_width or not height:
+            return read(images)
+        # Half the model's width limit: re-framing a crop may make it shallower, so wider.
+        cuts = [wide_line_cuts(g, max_width * g.shape[0] // (2 * height)) for g in images]
+        if not any(cuts):
+            return read(images)
+        parts = []
+        for g, cs in zip(images, cuts):
+            bounds = [0] + [c for c, _ in cs] + [g.shape[1]]
+            parts += [g[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        got = iter(read(parts))
+        return [join_pieces([next(got) for _ in range(len(cs) + 1)], cs) for cs in cuts]
 
     @property
     def _reframe(self) -> bool | None:

@@ -510,6 +510,21 @@ def test_no_lines_are_found_in_pictures():
     assert inside <= 6
 
 
+def test_a_photograph_alone_on_a_page_is_no_error():
+    """A plate: a photograph alone on a white page. Its large blobs set a text scale of hundreds
+    of pixels, and the underline finder then failed the page (a ValueError from slicing, so the
+    page became an error row): a stroke that long cannot fit the page. These plates now give
+    at most a line each."""
+    from ocrcore.synth import generate
+
+    for seed, k in ((34, 2), (34, 1), (35, 1)):
+        s = generate("pages", seed, k, {"dpi": 200, "figures": 1.0})
+        x0, y0, x1, y1 = s.meta["figures"][0]["bbox"]
+        page = Image.new("L", (1700, 2200), 250)
+        page.paste(s.image.convert("L").crop((x0, y0, x1, y1)), (100, 400))
+        assert len(segment(binarize(page))) <= 1
+
+
 def test_a_heading_above_a_halftone_is_not_taken_for_part_of_a_picture():
     """A halftone's dots make the first text scale tiny; at that scale the bold glyphs of the
     heading and of a table's header row were dense enough to pass for pictures, and were lost

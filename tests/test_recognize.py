@@ -585,3 +585,39 @@ def test_a_spread_with_a_dark_fold_is_split():
     right_ink = min(c["bbox"][0] for ln in b.page.to_dict()["lines"] for w in ln["words"] for c in w["chars"])
     left_ink = max(c["bbox"][2] for ln in a.page.to_dict()["lines"] for w in ln["words"] for c in w["chars"])
     assert x is not None and left_ink < x < ga.shape[1] + right_ink
+
+
+def test_a_line_too_wide_for_the_model_is_read_in_pieces():
+    """A line longer than the model takes (256 times its height: a wide-format sheet's title
+    block, or stripes turned sideways by the orientation check) made the whole page an error.
+    It is now cut at word spaces into pieces the model can read, and read as one line: same
+    text, characters in the whole line's columns, in order."""
+    from ocrcore.model.lines import LineImageError
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.recognize import join_pieces, wide_line_cuts
+    from rapidfuzz.distance import Levenshtein
+
+    parts, texts = [], []
+    for i in range(40):
+        s = generate("lines", 23, i, {"degrade": 0.0})
+        w, h = s.image.size
+        parts.append(np.asarray(s.image.convert("L").resize((w * 40 // h, 40)), np.float32) / 255)
+        parts.append(np.ones((40, 12), np.float32))  # a word space
+        texts.append(s.text)
+    line = np.concatenate(parts[:-1], axis=1)
+    truth = " ".join(texts)
+    rec = Recognizer.load(num_threads=1)
+    assert line.shape[1] * rec.input_height / line.shape[0] > rec.max_width
+    with pytest.raises(LineImageError):
+        rec.recognize_lines([line])
+    cuts = wide_line_cuts(line, rec.max_width * line.shape[0] // (2 * rec.input_height))
+    assert len(cuts) >= 2 and all(sp for _, sp in cuts)
+    bounds = [0] + [c for c, _ in cuts] + [line.shape[1]]
+    assert max(b - a for a, b in zip(bounds, bounds[1:])) <= rec.max_width * line.shape[0] // (2 * rec.input_height)
+    got = PageRecognizer(rec)._read([line])[0]
+    assert Levenshtein.distance(got.text, truth) <= 0.02 * len(truth), (got.text[:200], truth[:200])
+    x0s = [c.x0 for c in got.chars]
+    assert x0s == sorted(x0s) and x0s[-1] > bounds[-2]
+    assert got.text == "".join(c.text for c in got.chars)
+    assert got.confidence == pytest.approx(np.mean([c.confidence for c in got.chars]))
+    assert join_pieces([got], []) is got

@@ -506,6 +506,8 @@ def _underlines(b: np.ndarray, s: float, min_length: float = 3.0, max_thickness:
     t = max(2, int(round(max_thickness * s)) + 1)
     H, W = b.shape
     Wk = W // k
+    if need > Wk:  # longer than the page is wide (a photo's blobs can set a huge scale)
+        return None
     full = np.ascontiguousarray(b[:, : Wk * k]).view(word) == word(ones)
     cand = full[:, : Wk - need + 1].copy()
     for j in range(1, need):
