@@ -651,10 +651,16 @@ def _line_pitch(b: np.ndarray) -> Optional[float]:
     # type the x-height's top and the baseline are the densest rows, so the x-height itself
     # correlates (8 px against a 33-px pitch on a 150-dpi monospace page, which then fell apart
     # into 488 "lines" for 85). The true pitch repeats at twice its lag.
+    # Nor is a ripple on the slope of a broad hump: large type's strokes make one at the distance
+    # from the x-height's top to the baseline (10 px against a 93-px pitch, 39-pt type at 150
+    # dpi, and the page lost all but 4 of its 32 lines). The pitch's peak rises from a deep
+    # valley, where lines meet the gaps between them; a ripple barely dips before it.
     strong = peaks[seg[peaks] >= 0.5 * seg[peaks].max()]
     for p in strong:
         lag = lo + int(p)
         d = max(1, lag // 10)
+        if ac[lag] - ac[:lag].min() < 0.5 * ac[lag]:
+            continue
         if 2 * lag + d >= h or ac[2 * lag - d: 2 * lag + d + 1].max() >= 0.3 * ac[lag]:
             return float(lag)
     return float(lo + strong[0])
