@@ -68,6 +68,15 @@ class VerticalWarp:
         gw, gh = self.size[0] / self.cell[0], self.size[1] / self.cell[1]
         return (0.0, 0.0, min(gw, self.grid.shape[1]), min(gh, self.grid.shape[0]))
 
+    def then(self, more: "VerticalWarp") -> "VerticalWarp":
+        """The warp that flattens as this one and then ``more`` (measured on this one's flat
+        page) do, in one step: ``d(x, y) = more.d(x, y) + self.d(x, y + more.d(x, y))``, on
+        ``more``'s grid."""
+        gh, gw = more.grid.shape
+        ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float64)
+        xs, ys = (xs + 0.5) * more.cell[0], (ys + 0.5) * more.cell[1]
+        return VerticalWarp(more.grid + self.d(xs, ys + more.grid), more.cell, more.size)
+
     def to_page_boxes(self, boxes, samples: int = 5) -> np.ndarray:
         """Boxes on the flat page -> boxes on the page: each box's top and bottom edges, sampled
         at ``samples`` points across, moved by the displacement there (``N x 4`` float)."""

@@ -38,6 +38,7 @@ from ocrcore.preprocess import showthrough
 # 0.67 inside, read as "Tm" (a synthetic spread at 100 dpi, skewed about a degree).
 BAR_LINE_SHARE = 0.7
 BAR_LINE_IOU = 0.5
+FLATTEN_PASSES = 3  # analyses of a curled page's flat page at most, each taking out the bend left
 
 
 @dataclass
@@ -185,9 +186,26 @@ def _flattened(part: PagePart, binarize_params: Optional[dict], segment_params: 
     if first.deskewed:
         page = page.transform(first.transform.size, Image.AFFINE, first.transform.pil_affine(), Image.BILINEAR,
                               fillcolor=255)
-    flat = warp.flatten(np.asarray(page, dtype=np.float32), 255.0)
-    layout = analyse_page(Image.fromarray(np.clip(np.round(flat), 0, 255).astype(np.uint8)),
-                          binarize_params=binarize_params, segment_params=segment_params)
+    grey = np.asarray(page, dtype=np.float32)
+
+    def analyse(w: VerticalWarp, measure: bool) -> PageLayout:
+        flat = np.clip(np.round(w.flatten(grey, 255.0)), 0, 255).astype(np.uint8)
+        return analyse_page(Image.fromarray(flat), binarize_params=binarize_params, segment_params=segment_params,
+                            measure=measure)
+
+    # Bent hard, neighbouring lines merged where they bent most and the bend measured there fell
+    # short; on the flat page they come apart, and what bend is left is measured and taken out.
+    for more_passes in range(FLATTEN_PASSES - 1, -1, -1):
+        layout = analyse(warp, more_passes > 0)
+        m = layout.measures
+        text = m.pop("text", None)
+        more = None
+        if text is not None and not layout.binarized.deskewed and layout.binarized.transform.size == first.transform.size:
+            more = estimate_warp(text, m["scale"], m["factor"], first.transform.size, columns=m.pop("columns"))
+        m.clear()
+        if more is None:
+            break
+        warp = warp.then(more)
     return PagePart(part.kind, part.box, layout, Flattened(warp, first))
 
 
