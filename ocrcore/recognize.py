@@ -201,8 +201,9 @@ def wide_line_cuts(gray: np.ndarray, limit: int) -> list[tuple[int, bool]]:
 
 def join_pieces(results: Sequence, cuts: Sequence[tuple[int, bool]]):
     """One line's result from the results of its pieces (:func:`wide_line_cuts`): characters moved
-    to the whole line's columns, a space where a cut fell in a word space, the confidence the mean
-    of the characters' as the decoder's."""
+    to the whole line's columns (``x0``, ``x1``; their CTC frame numbers stay their piece's), a
+    space where a cut fell in a word space, the confidence the mean of the characters' as the
+    decoder's."""
     from ocrcore.model.predict import CharResult, LineResult
 
     if not cuts:
