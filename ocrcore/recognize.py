@@ -305,9 +305,7 @@ class PageRecognizer:
             return read(images)
         # Half the model's width limit: re-framing a crop may make it shallower, so wider.
         cuts = [wide_line_cuts(g, max_width * g.shape[0] // (2 * height)) for g in images]
-        if not any(cuts):
-            return read(images)
-        parts = []
+        parts = []  # a line that fits is one piece, itself
         for g, cs in zip(images, cuts):
             bounds = [0] + [c for c, _ in cs] + [g.shape[1]]
             parts += [g[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]

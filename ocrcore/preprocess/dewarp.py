@@ -57,9 +57,10 @@ class VerticalWarp:
     def flatten(self, page: np.ndarray, fill: float, band: int = 256) -> np.ndarray:
         """The flat page: every column moved up or down by the displacement, interpolated
         linearly between the two rows it falls between (``fill`` where it falls above the first
-        row or below the last, as ``map_coordinates``' constant mode gives). Band by band of ``band`` rows: the displacement is vertical only, so each output
-        pixel reads two pixels of its own column. Whole-page coordinate arrays for
-        ``map_coordinates`` took 6 s and 1.1 GB on a 600-dpi page; bands keep temporaries small."""
+        row or below the last, as ``map_coordinates``' constant mode gives). Made ``band`` rows
+        at a time: the displacement is vertical only, so each output pixel reads two pixels of
+        its own column. Whole-page coordinate arrays for ``map_coordinates`` took 6 s and 1.1 GB
+        on a 600-dpi page; bands keep temporaries small."""
         h, w = page.shape
         grid = Image.fromarray(self.grid.astype(np.float32), mode="F")
         gx0, gy0, gx1, gy1 = self._resize_box()

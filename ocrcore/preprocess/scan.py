@@ -195,8 +195,8 @@ def _flattened(part: PagePart, binarize_params: Optional[dict], segment_params: 
 
     # Bent hard, neighbouring lines merged where they bent most and the bend measured there fell
     # short; on the flat page they come apart, and what bend is left is measured and taken out.
-    for more_passes in range(FLATTEN_PASSES - 1, -1, -1):
-        layout = analyse(warp, more_passes > 0)
+    for k in range(FLATTEN_PASSES):
+        layout = analyse(warp, k < FLATTEN_PASSES - 1)  # the last pass measures nothing more
         m = layout.measures
         text = m.pop("text", None)
         more = None
