@@ -137,19 +137,19 @@ class Before:
 
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-                      R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE)
+                      R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE, T.SOFT_SHARE)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
         R.spread_split = lambda image: None  # one page per image
         R.reversed_bars = lambda image: []  # no bars looked for
         R.estimate_warp = lambda *a, **k: None  # no page flattened
-        T.SHADED_SHARE = float("inf")  # no page shows through
+        T.SHADED_SHARE = T.SOFT_SHARE = float("inf")  # no page shows through
         return self
 
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-         R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE) = self.saved
+         R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE, T.SOFT_SHARE) = self.saved
 
 
 def main() -> None:

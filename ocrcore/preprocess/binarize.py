@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -613,9 +614,15 @@ SHOW_THROUGH_LEVEL = 0.5  # ink darker than this, between the page's darkest ink
 # tell the back page by: on faint pages (0.57-0.85 on 5 synthetic ones, 0.02-0.50 on pages
 # showing through) the split ran through the front's own strokes and lost lines.
 SHOW_THROUGH_DARKEST = 0.55
-# Least sharpness (steepest step to a lighter neighbour over contrast, see _sharp_cores) that
-# makes a component the front's whatever its level.
+# Least sharpness (steepest step to a lighter neighbour over contrast, see sharp_cores) that
+# makes a component the front's whatever its level; also the least step, over its own contrast,
+# that makes one of its pixels part of a stroke's edge.
 SHOW_THROUGH_SHARP = 0.6
+# A sharp component's pixels within this share of its contrast above its darkest are its core:
+# at 0.3-0.5 a light, thin face (seed 77 page 3, 300 dpi) kept the back page's strokes joined
+# to it (15.4% -> 18.1-27.6% CER); at 0.15 13.6%.
+SHARP_CORE = 0.15
+BACK_COMPONENTS = 10  # soft components lighter than the level that tell the back page's darkness
 
 
 def _without_back_page(ink0: np.ndarray, g8: np.ndarray, raw: np.ndarray, bg_map: np.ndarray,
@@ -630,11 +637,15 @@ def _without_back_page(ink0: np.ndarray, g8: np.ndarray, raw: np.ndarray, bg_map
     :data:`SHOW_THROUGH_LEVEL` of the way from the page's darkest ink (the 5th percentile of
     the darkest pixel of each ink-bearing block of ``f`` x ``f`` pixels, relative to the paper)
     to the paper: the front's strokes keep their soft edges, the back page's strokes go but
-    where they touch the front's. Not for every page: at 100 dpi the thin strokes of a light
+    where they touch the front's. The front's sharp-edged strokes count too, whatever their level
+    (:func:`sharp_cores`): the darkest ink may be a black heading's, and grey body text no
+    darker than the back page. Not for every page: at 100 dpi the thin strokes of a light
     face never get that dark, and on clean pages drawn so this lost body text (41% -> 45% CER
     on 6 pages); :mod:`ocrcore.preprocess.scan` asks for it where the line crops show the back
     page (:mod:`ocrcore.preprocess.showthrough`). Returns the ink and whether the back page was
-    taken out: not on a page too faint to tell it by (:data:`SHOW_THROUGH_DARKEST`).
+    taken out: not on a page too faint to tell it by (:data:`SHOW_THROUGH_DARKEST`). ``g8``:
+    the grey thresholded (smoothed on a grainy scan), ``raw``: the grey as given, whose edges
+    the smoothing would soften.
     """
     H, W = ink0.shape
     h, w = H // f, W // f
@@ -652,15 +663,30 @@ def _without_back_page(ink0: np.ndarray, g8: np.ndarray, raw: np.ndarray, bg_map
     # full resolution: pixels darker than the level against the paper, grown by a pixel or two
     cut = np.clip(np.round(bg_map * (255.0 * level)), 0, 255).astype(np.uint8)
     core = g8 < np.asarray(Image.fromarray(cut).resize((W, H), Image.NEAREST))
-    core |= _sharp_cores(ink0, raw, bg_map, f)
+    core |= _sharp_cores(ink0, raw, bg_map, f, level)
     for _ in range(max(1, f // 2)):
         core = dilate3x3(core)
     return ink0 & core, True
 
 
-def _sharp_cores(ink: np.ndarray, g8: np.ndarray, bg_map: np.ndarray, f: int) -> np.ndarray:
-    """The darker half of each sharp-edged ink component (:data:`SHOW_THROUGH_SHARP`): the
-    front's strokes whatever their level, since the paper blurs the back page's.
+def _sharp_cores(ink: np.ndarray, g8: np.ndarray, bg_map: np.ndarray, f: int, level: float) -> np.ndarray:
+    """:func:`sharp_cores` of a page's ink, each component's paper read from ``bg_map`` (at
+    ``1 / f`` of the page's size) at its top-left corner."""
+    hm, wm = bg_map.shape
+    return sharp_cores(ink, g8, lambda ys, xs: 255.0 * bg_map[np.minimum(ys // f, hm - 1), np.minimum(xs // f, wm - 1)],
+                       level=level)
+
+
+def sharp_cores(ink: np.ndarray, g8: np.ndarray, paper_at, *, level: Optional[float] = None) -> np.ndarray:
+    """The core of each sharp-edged component of ``ink`` (:data:`SHOW_THROUGH_SHARP`) on
+    grey ``g8``: the front's strokes whatever their level, since the paper blurs the back page's.
+    ``paper_at(ys, xs)``: the paper's grey level (0-255) at the components' top-left corners.
+    ``level``: when given, the level (relative to the paper) under which ink is surely the
+    front's; then a sharp component must also be darker than the back page's strokes, the 10th
+    percentile of the darkest pixel of the soft components lighter than that level (at least
+    :data:`BACK_COMPONENTS` of them): at 100-150 dpi the paper's blur is a pixel or less, and
+    the back page's strokes passed for sharp (150 dpi, the back at half the front's darkness:
+    0.24% -> 1.22% CER).
 
     The level alone took the front's grey body text for the back page where a black heading
     set the page's darkest ink (a 200-dpi page: half its ink gone, 68.6% CER). A component's
@@ -668,28 +694,43 @@ def _sharp_cores(ink: np.ndarray, g8: np.ndarray, bg_map: np.ndarray, f: int) ->
     (paper minus its darkest pixel), on the grey median-filtered so a lone speck is no edge.
     Printed strokes reach 0.5-1 (the 5th percentile 0.52-0.67 on 8 synthetic pages at 100-300
     dpi), strokes seen through the paper stay under 0.55 at 150-300 dpi; at 100 dpi the paper's
-    blur is under a pixel and they overlap (bench/RESULTS.md). Only the darker half of a sharp
-    component counts as core, so back-page strokes joined to a front stroke still go.
+    blur is under a pixel and they overlap (bench/RESULTS.md). Only the darkest pixels of a sharp
+    component and those that are a sharp step themselves count as core, so back-page strokes
+    joined to a front stroke still go.
     """
     labels, n = ndi.label(ink, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros_like(ink)
-    g8 = np.asarray(Image.fromarray(g8).filter(ImageFilter.MedianFilter(3)))  # lone specks have no edges
-    g = g8.astype(np.int16)
+    # median-filtered: a lone speck has no edges
+    g = np.asarray(Image.fromarray(g8).filter(ImageFilter.MedianFilter(3))).astype(np.int16)
+    step = lighter_step(g)
     at = labels[ink]
     steep = np.zeros(n + 1, np.int16)
-    np.maximum.at(steep, at, lighter_step(g)[ink])
+    np.maximum.at(steep, at, step[ink])
     darkest = np.full(n + 1, 255, np.int16)
     np.minimum.at(darkest, at, g[ink])
-    steep, darkest = steep[1:].astype(np.float64), darkest[1:].astype(np.float64)
-    hm, wm = bg_map.shape
     starts = np.array([(sl[0].start, sl[1].start) for sl in ndi.find_objects(labels)])
-    paper = 255.0 * bg_map[np.minimum(starts[:, 0] // f, hm - 1), np.minimum(starts[:, 1] // f, wm - 1)]
+    paper = np.zeros(n + 1)
+    paper[1:] = paper_at(starts[:, 0], starts[:, 1])
     contrast = paper - darkest
     sharp = (steep >= SHOW_THROUGH_SHARP * contrast) & (contrast > 0)
-    half = np.zeros(n + 1, np.int16)  # per label: the level under which its pixels are core
-    half[1:] = np.where(sharp, np.ceil(darkest + 0.5 * contrast), 0).astype(np.int16)
-    return g < half[labels]
+    sharp[0] = False
+    if level is not None:
+        rel = darkest / np.maximum(paper, 1.0)
+        back = ~sharp & (rel >= level) & (contrast > 0)
+        back[0] = False
+        if np.count_nonzero(back) >= BACK_COMPONENTS:
+            sharp &= rel < np.percentile(rel[back], 10.0)
+    # the core: a sharp component's darkest pixels (a thick stroke's inside), and its pixels at
+    # least half as dark as its darkest that are themselves a sharp step above the paper (a thin
+    # stroke's; the back page's pixels joined to it are not: their lighter neighbours are the
+    # back page's, and grain on a noisy page does not make a light pixel an edge)
+    gi = g[ink]
+    own = paper[at] - gi
+    core = np.zeros_like(ink)
+    core[ink] = sharp[at] & ((gi < np.ceil(darkest + SHARP_CORE * contrast)[at])
+                             | ((step[ink] >= SHOW_THROUGH_SHARP * own) & (own >= 0.5 * contrast[at])))
+    return core
 
 
 def lighter_step(g: np.ndarray) -> np.ndarray:

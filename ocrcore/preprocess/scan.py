@@ -65,12 +65,13 @@ class PagePart:
     layout: PageLayout
     flattened: Optional[Flattened] = None
     shaded: float = 0.0  # share of the paper away from its lines' ink that is shaded (see crops())
+    soft: float = 0.0  # share of its lines' ink that is soft, the back page's (see crops())
     _crops: Optional[dict] = field(default=None, repr=False)
 
     @property
     def shows_through(self) -> bool:
         """Whether the back of the sheet shows through this part (and was taken out)."""
-        return self.layout.binarized.show_through or self.shaded > showthrough.SHADED_SHARE
+        return self.layout.binarized.show_through or showthrough.shows(self.shaded, self.soft)
 
     def crops(self) -> dict[int, LineCrop]:
         """The crops of the layout's lines (by ``id`` of the region), cut once and kept. The
@@ -81,7 +82,7 @@ class PagePart:
             regions, b = self.layout.lines, self.layout.binarized
             cut = [r.crop(b) for r in regions]
             if self.kind != "line" and not b.was_binary:
-                cut, self.shaded = showthrough.clean_crops(regions, cut, force=b.show_through)
+                cut, self.shaded, self.soft = showthrough.clean_crops(regions, cut, force=b.show_through)
             self._crops = {id(r): c for r, c in zip(regions, cut)}
         return self._crops
 
@@ -186,10 +187,10 @@ def _flattened(part: PagePart, binarize_params: Optional[dict], segment_params: 
     if first.deskewed:
         page = page.transform(first.transform.size, Image.AFFINE, first.transform.pil_affine(), Image.BILINEAR,
                               fillcolor=255)
-    grey = np.asarray(page, dtype=np.float32)
+    grey = np.asarray(page)
 
     def analyse(w: VerticalWarp, measure: bool) -> PageLayout:
-        flat = np.clip(np.round(w.flatten(grey, 255.0)), 0, 255).astype(np.uint8)
+        flat = w.flatten(grey, 255)
         return analyse_page(Image.fromarray(flat), binarize_params=binarize_params, segment_params=segment_params,
                             measure=measure)
 
@@ -249,7 +250,7 @@ def _shows_through(part: PagePart, binarize_params: Optional[dict]) -> bool:
     if b.was_binary or b.show_through or (binarize_params or {}).get("show_through", None) is not None:
         return False
     part.crops()
-    return part.shaded > showthrough.SHADED_SHARE
+    return showthrough.shows(part.shaded, part.soft)
 
 
 def _share_inside(b: BBox, box: BBox) -> float:
