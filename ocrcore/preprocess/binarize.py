@@ -673,8 +673,11 @@ def _sharp_cores(ink: np.ndarray, g8: np.ndarray, bg_map: np.ndarray, f: int, le
     """:func:`sharp_cores` of a page's ink, each component's paper read from ``bg_map`` (at
     ``1 / f`` of the page's size) at its top-left corner."""
     hm, wm = bg_map.shape
-    return sharp_cores(ink, g8, lambda ys, xs: 255.0 * bg_map[np.minimum(ys // f, hm - 1), np.minimum(xs // f, wm - 1)],
-                       level=level)
+
+    def paper_at(ys, xs):
+        return 255.0 * bg_map[np.minimum(ys // f, hm - 1), np.minimum(xs // f, wm - 1)]
+
+    return sharp_cores(ink, g8, paper_at, level=level)
 
 
 def sharp_cores(ink: np.ndarray, g8: np.ndarray, paper_at, *, level: Optional[float] = None) -> np.ndarray:

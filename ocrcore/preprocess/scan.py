@@ -70,7 +70,8 @@ class PagePart:
 
     @property
     def shows_through(self) -> bool:
-        """Whether the back of the sheet shows through this part (and was taken out)."""
+        """Whether the back of the sheet shows through this part (taken out where binarizing
+        again could tell it: :attr:`BinarizeResult.show_through` of its layout)."""
         return self.layout.binarized.show_through or showthrough.shows(self.shaded, self.soft)
 
     def crops(self) -> dict[int, LineCrop]:

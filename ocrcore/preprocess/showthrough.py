@@ -18,11 +18,12 @@ reached it, though noisy, faint pages come close (bench/RESULTS.md). Where the b
 dark enough to join the front's lines, the paper stays clean and that test misses it; its
 strokes are then part of the lines' ink, blurred where the front's are sharp, and a part whose
 lines' ink is more than :data:`SOFT_SHARE` soft (:func:`soft_share`) shows through too.
-Such a part is binarized again with ``show_through`` (:func:`ocrcore.preprocess.binarize._without_back_page`, which
-declines on pages too faint to tell the back page by) by :mod:`ocrcore.preprocess.scan`, and in
-its crops the paper away from each line's own ink becomes paper. Pages that do not show
-through are left exactly as they were: whitening every page cost clean 150-dpi pages 1.57% ->
-2.23% CER (faint strokes that segmentation left out of a line are still read from the grey).
+Such a part is binarized again with ``show_through`` by :mod:`ocrcore.preprocess.scan`
+(:func:`ocrcore.preprocess.binarize._without_back_page`, which declines on pages too faint to
+tell the back page by), and in its crops the paper away from each line's own ink becomes paper.
+Pages that do not show through are left exactly as they were: whitening every page cost clean
+150-dpi pages 1.57% -> 2.23% CER (faint strokes that segmentation left out of a line are still
+read from the grey).
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def shaded_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) 
 
 def soft_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) -> float:
     """Of the crops' ink near their lines' own ink, the share that is neither as dark as half
-    the crop's paper nor in the darker half of a sharp-edged stroke (:func:`.binarize.sharp_cores`):
+    the crop's paper nor within a pixel of a sharp stroke's core (:func:`.binarize.sharp_cores`):
     the back page's blurred strokes where they joined the front's lines. There the paper away
     from the lines is clean and :func:`shaded_share` misses them (a 300-dpi page with the back
     page at half the front's darkness: 1.1% shaded, read at 61% CER)."""
