@@ -105,9 +105,11 @@ def soft_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) ->
         g8 = np.round(crop.image * 255.0).astype(np.uint8)
         paper = float(np.median(g8[~near])) if not near.all() else 255.0
         ink = near & (g8 < SOFT_INK * paper)
-        core = (g8 < 0.5 * paper) | sharp_cores(ink, g8, lambda ys, xs: np.full(len(ys), paper))
-        soft += int(np.count_nonzero(ink & ~dilate3x3(core)))
         ink_px += int(np.count_nonzero(ink))
+        light = ink & ~dilate3x3(g8 < 0.5 * paper)
+        if light.any():  # else nothing is soft, sharp or not (most crops of clean pages)
+            core = (g8 < 0.5 * paper) | sharp_cores(ink, g8, lambda ys, xs: np.full(len(ys), paper))
+            soft += int(np.count_nonzero(ink & ~dilate3x3(core)))
     return soft / ink_px if ink_px else 0.0
 
 
