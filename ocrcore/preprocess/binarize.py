@@ -695,7 +695,7 @@ def sharp_cores(ink: np.ndarray, g8: np.ndarray, paper_at, *, level: Optional[fl
     set the page's darkest ink (a 200-dpi page: half its ink gone, 68.6% CER). A component's
     sharpness is its steepest step from a pixel to a lighter 4-neighbour over its contrast
     (paper minus its darkest pixel), on the grey median-filtered so a lone speck is no edge.
-    Printed strokes reach 0.5-1 (the 5th percentile 0.52-0.67 on 8 synthetic pages at 100-300
+    Printed strokes reach 0.5-1 (the 5th percentile 0.52-0.67 on 7 synthetic pages at 100-300
     dpi), strokes seen through the paper stay under 0.55 at 150-300 dpi; at 100 dpi the paper's
     blur is under a pixel and they overlap (bench/RESULTS.md). Only the darkest pixels of a sharp
     component and those that are a sharp step themselves count as core, so back-page strokes

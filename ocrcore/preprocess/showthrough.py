@@ -106,9 +106,10 @@ def soft_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) ->
         paper = float(np.median(g8[~near])) if not near.all() else 255.0
         ink = near & (g8 < SOFT_INK * paper)
         ink_px += int(np.count_nonzero(ink))
-        light = ink & ~dilate3x3(g8 < 0.5 * paper)
-        if light.any():  # else nothing is soft, sharp or not (most crops of clean pages)
-            core = (g8 < 0.5 * paper) | sharp_cores(ink, g8, lambda ys, xs: np.full(len(ys), paper))
+        dark = g8 < 0.5 * paper
+        # nothing light beyond a pixel of dark ink: nothing soft, sharp or not (most clean crops)
+        if (ink & ~dilate3x3(dark)).any():
+            core = dark | sharp_cores(ink, g8, lambda ys, xs: np.full(len(ys), paper))
             soft += int(np.count_nonzero(ink & ~dilate3x3(core)))
     return soft / ink_px if ink_px else 0.0
 
@@ -132,7 +133,8 @@ def clean_crops(regions: Sequence[LineRegion], crops: Sequence[LineCrop], *,
     nears = {int(k): near_own_ink(regions[k], crops[k]) for k in sample}
     sampled = [crops[k] for k in nears]
     share = shaded_share(sampled, list(nears.values()))
-    soft = soft_share(sampled, list(nears.values())) if share <= SHADED_SHARE else 0.0
+    # not where the verdict is already given: shaded, or binarized without the back page
+    soft = soft_share(sampled, list(nears.values())) if share <= SHADED_SHARE and not force else 0.0
     if share <= SHADED_SHARE and not force:
         return list(crops), share, soft
     out = []
