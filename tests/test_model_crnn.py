@@ -107,9 +107,9 @@ def test_inference_copy_matches_and_leaves_original(arch):
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="needs a torch build with oneDNN")
 def test_inference_copy_bf16_stack_matches():
-    """The bf16 copy computes what the original does, to bf16 rounding: on CPUs with AMX through
-    the oneDNN conv stack (required there), elsewhere (AMD EPYC here) through the channels-last
-    fallback, which oneDNN cannot replace without bf16 hardware."""
+    """The bf16 copy computes what the original does, to bf16 rounding: on CPUs with bf16
+    hardware (AMX, AVX512-BF16) through the oneDNN conv stack (required there), elsewhere through
+    the channels-last fallback where oneDNN cannot make one."""
     from ocrcore.model.fast import OneDNNBF16
     from ocrcore.model.predict import cpu_has_fast_bf16
     torch.manual_seed(3)

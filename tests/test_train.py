@@ -85,9 +85,11 @@ def test_validation_loss_ranks_checkpoints_of_equal_cer(tmp_path, recs):
     assert config["training"]["metrics"]["step"] == h[best]["step"] == res.best_metrics["step"]
 
 
-def test_resume_is_exact(tmp_path, recs):
-    """Straight run == run interrupted mid-way (between checkpoints) and resumed."""
-    c = cfg(max_steps=16, val_every=4, checkpoint_every=6)
+@pytest.mark.parametrize("amp", ["off", "bf16"])
+def test_resume_is_exact(tmp_path, recs, amp):
+    """Straight run == run interrupted mid-way (between checkpoints) and resumed, in fp32 and in
+    bf16 autocast (what ``amp="auto"`` picks on CPUs with bf16 hardware)."""
+    c = cfg(max_steps=16, val_every=4, checkpoint_every=6, amp=amp)
     a = train(c, recs, out=str(tmp_path / "a"))
 
     class Interrupt(Exception):
@@ -223,6 +225,18 @@ def test_amp_code_path_on_cpu(tmp_path, recs, amp):
     assert all(np.isfinite(e["loss"]) for e in events if e["event"] == "step")
     state = json.loads((tmp_path / amp / "last" / "training_state.json").read_text())
     assert (state["scaler"] is not None) == (amp == "fp16")
+
+
+def test_amp_auto_on_cpu_follows_its_bf16_hardware():
+    """``amp="auto"`` trains in bf16 on a CPU that multiplies bf16 in hardware (AMX or
+    AVX512-BF16: 1.35-1.4x fp32's samples/s measured on such an EPYC), in fp32 elsewhere, where
+    emulated bf16 is several times slower; ``off`` is always fp32."""
+    from ocrcore.model.predict import cpu_has_fast_bf16
+    from ocrcore.train import _amp_setup
+    cpu = torch.device("cpu")
+    assert _amp_setup("auto", cpu) == ((torch.bfloat16, False) if cpu_has_fast_bf16() else (None, False))
+    assert _amp_setup("off", cpu) == (None, False)
+    assert _amp_setup("fp16", cpu) == (torch.float16, True)
 
 
 def test_split_ids():
