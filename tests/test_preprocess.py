@@ -864,8 +864,8 @@ def test_a_page_of_dots_segments_in_bounded_memory():
 
 def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
     """The blocked attachment of small marks gives what the dense (marks x lines) rule gives, in
-    its two passes (the second, for the marks left, with the boxes widened by the dashes the
-    first attached)."""
+    its passes (period-sized marks past the lines' ends on a quiet page; then, for the marks
+    left, the boxes widened by the dashes, and on a quiet page the points, the first attached)."""
     import importlib
 
     seg = importlib.import_module("ocrcore.preprocess.segment")
@@ -879,45 +879,65 @@ def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
     my, mx = rng.uniform(0, 2050, n_marks + 5), rng.uniform(0, 2100, n_marks + 5)
     mh, mw = rng.uniform(1, 8, n_marks + 5), rng.uniform(1, 16, n_marks + 5)
     bb = np.stack([my, my + mh, mx, mx + mw], 1).round().astype(np.int64)  # rows y0, y1, x0, x1
+    # and a period 0.75 scales past each line's end, level with its middle
+    cy = ((boxes[:, 1] + boxes[:, 3]) / 2).round()
+    periods = np.stack([cy - 3, cy + 3, boxes[:, 2] + 15, boxes[:, 2] + 21], 1).astype(np.int64)
+    bb = np.concatenate([bb, periods])
+    kind = np.concatenate([kind, np.zeros(n_lines, np.int64)])
 
     def fresh():
         return [{"box": tuple(int(v) for v in b), "core": (int(b[1]) + 4, int(b[3]) - 4),
                  "ccs": np.array([k + 1], np.int64)} for k, b in enumerate(boxes)]
 
-    def dense(lines, small, reach=1.5, gap=0.4):  # the rule as one set of matrices
+    def dense(lines, small, trail, reach=1.5, gap=0.4):  # the rule as one set of matrices
         b = bb[small].astype(np.float64)
         yc = (b[:, 0] + b[:, 1]) / 2
         lb = np.array([ln["box"] for ln in lines], np.float64)
         lc = np.array([ln["core"] for ln in lines], np.float64)
         dash = ((b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])) & ((b[:, 3] - b[:, 2]) >= 0.4 * s)
+        point = seg._point_like(b, s) & ~dash
         dx = np.maximum(lb[None, :, 0] - b[:, 3:4], 0) + np.maximum(b[:, 2:3] - lb[None, :, 2], 0)
         mid = (yc[:, None] > lc[None, :, 0]) & (yc[:, None] < lc[None, :, 1])
+        after = mid & point[:, None] & (b[:, 2:3] >= lb[None, :, 2]) & (dx <= trail * s)
         dy = np.maximum(lb[None, :, 1] - yc[:, None], 0) + np.maximum(yc[:, None] - lb[None, :, 3], 0)
-        dy = np.where((dx <= 0.5 * s) | (mid & dash[:, None] & (dx <= reach * s)), dy + 1e-3 * dx, np.inf)
+        dy = np.where((dx <= 0.5 * s) | (mid & dash[:, None] & (dx <= reach * s)) | after, dy + 1e-3 * dx, np.inf)
         best = np.argmin(dy, axis=1)
         ok = dy[np.arange(len(small)), best] <= gap * s
         return {int(c) + 1: int(li) for c, li in zip(small[ok], best[ok])}
 
-    lines = fresh()
-    want = dense(lines, np.flatnonzero(kind == 0))
-    for c, li in want.items():  # the dashes of the first pass widen the boxes
-        h, w = bb[c - 1, 1] - bb[c - 1, 0], bb[c - 1, 3] - bb[c - 1, 2]
-        if not (w >= 1.5 * h and w >= 0.4 * s):
-            continue
-        x0, y0, x1, y1 = lines[li]["box"]
-        lines[li]["box"] = (min(x0, int(bb[c - 1, 2])), y0, max(x1, int(bb[c - 1, 3])), y1)
-    second = dense(lines, np.array([c for c in np.flatnonzero(kind == 0) if c + 1 not in want], np.int64))
-    assert len(want) > 100 and len(second) > 0
-    want.update(second)
-    budget = seg._PAIR_BUDGET
+    def expected(quiet):
+        lines = fresh()
+        marks = np.flatnonzero(kind == 0)
+        want = dense(lines, marks, 0.0)
+        if quiet:  # period-sized marks past the lines' ends, for the marks left
+            want.update(dense(lines, np.array([c for c in marks if c + 1 not in want], np.int64), seg.TRAIL_REACH))
+        for c, li in want.items():  # the dashes (and on a quiet page the points) widen the boxes
+            h, w = bb[c - 1, 1] - bb[c - 1, 0], bb[c - 1, 3] - bb[c - 1, 2]
+            point = seg._point_like(bb[c - 1: c].astype(np.float64), s)[0]
+            if not (w >= 1.5 * h and w >= 0.4 * s) and not (quiet and point):
+                continue
+            x0, y0, x1, y1 = lines[li]["box"]
+            lines[li]["box"] = (min(x0, int(bb[c - 1, 2])), y0, max(x1, int(bb[c - 1, 3])), y1)
+        second = dense(lines, np.array([c for c in marks if c + 1 not in want], np.int64),
+                       seg.TRAIL_REACH if quiet else 0.0)
+        assert len(want) > 100 and len(second) > 0
+        want.update(second)
+        return want
+
+    budget, stray = seg._PAIR_BUDGET, seg.STRAY_POINTS
+    results = {}
     try:
         seg._PAIR_BUDGET = 1000  # blocks of 256 marks: many blocks
-        lines = fresh()
-        seg._attach_small(lines, kind, bb, s)
+        for quiet, limit in ((False, 0.0), (True, 1e9)):  # a page strewn with points, and a quiet one
+            seg.STRAY_POINTS = limit
+            lines = fresh()
+            seg._attach_small(lines, kind, bb, s)
+            got = {int(c): k for k, ln in enumerate(lines) for c in ln["ccs"][1:]}
+            assert got == expected(quiet), quiet
+            results[quiet] = got
     finally:
-        seg._PAIR_BUDGET = budget
-    got = {int(c): k for k, ln in enumerate(lines) for c in ln["ccs"][1:]}
-    assert got == want
+        seg._PAIR_BUDGET, seg.STRAY_POINTS = budget, stray
+    assert len(results[True]) > len(results[False])
 
 
 def test_lone_specks_on_a_bilevel_scan_are_taken_out():
@@ -1194,7 +1214,8 @@ def test_a_back_page_that_joined_the_lines_is_found_by_its_soft_strokes():
 def test_clean_pages_do_not_show_through_and_keep_their_crops():
     """Pages with no back showing, of the kinds that look most like it (pictures, heavy
     degradation, 100 dpi, a bilevel scan), are not taken for it: their shaded share stays far
-    under the bar and their crops are exactly the regions' own."""
+    under the bar and their crops are exactly the regions' own. (The 100-dpi page's soft share,
+    0.0146, went to 0.0150 when lines kept their final periods: half the bar; the margin is 0.6.)"""
     from ocrcore.preprocess.scan import analyse_scan
     from ocrcore.preprocess.showthrough import SHADED_SHARE, SOFT_SHARE
     from ocrcore.synth import generate
@@ -1205,7 +1226,7 @@ def test_clean_pages_do_not_show_through_and_keep_their_crops():
         crops = scan.crops()
         part = scan.parts[0]
         assert not part.shows_through and part.shaded < 0.5 * SHADED_SHARE, (params, part.shaded)
-        assert part.soft < 0.5 * SOFT_SHARE, (params, part.soft)
+        assert part.soft < 0.6 * SOFT_SHARE, (params, part.soft)
         for pl, c in zip(scan.lines, crops):
             assert np.array_equal(c.image, pl.region.crop(part.layout.binarized).image)
     bilevel = generate("pages", 77, 4, {"dpi": 150, "show_through": 0.4}).image.convert("1", dither=Image.Dither.NONE)
@@ -1336,3 +1357,64 @@ def test_two_columns_over_three_read_block_by_block():
     order = matched_order([ln.bbox for ln in lines], [b for b, _ in truth])
     assert -1 not in order and len(set(order)) == len(truth)
     assert order == sorted(order)  # upper left, upper right, then the three lower columns
+
+
+def test_a_monospace_lines_final_period_stays_in_its_crop():
+    """Monospace type centres punctuation in a full cell, so a line's final period or colon lies
+    0.5-0.6 text scales past its last letter, beyond the half scale marks had to lie within: on
+    this 300-dpi page (seed 9950 page 4, monospace) four lines' crops lost their final mark and
+    were read without it ("swear." -> "swear"). Every line ending in punctuation now keeps it."""
+    from ocrcore.pagescore import truth_page
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.synth import generate
+    from ocrcore.synth.dataset import sample_to_row
+
+    sample = generate("pages", 9950, 4, {"dpi": 300})
+    truth = truth_page(sample_to_row(sample, "pages"))
+    found = analyse_scan(sample.image).lines
+    ending = [tl for tl in truth.lines if tl.text[-1] in ".:;,!"]
+    assert len(ending) >= 4
+    for tl in ending:
+        last = tl.words[-1].chars[-1].bbox
+        pl = max(found, key=lambda p: bbox_iou(p.bbox, tl.bbox))
+        assert pl.bbox[2] >= last[2] - 1, (tl.text, pl.bbox, last)
+
+
+def test_a_heading_reversed_out_does_not_set_the_line_pitch():
+    """A heading printed white on a dark bar (turned with the page): its rows are solid ink, and
+    in the row profile's autocorrelation the bar made a broad hump on which the true pitch's peak
+    (26 px on this 300-dpi page) rose from too shallow a valley for the ripple test; the pitch
+    went to 53 and pairs of lines were read as one (``bench_scan_defects.py``, 8 pages: 48 of
+    436 lines lost, page CER 0.44% -> 16.5%; a bar half a pixel shorter kept 26). Row sums are
+    now capped at the 90th percentile of the inked rows' before correlating."""
+    import importlib
+
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.synth import generate
+
+    seg = importlib.import_module("ocrcore.preprocess.segment")
+    pitches = []
+    real = seg._line_pitch
+    s = generate("pages", 77, 3, {"dpi": 300})
+    x0, y0, x1, y1 = s.page.lines[0].bbox
+    a = np.radians(float(s.meta["skew_deg"]))
+    c, s_ = np.cos(a), abs(np.sin(a))
+    w0 = ((x1 - x0) * c - (y1 - y0) * s_) / (c * c - s_ * s_)  # the line's size before it was turned
+    h0 = ((y1 - y0) * c - (x1 - x0) * s_) / (c * c - s_ * s_)
+    cx, cy, hw, hh = (x0 + x1) / 2, (y0 + y1) / 2, w0 / 2 + 50, max(h0, 0.3 * (y1 - y0)) / 2 + 12.5
+    corners = [(cx + dx * np.cos(a) + dy * np.sin(a), cy - dx * np.sin(a) + dy * np.cos(a))
+               for dx, dy in ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh))]
+    mask = Image.new("1", s.image.size, 0)
+    ImageDraw.Draw(mask).polygon(corners, fill=1)
+    g = np.asarray(s.image.convert("L")).astype(np.float32)
+    inside = np.asarray(mask)
+    g[inside] = 255 - 0.85 * g[inside]  # paper a dark grey, ink near white
+    try:
+        seg._line_pitch = lambda b: pitches.append(real(b)) or pitches[-1]
+        lines = analyse_scan(Image.fromarray(g.astype(np.uint8))).lines
+    finally:
+        seg._line_pitch = real
+    assert pitches and 22 <= pitches[0] <= 30, pitches
+    truth = [ln.bbox for ln in s.page.lines[1:]]
+    found = sum(any(bbox_iou(t, pl.bbox) >= 0.5 for pl in lines) for t in truth)
+    assert found >= len(truth) - 2, (found, len(truth))

@@ -41,6 +41,11 @@ __all__ = ["LineCrop", "LineRegion", "segment", "single_line", "estimate_scale"]
 
 # Most (mark, line) pairs one step of a pairwise rule holds at once (about 16 MB per float64 array)
 _PAIR_BUDGET = 2_000_000
+# How far (text scales) past a line's end a period-sized mark in its core band still joins it
+# (:func:`_attach_small`): monospace type leaves 0.5-0.6 between the last letter and a period.
+TRAIL_REACH = 1.0
+# ... unless more period-sized marks than this per line lie where no line takes them: noise.
+STRAY_POINTS = 5.0
 
 
 @dataclass
@@ -638,6 +643,13 @@ def _line_pitch(b: np.ndarray) -> Optional[float]:
     ac = np.zeros(h)
     for part in (b[:, : w // 2], b[:, w // 2:]):
         prof = part.sum(axis=1, dtype=np.float64)
+        # Rows of solid ink (a heading reversed out on a dark bar, a black band) are capped at
+        # the 90th percentile of the inked rows: uncapped, the bar's rows made a broad hump in
+        # the autocorrelation, the true pitch's peak rose from too shallow a valley for the
+        # ripple test below, and its double was taken (26 -> 53 px; pairs of lines read as one).
+        inked = prof[prof > 0]
+        if inked.size:
+            np.minimum(prof, np.percentile(inked, 90), out=prof)
         prof -= prof.mean()
         spec = np.fft.rfft(prof, 2 * h)
         ac += np.fft.irfft(spec.real ** 2 + spec.imag ** 2)[:h]
@@ -1257,7 +1269,7 @@ def _is_speck(ln, labels, objs, s) -> bool:
     return np.count_nonzero(ndi.binary_fill_holes(blob)) == ink
 
 
-def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> None:
+def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trail: float = TRAIL_REACH) -> None:
     """Attach small marks (i-dots, accents, punctuation) lying within a line's span (up to half
     a scale beyond its ends), in place.
 
@@ -1275,6 +1287,14 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     lines (cells of a table row) joins the nearer one. The marks left then get a second pass,
     with each line's ends moved out to the dashes it took (a period after a closing dash).
 
+    A mark the size of a period or a colon's dot (:func:`_point_like`) within the line's core
+    band may begin up to ``trail`` text scales after the line's end: monospace type centres its
+    punctuation in a full cell, so a line's final period or colon lies 0.5-0.6 scales beyond its
+    last letter, and lines lost it ("swear." read "swear"; 9 of the 26 errors left on 423 page
+    crops, bench/RESULTS.md). Specks much smaller than a period, at any height, stay out, and on
+    a page strewn with period-sized specks no line takes (:data:`STRAY_POINTS` per line) the
+    rule is off.
+
     A mark widens its line's box but never makes it taller: the crop's height sets the size the
     text reaches the recognizer at, and specks of dirt above and below a speckled scan's lines
     made their crops up to 1.5 times too tall, so narrow type shrank below what the model can
@@ -1289,18 +1309,27 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4) -> N
     lc = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
     b = bb[small].astype(np.float64)
     best = _nearest_line(lb, lc, b, s, reach, gap)
+    # Period-sized marks past a line's end, unless the page is strewn with marks of that size
+    # that no line took (noise: a page with 4% salt and pepper has 15-30 per line, clean pages
+    # under 0.3, speckled or degraded ones up to 2), whose specks would join as periods.
+    point = _point_like(b, s)
+    quiet = trail > 0 and np.count_nonzero(point & (best < 0)) <= STRAY_POINTS * len(lines)
+    if quiet:
+        rest = np.flatnonzero(best < 0)
+        best[rest] = _nearest_line(lb, lc, b[rest], s, reach, gap, trail)
     # Once more, for the marks left, beside the dashes that joined a line: the period after a
     # closing dash lay beyond the line's glyphs by more than half a scale and was dropped
-    # ("Perkins -." read "Perkins -"). Only dashes widen the reach: letting every mark do so
-    # chained the specks of a page with 4% salt and pepper onto its lines (CER 8.6% -> 13.0%).
-    dash = _dash_like(b, s) & (best >= 0)
+    # ("Perkins -." read "Perkins -"). Only dashes (and on a quiet page period-sized marks)
+    # widen the reach, once: letting every mark do so chained the specks of a page with 4% salt
+    # and pepper onto its lines (CER 8.6% -> 13.0%).
+    dash = (_dash_like(b, s) | (point & quiet)) & (best >= 0)
     if dash.any():
         lb2 = lb.copy()
         for c, li in zip(np.flatnonzero(dash), best[dash]):
             lb2[li, 0], lb2[li, 2] = min(lb2[li, 0], b[c, 2]), max(lb2[li, 2], b[c, 3])
         rest = np.flatnonzero(best < 0)
         if rest.size:
-            best[rest] = _nearest_line(lb2, lc, b[rest], s, reach, gap)
+            best[rest] = _nearest_line(lb2, lc, b[rest], s, reach, gap, trail if quiet else 0.0)
     ok = best >= 0
     if not ok.any():
         return
@@ -1320,11 +1349,23 @@ def _dash_like(b: np.ndarray, s: float) -> np.ndarray:
     return ((b[:, 3] - b[:, 2]) >= 1.5 * (b[:, 1] - b[:, 0])) & ((b[:, 3] - b[:, 2]) >= 0.4 * s)
 
 
-def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach: float, gap: float) -> np.ndarray:
+def _point_like(b: np.ndarray, s: float) -> np.ndarray:
+    """Marks (rows of component boxes: y0, y1, x0, x1) the size of a period or a colon's dot,
+    0.2-0.6 text scales each way (a period measured 0.35, dirt specks 0.07), or of a short
+    hyphen: wider than tall, 0.2-0.6 scales wide and at least 0.1 tall."""
+    h, w = b[:, 1] - b[:, 0], b[:, 3] - b[:, 2]
+    dot = (h >= 0.2 * s) & (w >= 0.2 * s) & (h <= 0.6 * s) & (w <= 0.6 * s)
+    hyphen = (w >= 1.5 * h) & (h >= 0.1 * s) & (w >= 0.2 * s) & (w <= 0.6 * s)
+    return dot | hyphen
+
+
+def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach: float, gap: float,
+                  trail: float = 0.0) -> np.ndarray:
     """For each small mark (rows of component boxes ``b``: y0, y1, x0, x1), the line (boxes
     ``lb``, x-height bands ``lc``) it joins under :func:`_attach_small`'s rules, or -1."""
     yc = (b[:, 0] + b[:, 1]) / 2
     dash = _dash_like(b, s)
+    point = _point_like(b, s) & ~dash
     # Marks in order of height, a block at a time against only the lines within ``gap`` of the
     # block's rows (no other line can take a mark): memory and time stay bounded on a page of
     # specks (a dithered or halftone page has 10^5 marks and thousands of line fragments, and
@@ -1343,6 +1384,7 @@ def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach
         inside_x = dx <= 0.5 * s  # a closing quote just after a line's end too
         mid = (ym[:, None] > lcn[None, :, 0]) & (ym[:, None] < lcn[None, :, 1])  # at the x-height, as dashes are
         beside = mid & dash[m][:, None] & (dx <= reach * s)
+        beside |= mid & point[m][:, None] & (bm[:, 2:3] >= lbn[None, :, 2]) & (dx <= trail * s)
         dy = np.maximum(lbn[None, :, 1] - ym[:, None], 0) + np.maximum(ym[:, None] - lbn[None, :, 3], 0)
         dy = np.where(inside_x | beside, dy + 1e-3 * dx, np.inf)
         j = np.argmin(dy, axis=1)
