@@ -7,8 +7,8 @@ Prints lines/s per core and CER (rapidfuzz) of each.
     python bench/bench_lines.py --data DATASET [--model MODEL] [--n 300] [--precisions fp32,bf16]
 
 Each precision is measured (bf16 pays off on CPUs with AMX or AVX512-BF16; elsewhere it is
-emulated and slow); the ratio to Tesseract uses the precision ``auto`` picks on this machine. Lines are re-framed to
-the model's line geometry as ``ocr eval`` does (``line_norm`` in its model.json); in ``auto``
+emulated and slow); the ratio to Tesseract uses the precision ``auto`` picks on this machine.
+Lines are re-framed to the model's line geometry as ``ocr eval`` does (``line_norm`` in its model.json); in ``auto``
 precision, batch 16 is also read as given, to show what re-framing costs and buys.
 """
 from __future__ import annotations

@@ -153,8 +153,8 @@ def recognize_archive(input: str, out: str, model: Optional[str] = None, shard_s
 
     ``model``: a model URL, or ``shipped`` (the default, when None) or ``shipped-fast`` (its
     distilled student: half the recognition time in fp32, 0.76x in bf16 on a CPU with AMX, a
-    little more error). ``precision``: the recognizer's arithmetic (``auto``: bf16 on CPUs with AMX or AVX512-BF16, see
-    :func:`ocrcore.model.predict.resolve_precision`). ``orient``: read pages given upside down
+    little more error). ``precision``: the recognizer's arithmetic (``auto``: bf16 on CPUs with
+    AMX or AVX512-BF16, see :func:`ocrcore.model.predict.resolve_precision`). ``orient``: read pages given upside down
     or sideways the right way up (:mod:`ocrcore.orientation`); boxes stay on the page as given.
     ``min_line_confidence``: lines of a page read below it are left out as not text (the dots of
     a halftone, a photo's grain; :data:`ocrcore.recognize.MIN_LINE_CONFIDENCE`), counted in the

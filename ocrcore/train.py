@@ -356,9 +356,9 @@ def _amp_setup(amp: str, device: torch.device) -> tuple[Optional[torch.dtype], b
     """(autocast dtype or None, use GradScaler).
 
     ``auto``: on CUDA bf16, or fp16 with a gradient scaler where bf16 is missing; on a CPU with
-    bf16 hardware (:func:`~ocrcore.model.predict.cpu_has_fast_bf16`) bf16, 1.35-1.4x fp32's
-    samples/s on an AVX512-BF16 EPYC at the same accuracy (``bench/RESULTS.md``, Training on
-    CPU); on other CPUs off, since emulated bf16 trained 5-7x slower there.
+    bf16 hardware (:func:`~ocrcore.model.predict.cpu_has_fast_bf16`) bf16, 1.19-1.52x fp32's
+    samples/s on an AVX512-BF16 EPYC at the same accuracy (``bench/RESULTS.md``, bf16 on CPUs
+    without AMX); on other CPUs off, since emulated bf16 trained 5-7x slower there.
     """
     if amp == "off":
         return None, False

@@ -229,7 +229,7 @@ def test_amp_code_path_on_cpu(tmp_path, recs, amp):
 
 def test_amp_auto_on_cpu_follows_its_bf16_hardware():
     """``amp="auto"`` trains in bf16 on a CPU that multiplies bf16 in hardware (AMX or
-    AVX512-BF16: 1.35-1.4x fp32's samples/s measured on such an EPYC), in fp32 elsewhere, where
+    AVX512-BF16: 1.19-1.52x fp32's samples/s measured on such an EPYC), in fp32 elsewhere, where
     emulated bf16 is several times slower; ``off`` is always fp32."""
     from ocrcore.model.predict import cpu_has_fast_bf16
     from ocrcore.train import _amp_setup

@@ -60,8 +60,9 @@ PAD_MULTIPLE = 64
 
 def cpu_has_fast_bf16() -> bool:
     """True when this CPU multiplies bfloat16 in hardware, where bf16 inference pays off: AMX
-    tiles (Intel Sapphire Rapids on; 2.7x fp32's lines/s) or AVX512-BF16 dot products (AMD EPYC of
-    the Zen 4 generation, Intel Cooper Lake; 1.6x on such an EPYC). Elsewhere oneDNN emulates bf16 and it is slower."""
+    tiles (Intel Sapphire Rapids on; 2.7x fp32's lines/s) or AVX512-BF16 dot products (AMD EPYC
+    of the Zen 4 generation, Intel Cooper Lake; 1.6x on such an EPYC). Elsewhere oneDNN
+    emulates bf16 and it is slower."""
     try:
         return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
     except Exception:  # private helpers: absent in other torch builds means "don't know"

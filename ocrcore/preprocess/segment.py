@@ -1290,8 +1290,8 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trai
     A mark the size of a period or a colon's dot (:func:`_point_like`) within the line's core
     band may begin up to ``trail`` text scales after the line's end: monospace type centres its
     punctuation in a full cell, so a line's final period or colon lies 0.5-0.6 scales beyond its
-    last letter, and lines lost it ("swear." read "swear"; 9 of the 26 errors left on 423 page
-    crops, bench/RESULTS.md). Specks much smaller than a period, at any height, stay out, and on
+    last letter, and lines lost it ("swear." read "swear"; 4 of the 9 errors at a line's end,
+    of 26, on 423 page crops, bench/RESULTS.md). Specks much smaller than a period, at any height, stay out, and on
     a page strewn with period-sized specks no line takes (:data:`STRAY_POINTS` per line) the
     rule is off.
 
