@@ -14,7 +14,8 @@ to ``--curl`` of the page height within 30% of the width from the spine, the pap
 into the fold; its own true boxes); grey with the back page showing through (the generator's
 ``show_through``: another page mirrored and blurred, darkening the paper by up to
 ``--show-through`` where its ink lies, as on thin paper).
-Readers: the page recognizer (shipped model); the same with this benchmark's fixes switched
+Readers: the page recognizer (shipped model, or ``--model``; ``--compare-model M2`` adds a
+reader with M2, "ours, M2"); the same with this benchmark's fixes switched
 off ("before": no descreening of dithered input, no removal of lone dots from bilevel input,
 border clearing that counted any ink in a reduced cell, which chained specks into one region
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
@@ -25,7 +26,7 @@ truth where the geometry is the page's own or known (not for the turned page or 
 
     python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
                                        [--turn 7] [--curl 0.03] [--show-through 0.4] [--only NAME]
-                                       [--no-tesseract] [--no-before]
+                                       [--no-tesseract] [--no-before] [--model M] [--compare-model M2]
 """
 from __future__ import annotations
 
@@ -165,13 +166,16 @@ def main() -> None:
     ap.add_argument("--only", default="", help="run only the variants whose name holds this")
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--no-before", action="store_true")
+    ap.add_argument("--model", default=None, help="model to read with (default: the shipped one)")
+    ap.add_argument("--compare-model", default=None, help="also read with this model (reader 'ours, M2')")
     args = ap.parse_args()
 
     from ocrcore.model.predict import Recognizer
     from ocrcore.recognize import PageRecognizer
 
-    reader = PageRecognizer(Recognizer.load(num_threads=1))
-    readers = ["ours"] + ([] if args.no_before else ["ours, before"])
+    reader = PageRecognizer(Recognizer.load(args.model, num_threads=1))
+    other_reader = PageRecognizer(Recognizer.load(args.compare_model, num_threads=1)) if args.compare_model else None
+    readers = ["ours"] + (["ours, M2"] if other_reader else []) + ([] if args.no_before else ["ours, before"])
     if not args.no_tesseract and tesseract_cli.available():
         readers.append("tesseract 5")
     elif not args.no_tesseract:
@@ -195,6 +199,8 @@ def main() -> None:
                 n_true += len(truth.lines)
                 if name == "tesseract 5":
                     page = tesseract_cli.read_page(image, f"p{i}")
+                elif name == "ours, M2":
+                    page = other_reader(image, page_id=f"p{i}")
                 elif name == "ours, before":
                     with Before():
                         page = reader(image, page_id=f"p{i}")
