@@ -1380,6 +1380,30 @@ def test_a_monospace_lines_final_period_stays_in_its_crop():
         assert pl.bbox[2] >= last[2] - 1, (tl.text, pl.bbox, last)
 
 
+
+@pytest.mark.parametrize("index", [21, 26, 35])
+def test_a_justified_lines_closing_dash_stays_in_its_crop(index):
+    """Justification stretches the space before a line's closing dash ("significantly -"): on
+    these 300-dpi pages (seed 77) it lay 1.53-2.84 text scales past the last word, beyond the 1.5
+    a dash could reach, and the line was read without it (3 of 14 lines ending in a dash on 40
+    pages). On a quiet page a dash in the line's x-height band now joins up to 3 scales out."""
+    import re
+
+    from ocrcore.pagescore import truth_page
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.synth import generate
+    from ocrcore.synth.dataset import sample_to_row
+
+    sample = generate("pages", 77, index, {"dpi": 300})
+    truth = truth_page(sample_to_row(sample, "pages"))
+    found = analyse_scan(sample.image).lines
+    ending = [tl for tl in truth.lines if re.search(r"\s[-\u2013\u2014]+[^\w\s]*$", tl.text)]
+    assert ending
+    for tl in ending:
+        last = tl.words[-1].chars[-1].bbox
+        pl = max(found, key=lambda p: bbox_iou(p.bbox, tl.bbox))
+        assert pl.bbox[2] >= last[2] - 1, (tl.text, pl.bbox, last)
+
 def test_a_heading_reversed_out_does_not_set_the_line_pitch():
     """A heading printed white on a dark bar (turned with the page): its rows are solid ink, and
     in the row profile's autocorrelation the bar made a broad hump on which the true pitch's peak

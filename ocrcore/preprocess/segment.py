@@ -46,6 +46,9 @@ _PAIR_BUDGET = 2_000_000
 TRAIL_REACH = 1.0
 # ... unless more period-sized marks than this per line lie where no line takes them: noise.
 STRAY_POINTS = 5.0
+# How far (text scales) past a line's end a dash in its x-height band still joins it, on such a
+# quiet page: a justified line stretches the space before a closing dash to 1.5-3 scales.
+DASH_TRAIL = 3.0
 
 
 @dataclass
@@ -1269,7 +1272,8 @@ def _is_speck(ln, labels, objs, s) -> bool:
     return np.count_nonzero(ndi.binary_fill_holes(blob)) == ink
 
 
-def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trail: float = TRAIL_REACH) -> None:
+def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trail: float = TRAIL_REACH,
+                  dash_trail: float = DASH_TRAIL) -> None:
     """Attach small marks (i-dots, accents, punctuation) lying within a line's span (up to half
     a scale beyond its ends), in place.
 
@@ -1293,7 +1297,9 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trai
     last letter, and lines lost it ("swear." read "swear"; 4 of the 9 errors at a line's end,
     of 26, on 423 page crops, bench/RESULTS.md). Specks much smaller than a period, at any height, stay out, and on
     a page strewn with period-sized specks no line takes (:data:`STRAY_POINTS` per line) the
-    rule is off.
+    rule is off. On such a quiet page a dash past a line's end reaches ``dash_trail`` scales:
+    justification stretches the space before a closing dash ("significantly -") to 1.5-3
+    scales, and 3 of 14 such lines on 40 pages lost it.
 
     A mark widens its line's box but never makes it taller: the crop's height sets the size the
     text reaches the recognizer at, and specks of dirt above and below a speckled scan's lines
@@ -1309,14 +1315,15 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trai
     lc = np.array([ln["core"] for ln in lines], dtype=np.float64).reshape(-1, 2)
     b = bb[small].astype(np.float64)
     best = _nearest_line(lb, lc, b, s, reach, gap)
-    # Period-sized marks past a line's end, unless the page is strewn with marks of that size
-    # that no line took (noise: a page with 4% salt and pepper has 15-30 per line, clean pages
-    # under 0.3, speckled or degraded ones up to 2), whose specks would join as periods.
+    # Period-sized marks and dashes further past a line's end, unless the page is strewn with
+    # marks of that size that no line took (noise: a page with 4% salt and pepper has 15-30 per
+    # line, clean pages under 0.3, speckled or degraded ones up to 2), whose specks would join.
     point = _point_like(b, s)
     quiet = trail > 0 and np.count_nonzero(point & (best < 0)) <= STRAY_POINTS * len(lines)
+    dash_trail = max(reach, dash_trail) if quiet else reach
     if quiet:
         rest = np.flatnonzero(best < 0)
-        best[rest] = _nearest_line(lb, lc, b[rest], s, reach, gap, trail)
+        best[rest] = _nearest_line(lb, lc, b[rest], s, reach, gap, trail, dash_trail)
     # Once more, for the marks left, beside the dashes that joined a line: the period after a
     # closing dash lay beyond the line's glyphs by more than half a scale and was dropped
     # ("Perkins -." read "Perkins -"). Only dashes (and on a quiet page period-sized marks)
@@ -1329,7 +1336,7 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trai
             lb2[li, 0], lb2[li, 2] = min(lb2[li, 0], b[c, 2]), max(lb2[li, 2], b[c, 3])
         rest = np.flatnonzero(best < 0)
         if rest.size:
-            best[rest] = _nearest_line(lb2, lc, b[rest], s, reach, gap, trail if quiet else 0.0)
+            best[rest] = _nearest_line(lb2, lc, b[rest], s, reach, gap, trail if quiet else 0.0, dash_trail)
     ok = best >= 0
     if not ok.any():
         return
@@ -1360,7 +1367,7 @@ def _point_like(b: np.ndarray, s: float) -> np.ndarray:
 
 
 def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach: float, gap: float,
-                  trail: float = 0.0) -> np.ndarray:
+                  trail: float = 0.0, dash_trail: float = 0.0) -> np.ndarray:
     """For each small mark (rows of component boxes ``b``: y0, y1, x0, x1), the line (boxes
     ``lb``, x-height bands ``lc``) it joins under :func:`_attach_small`'s rules, or -1."""
     yc = (b[:, 0] + b[:, 1]) / 2
@@ -1384,7 +1391,9 @@ def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach
         inside_x = dx <= 0.5 * s  # a closing quote just after a line's end too
         mid = (ym[:, None] > lcn[None, :, 0]) & (ym[:, None] < lcn[None, :, 1])  # at the x-height, as dashes are
         beside = mid & dash[m][:, None] & (dx <= reach * s)
-        beside |= mid & point[m][:, None] & (bm[:, 2:3] >= lbn[None, :, 2]) & (dx <= trail * s)
+        after = bm[:, 2:3] >= lbn[None, :, 2]  # the mark begins past the line's end
+        beside |= mid & point[m][:, None] & after & (dx <= trail * s)
+        beside |= mid & dash[m][:, None] & after & (dx <= dash_trail * s)
         dy = np.maximum(lbn[None, :, 1] - ym[:, None], 0) + np.maximum(ym[:, None] - lbn[None, :, 3], 0)
         dy = np.where(inside_x | beside, dy + 1e-3 * dx, np.inf)
         j = np.argmin(dy, axis=1)
