@@ -30,10 +30,10 @@ def shard(out: str, seed: int, first: int, count: int, dpi: int, k: int, params:
     import numpy as np
     from PIL import Image
 
-    from ocrcore.preprocess.binarize import binarize
     from ocrcore import storage
     from ocrcore.datasets import rows_to_parquet_bytes
     from ocrcore.pagelines import CropStats, labeled_crops
+    from ocrcore.preprocess.binarize import binarize
     from ocrcore.pagescore import truth_page
     from ocrcore.synth import generate
     from ocrcore.synth.dataset import sample_to_row
