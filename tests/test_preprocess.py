@@ -864,8 +864,9 @@ def test_a_page_of_dots_segments_in_bounded_memory():
 
 def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
     """The blocked attachment of small marks gives what the dense (marks x lines) rule gives, in
-    its passes (period-sized marks past the lines' ends on a quiet page; then, for the marks
-    left, the boxes widened by the dashes, and on a quiet page the points, the first attached)."""
+    its passes (period-sized marks and dashes further past the lines' ends on a quiet page; then,
+    for the marks left, the boxes widened by the dashes, and on a quiet page the points, the
+    first attached)."""
     import importlib
 
     seg = importlib.import_module("ocrcore.preprocess.segment")
@@ -889,7 +890,7 @@ def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
         return [{"box": tuple(int(v) for v in b), "core": (int(b[1]) + 4, int(b[3]) - 4),
                  "ccs": np.array([k + 1], np.int64)} for k, b in enumerate(boxes)]
 
-    def dense(lines, small, trail, reach=1.5, gap=0.4):  # the rule as one set of matrices
+    def dense(lines, small, trail, dash_trail=0.0, reach=1.5, gap=0.4):  # the rule as one set of matrices
         b = bb[small].astype(np.float64)
         yc = (b[:, 0] + b[:, 1]) / 2
         lb = np.array([ln["box"] for ln in lines], np.float64)
@@ -898,7 +899,8 @@ def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
         point = seg._point_like(b, s) & ~dash
         dx = np.maximum(lb[None, :, 0] - b[:, 3:4], 0) + np.maximum(b[:, 2:3] - lb[None, :, 2], 0)
         mid = (yc[:, None] > lc[None, :, 0]) & (yc[:, None] < lc[None, :, 1])
-        after = mid & point[:, None] & (b[:, 2:3] >= lb[None, :, 2]) & (dx <= trail * s)
+        past = b[:, 2:3] >= lb[None, :, 2]
+        after = mid & point[:, None] & past & (dx <= trail * s) | mid & dash[:, None] & past & (dx <= dash_trail * s)
         dy = np.maximum(lb[None, :, 1] - yc[:, None], 0) + np.maximum(yc[:, None] - lb[None, :, 3], 0)
         dy = np.where((dx <= 0.5 * s) | (mid & dash[:, None] & (dx <= reach * s)) | after, dy + 1e-3 * dx, np.inf)
         best = np.argmin(dy, axis=1)
@@ -910,7 +912,8 @@ def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
         marks = np.flatnonzero(kind == 0)
         want = dense(lines, marks, 0.0)
         if quiet:  # period-sized marks past the lines' ends, for the marks left
-            want.update(dense(lines, np.array([c for c in marks if c + 1 not in want], np.int64), seg.TRAIL_REACH))
+            want.update(dense(lines, np.array([c for c in marks if c + 1 not in want], np.int64), seg.TRAIL_REACH,
+                              seg.DASH_TRAIL))
         for c, li in want.items():  # the dashes (and on a quiet page the points) widen the boxes
             h, w = bb[c - 1, 1] - bb[c - 1, 0], bb[c - 1, 3] - bb[c - 1, 2]
             point = seg._point_like(bb[c - 1: c].astype(np.float64), s)[0]
@@ -919,7 +922,7 @@ def test_attaching_marks_block_by_block_matches_all_pairs_at_once():
             x0, y0, x1, y1 = lines[li]["box"]
             lines[li]["box"] = (min(x0, int(bb[c - 1, 2])), y0, max(x1, int(bb[c - 1, 3])), y1)
         second = dense(lines, np.array([c for c in marks if c + 1 not in want], np.int64),
-                       seg.TRAIL_REACH if quiet else 0.0)
+                       seg.TRAIL_REACH if quiet else 0.0, seg.DASH_TRAIL if quiet else 0.0)
         assert len(want) > 100 and len(second) > 0
         want.update(second)
         return want
