@@ -295,6 +295,26 @@ def test_crops_from_result_and_from_original_agree_and_map_back():
         assert fast.shape == exact.shape and np.max(np.abs(fast - exact)) < 0.02
 
 
+
+def test_crops_of_an_unturned_page_are_its_pixels():
+    """A page left unturned (a PDF's render, a straight scan) is cut by slicing, not resampled:
+    the grey equals per-pixel sampling, and off the page it is paper."""
+    from PIL import Image
+
+    img, _ = render_page(columns=1, seed=4, max_lines=6)
+    res = binarize(img)
+    assert res.transform.is_identity
+    ln = segment(res)[2]
+    for box in (ln.padded_box(), (-30, -20, 90, 40), (img.width - 50, 10, img.width + 25, 37)):
+        x0, y0, x1, y1 = box
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + np.float32(0.5)
+        exact = res.normalized_at(xx, yy).reshape(yy.shape)
+        fast = res.gray_region(box)
+        assert fast.shape == exact.shape and np.max(np.abs(fast - exact)) < 0.02
+        pil = np.asarray(Image.fromarray(res.src).transform((x1 - x0, y1 - y0), Image.AFFINE, (1, 0, x0, 0, 1, y0),
+                                                             Image.BILINEAR, fillcolor=255))
+        assert np.array_equal(res._source_box(box), pil)  # what the resampling gave, pixel for pixel
+
 def test_single_line_whole_image_and_trimmed(text_line_image):
     whole = single_line(text_line_image)
     assert whole.bbox == (0, 0, 420, 90) and whole.order == 0

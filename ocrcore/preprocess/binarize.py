@@ -167,8 +167,11 @@ class BinarizeResult:
 
     def _source_box(self, box: BBox) -> np.ndarray:
         """Source grey (uint8) of a deskewed-frame box, resampled bilinearly by Pillow's affine
-        transform (2.7x faster than ``map_coordinates`` over a pixel grid; rounds to 1/255)."""
+        transform (2.7x faster than ``map_coordinates`` over a pixel grid; rounds to 1/255). A page
+        left unturned (a PDF's render, a straight scan) is sliced: the same pixels, 100x faster."""
         x0, y0, x1, y1 = box
+        if self.transform.is_identity:
+            return _slice_padded(self.src, (x0, y0, x1, y1), np.uint8(255))
         if self._src_image is None:
             self._src_image = Image.fromarray(self.src)
         im = self._src_image.transform((x1 - x0, y1 - y0), Image.AFFINE, self.transform.pil_affine((x0, y0)),
