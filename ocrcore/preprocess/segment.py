@@ -1320,7 +1320,7 @@ def _attach_small(lines, kind, bb, s, reach: float = 1.5, gap: float = 0.4, trai
     # line, clean pages under 0.3, speckled or degraded ones up to 2), whose specks would join.
     point = _point_like(b, s)
     quiet = trail > 0 and np.count_nonzero(point & (best < 0)) <= STRAY_POINTS * len(lines)
-    dash_trail = max(reach, dash_trail) if quiet else reach
+    dash_trail = dash_trail if quiet else 0.0  # within ``reach`` every dash joins anyway
     if quiet:
         rest = np.flatnonzero(best < 0)
         best[rest] = _nearest_line(lb, lc, b[rest], s, reach, gap, trail, dash_trail)
