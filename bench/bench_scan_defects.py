@@ -16,7 +16,8 @@ into the fold; its own true boxes); grey with the back page showing through (the
 ``--show-through`` where its ink lies, as on thin paper).
 Readers: the page recognizer (shipped model, or ``--model``; ``--compare-model M2`` adds a
 reader with M2, "ours, M2"); the same with this benchmark's fixes switched
-off ("before": no descreening of dithered input, no removal of lone dots from bilevel input,
+off ("before": no descreening of dithered input, no removal of lone dots from bilevel input
+or of salt and pepper from grey input,
 border clearing that counted any ink in a reduced cell, which chained specks into one region
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
 search, no splitting of spreads, no flattening of curled pages, and no page taken to show its
@@ -137,9 +138,10 @@ class Before:
     """This benchmark's fixes switched off, for the "before" column (module attributes, restored)."""
 
     def __enter__(self):
-        self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-                      R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE, T.SOFT_SHARE)
-        B.DITHER_ISOLATED = B.DESPECKLE_LONE = 2.0  # never dithered, never despeckled
+        self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
+                      B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
+                      T.SHADED_SHARE, T.SOFT_SHARE)
+        B.DITHER_ISOLATED = B.DESPECKLE_LONE = B.IMPULSE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
         R.spread_split = lambda image: None  # one page per image
@@ -149,8 +151,9 @@ class Before:
         return self
 
     def __exit__(self, *exc):
-        (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.BORDER_FILL, B.binarize.__kwdefaults__["max_skew"],
-         R.spread_split, R.reversed_bars, R.estimate_warp, T.SHADED_SHARE, T.SOFT_SHARE) = self.saved
+        (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
+         B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
+         T.SHADED_SHARE, T.SOFT_SHARE) = self.saved
 
 
 def main() -> None:

@@ -330,7 +330,7 @@ def binarize(
     ``descreen``: read a dithered bilevel image (:func:`looks_dithered`; None = detect) as the
     grey it stands for, smoothed, instead of taking its dots as ink. ``despeckle``: take the lone
     dots out of a bilevel image that is not dithered (None = when there are many of them,
-    :data:`DESPECKLE_LONE`). ``show_through``: the back of the sheet shows through the paper;
+    :data:`DESPECKLE_LONE`), and salt and pepper out of a grey one (:data:`IMPULSE_LONE`). ``show_through``: the back of the sheet shows through the paper;
     its strokes, lighter than any of the front's, are left out (:func:`_without_back_page`;
     grey input whose ink is dark enough to tell them by; ``show_through`` of the result says
     whether they were).
@@ -374,22 +374,33 @@ def binarize(
         if field is not None:
             ink0, g8 = _read_through_field(g8, ink0, field, f, lo, hi)
     else:
-        bg_map, ink_map, noise = _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast,
-                                             contrast_floor)
-        gt = g8
-        if noise > denoise_above and min(H, W) >= 16:
-            # Grainy scan: threshold a lightly smoothed copy (noise drops about 3x, 2-3 pixel
-            # strokes keep most of their contrast); crops still read the unsmoothed grey.
-            gt = np.asarray(Image.fromarray(g8).filter(ImageFilter.GaussianBlur(1.0)))
-            bg_map, ink_map, _ = _level_maps(gt, small, f, bg_window, ink_percentile, min_contrast, contrast_floor)
-        tmap = ink_map + np.float32(threshold) * (bg_map - ink_map)
-        t8 = np.clip(np.round(tmap * 255.0), 0, 255).astype(np.uint8)
-        t_full = np.asarray(Image.fromarray(t8).resize((W, H), Image.NEAREST))
-        ink0 = gt < t_full
-        if gt is not g8:
-            # Smoothing spreads strokes: drop pixels that are plainly light in the original.
-            margin = np.uint8(min(255, round(2.0 * noise * 255)))
-            ink0 &= g8 < np.minimum(t_full.astype(np.uint16) + margin, 255).astype(np.uint8)
+        def thresholded(g8, small):
+            bg_map, ink_map, noise = _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast,
+                                                 contrast_floor)
+            gt = g8
+            if noise > denoise_above and min(H, W) >= 16:
+                # Grainy scan: threshold a lightly smoothed copy (noise drops about 3x, 2-3 pixel
+                # strokes keep most of their contrast); crops still read the unsmoothed grey.
+                gt = np.asarray(Image.fromarray(g8).filter(ImageFilter.GaussianBlur(1.0)))
+                bg_map, ink_map, _ = _level_maps(gt, small, f, bg_window, ink_percentile, min_contrast,
+                                                 contrast_floor)
+            tmap = ink_map + np.float32(threshold) * (bg_map - ink_map)
+            t8 = np.clip(np.round(tmap * 255.0), 0, 255).astype(np.uint8)
+            t_full = np.asarray(Image.fromarray(t8).resize((W, H), Image.NEAREST))
+            ink0 = gt < t_full
+            if gt is not g8:
+                # Smoothing spreads strokes: drop pixels that are plainly light in the original.
+                margin = np.uint8(min(255, round(2.0 * noise * 255)))
+                ink0 &= g8 < np.minimum(t_full.astype(np.uint16) + margin, 255).astype(np.uint8)
+            return bg_map, ink_map, gt, t_full, ink0
+
+        bg_map, ink_map, gt, t_full, ink0 = thresholded(g8, small)
+        if despeckle is not False and min(H, W) >= 16 and (
+                despeckle or _impulse_share(g8 < t_full) > IMPULSE_LONE):
+            g8 = _without_impulses(g8, g8 < t_full)
+            small = np.asarray(Image.fromarray(g8).reduce(f) if f > 1 else Image.fromarray(g8),
+                               dtype=np.float32) / 255.0
+            bg_map, ink_map, gt, t_full, ink0 = thresholded(g8, small)
         if show_through:
             ink0, show_through = _without_back_page(ink0, gt, g8, bg_map, f)
 
@@ -433,6 +444,42 @@ DESCREEN_NEAR = 2
 DESCREEN_PAPER = 0.8
 
 
+# Impulse noise on a grey page (salt and pepper: single pixels turned black or white, as a dirty
+# sensor or a noisy line gives): when more than this share of the dark pixels stand alone in
+# their 5x5 neighbourhood, dark pixels with at most one dark neighbour, and light ones with at
+# most one light neighbour, take the grey around them (:func:`_without_impulses`). Clean pages
+# (seed 77, 150 and 300 dpi) have at most 1.7% such pixels, eroded type at 100-200 dpi up to
+# 4.5% (in a 3x3 neighbourhood 5.5%: there the removal cost 2-16 points of CER); 0.5% of the
+# pixels turned to salt and pepper give 5.5-8.6%, 1% give 9.8-16%.
+IMPULSE_LONE = 0.05
+
+
+def _impulse_share(dark: np.ndarray, band: int = 32, every: int = 8) -> float:
+    """Share of the dark pixels that stand alone (no other dark pixel in their 5x5 neighbourhood),
+    counted on every ``every``-th band of ``band`` rows (an eighth of the page: 5 ms at 300 dpi)."""
+    lone = total = 0
+    for y in range(0, dark.shape[0], band * every):
+        d = dark[y: y + band]
+        lone += int(np.count_nonzero(d & (_ink_count(d, 5) == 1)))
+        total += int(np.count_nonzero(d))
+    return lone / max(1, total)
+
+
+def _without_impulses(g8: np.ndarray, dark: np.ndarray) -> np.ndarray:
+    """Grey ``g8`` with its impulse noise taken out: a dark pixel with at most one dark
+    neighbour (``dark``: below the page's threshold) takes the lightest grey around it, a light
+    one with at most one light neighbour the darkest: single pixels and pairs. A stroke a pixel
+    wide loses only its end pixels, where a 3x3 median erased it whole (eroded type at 150 dpi
+    read worse after a median than with the noise)."""
+    nb = _ink_3x3(dark)
+    pepper = dark & (nb <= 2)
+    salt = ~dark & (nb >= 7)
+    out = g8.copy()
+    out[pepper] = ndi.maximum_filter(g8, size=3)[pepper]
+    out[salt] = ndi.minimum_filter(g8, size=3)[salt]
+    return out
+
+
 def looks_dithered(g8: np.ndarray) -> bool:
     """Whether a two-level image is dithered (error diffusion, halftone): grey rendered as dots.
 
@@ -458,6 +505,12 @@ def _lone_ink(g8: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     if np.count_nonzero(ink) * 2 > g8.size:
         ink, paper = g8 == hi, lo
     return ink, ink & (_ink_3x3(ink) == 1), paper
+
+
+def _ink_count(ink: np.ndarray, k: int) -> np.ndarray:
+    """Ink pixels in each pixel's k x k neighbourhood, itself included (uint8; k <= 15)."""
+    nb = ndi.correlate1d(ink.view(np.uint8), np.ones(k, np.uint8), axis=0, mode="constant")
+    return ndi.correlate1d(nb, np.ones(k, np.uint8), axis=1, mode="constant")
 
 
 def _ink_3x3(ink: np.ndarray) -> np.ndarray:
