@@ -8,7 +8,7 @@ writers (Parquet, hOCR) read them and convert coordinates only at the edge.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 BBox = tuple[int, int, int, int]
 
@@ -119,3 +119,27 @@ class Page:
             model=d.get("model", "") or "",
             run_id=d.get("run_id", "") or "",
         )
+
+
+def map_page_boxes(page: Page, to_boxes: Callable[[list[BBox]], Sequence[Sequence[int]]], width: int,
+                   height: int) -> Page:
+    """``page`` with every box (lines, words, characters) passed through ``to_boxes`` (all of
+    them at once, in order) and the size ``width`` x ``height``: a page read in another frame
+    (turned, resampled) put back on the image as given."""
+    boxes: list[BBox] = []
+    for ln in page.lines:
+        boxes.append(ln.bbox)
+        for w in ln.words:
+            boxes.append(w.bbox)
+            boxes.extend(c.bbox for c in w.chars)
+    it = iter(tuple(int(v) for v in row) for row in to_boxes(boxes))
+    lines = []
+    for ln in page.lines:
+        lb = next(it)
+        words = []
+        for w in ln.words:
+            wb = next(it)
+            words.append(Word(w.text, wb, w.confidence, [Char(c.text, next(it), c.confidence) for c in w.chars]))
+        lines.append(Line(lb, ln.text, ln.confidence, words, column=ln.column))
+    return Page(page_id=page.page_id, width=width, height=height, lines=lines, source_uri=page.source_uri,
+                page_no=page.page_no, confidence=page.confidence, model=page.model, run_id=page.run_id)

@@ -107,6 +107,52 @@ def upright(img: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(img)
 
 
+# Pixels taller or wider than this ratio are resampled square before a page is read.
+MAX_PIXEL_ASPECT = 4.0
+
+
+def pixel_aspect(img: Image.Image) -> float:
+    """How many times the image's horizontal resolution is its vertical one (1.0 when square
+    or unknown), from its resolution tags: TIFF and JPEG ``dpi``/``resolution``, PNG ``aspect``,
+    JPEG's unitless JFIF density. A fax in standard mode is 204 x 98 dpi: 2.08. Ratios within
+    2% of 1 and implausible ones (beyond :data:`MAX_PIXEL_ASPECT`, zero) read as square."""
+    info = img.info
+    pair = info.get("dpi") or info.get("resolution") or info.get("aspect")
+    if pair is None and info.get("jfif_unit") == 0:
+        pair = info.get("jfif_density")
+    try:
+        x, y = (float(v) for v in pair)
+    except (TypeError, ValueError):
+        return 1.0
+    if not (x > 0 and y > 0):
+        return 1.0
+    r = x / y
+    if abs(r - 1.0) <= 0.02 or not 1 / MAX_PIXEL_ASPECT <= r <= MAX_PIXEL_ASPECT:
+        return 1.0
+    return r
+
+
+def square_pixels(img: Image.Image, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, float, float]:
+    """The image resampled to square pixels (:func:`pixel_aspect`) and the scale factors
+    ``(sx, sy)`` from the image as given to it; ``(img, 1.0, 1.0)`` when its pixels are square.
+
+    The axis with the lower resolution is stretched to the other's (a standard-mode fax's rows
+    doubled), or, where that would pass ``max_pixels``, the other is shrunk. Read as given, a
+    fax's type is half as tall as it is wide, and the page read at 32-93% CER (two 200 x 100
+    dpi pages)."""
+    r = pixel_aspect(img)
+    if r == 1.0:
+        return img, 1.0, 1.0
+    w, h = img.size
+    sx, sy = (1.0, r) if r > 1 else (1.0 / r, 1.0)
+    if w * sx * h * sy > max_pixels:
+        sx, sy = (1.0 / r, 1.0) if r > 1 else (1.0, r)
+    size = (max(1, round(w * sx)), max(1, round(h * sy)))
+    src = img if img.mode in ("L", "RGB") else Image.fromarray(np.round(to_gray(img) * 255).astype(np.uint8))
+    out = src.resize(size, Image.BILINEAR)
+    return out, size[0] / w, size[1] / h
+
+
 def to_gray(img: Image.Image) -> np.ndarray:
     """Any Pillow mode -> float32 grayscale in [0, 1], 1.0 = white.
 

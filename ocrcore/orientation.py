@@ -25,7 +25,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from ocrcore.containers import BBox, Char, Line, Page, Word
+from ocrcore.containers import Page, map_page_boxes
 
 TURNS = (0, 90, 180, 270)
 # PIL's ROTATE_n turns counter-clockwise by n degrees.
@@ -68,23 +68,7 @@ def page_to_original(page: Page, turn: int, width: int, height: int) -> Page:
     """A page read in its upright frame, with every box mapped back onto the page as given."""
     if turn == 0:
         return page
-    boxes: list[BBox] = []
-    for ln in page.lines:
-        boxes.append(ln.bbox)
-        for w in ln.words:
-            boxes.append(w.bbox)
-            boxes.extend(c.bbox for c in w.chars)
-    it = iter(tuple(int(v) for v in row) for row in boxes_to_original(boxes, turn, width, height).tolist())
-    lines = []
-    for ln in page.lines:
-        lb = next(it)
-        words = []
-        for w in ln.words:
-            wb = next(it)
-            words.append(Word(w.text, wb, w.confidence, [Char(c.text, next(it), c.confidence) for c in w.chars]))
-        lines.append(Line(lb, ln.text, ln.confidence, words, column=ln.column))
-    return Page(page_id=page.page_id, width=width, height=height, lines=lines, source_uri=page.source_uri,
-                page_no=page.page_no, confidence=page.confidence, model=page.model, run_id=page.run_id)
+    return map_page_boxes(page, lambda boxes: boxes_to_original(boxes, turn, width, height).tolist(), width, height)
 
 
 @dataclass

@@ -444,3 +444,36 @@ def test_exif_orientation_outside_the_spec_leaves_the_image_as_stored():
     buf = io.BytesIO()
     img.save(buf, "PNG", exif=exif)
     assert decode_image(buf.getvalue()).size == (40, 24)
+
+
+def test_resolution_tags_give_the_pixel_aspect(tmp_path):
+    """A fax in standard mode is 204 x 98 dpi: its pixels are twice as tall as wide. The tags
+    survive decoding (also of a multi-page TIFF's frames), and square or implausible ones read
+    as square."""
+    from ocrcore.imageio import pixel_aspect, square_pixels
+
+    fax = Image.new("1", (60, 20), 1)
+    fax.paste(0, (10, 5, 50, 15))
+    fax.save(tmp_path / "fax.tif", "TIFF", compression="group4", dpi=(204, 98), save_all=True,
+             append_images=[fax.copy()])
+    pages = list(iter_pages(str(tmp_path / "fax.tif")))
+    assert len(pages) == 2 and all(abs(pixel_aspect(p.image) - 204 / 98) < 1e-6 for p in pages)
+    square, sx, sy = square_pixels(pages[1].image)
+    assert square.size == (60, 42) and (sx, sy) == (1.0, 42 / 20)
+    block = np.asarray(square.convert("L")) < 128  # the block is as tall as wide as printed
+    rows, cols = np.flatnonzero(block.any(axis=1)), np.flatnonzero(block.any(axis=0))
+    assert cols.size == 40 and abs(rows.size - 21) <= 2
+    for info, want in (({"dpi": (300, 300)}, 1.0), ({"dpi": (300.0, 299.0)}, 1.0), ({"aspect": (1, 2)}, 0.5),
+                       ({"dpi": (0, 100)}, 1.0), ({"dpi": (1000, 10)}, 1.0), ({"resolution": (8, 4)}, 2.0),
+                       ({"jfif_unit": 0, "jfif_density": (2, 1)}, 2.0), ({}, 1.0), ({"dpi": "bad"}, 1.0)):
+        img = Image.new("L", (10, 10), 255)
+        img.info.update(info)
+        assert pixel_aspect(img) == want, info
+    plain = Image.new("L", (10, 10), 255)
+    assert square_pixels(plain)[0] is plain
+    wide = Image.new("RGBA", (10, 10), (255, 255, 255, 0))
+    wide.info["aspect"] = (1, 2)  # pixels twice as wide as tall: the columns are doubled
+    got, sx, sy = square_pixels(wide, max_pixels=1000)
+    assert got.size == (20, 10) and got.mode == "L" and (sx, sy) == (2.0, 1.0)
+    got, sx, sy = square_pixels(wide, max_pixels=150)  # too many pixels: the rows are halved instead
+    assert got.size == (10, 5) and (sx, sy) == (1.0, 0.5)
