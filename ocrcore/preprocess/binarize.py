@@ -448,10 +448,11 @@ DESCREEN_PAPER = 0.8
 # sensor or a noisy line gives): when more than this share of the dark pixels stand alone in
 # their 5x5 neighbourhood, dark pixels with at most one dark neighbour, and light ones with at
 # most one light neighbour, take the grey around them (:func:`_without_impulses`). Clean pages
-# (seed 77, 150 and 300 dpi) have at most 1.7% such pixels, eroded type at 100-200 dpi up to
-# 4.5% (in a 3x3 neighbourhood 5.5%: there the removal cost 2-16 points of CER); 0.5% of the
-# pixels turned to salt and pepper give 5.5-8.6%, 1% give 9.8-16%.
-IMPULSE_LONE = 0.05
+# have at most 1.7% such pixels (seed 77, 150 and 300 dpi), pages with photographs 0.2%, eroded
+# type at 100-200 dpi up to 4.6%: there the removal cost 2-16 points of CER (counted in a 3x3
+# neighbourhood, such pages passed 5%). 0.5% of the pixels turned to salt and pepper give
+# 5.5-8.6%, 1% give 9.8-16%.
+IMPULSE_LONE = 0.06
 
 
 def _impulse_share(dark: np.ndarray, band: int = 32, every: int = 8) -> float:
