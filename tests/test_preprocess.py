@@ -843,6 +843,25 @@ def test_dithered_bilevel_page_is_read_as_the_grey_it_stands_for():
     assert sum(any(bbox_iou(x.bbox, y.bbox) > 0.75 for y in raw) for x in want) < len(want) / 4
 
 
+def test_faint_dithered_type_is_found(monkeypatch):
+    """Light, eroded, blurred type dithered (seed 77, page 20 at 300 dpi): its strokes were as
+    faint as the paper's dots, under the least contrast that keeps the dots out, and 2 of its 95
+    lines were found. A descreened page with almost no ink is thresholded again on a copy
+    blurred more, where lone dots fade far more than strokes."""
+    import importlib
+
+    from ocrcore.synth import generate
+
+    B = importlib.import_module("ocrcore.preprocess.binarize")
+    s = generate("pages", 77, 20, {"dpi": 300})
+    dithered = s.image.convert("L").convert("1")
+    lines = segment(binarize(dithered))
+    assert abs(len(lines) - len(s.page.lines)) <= 3, len(lines)
+    assert sum(any(bbox_iou(x.bbox, y.bbox) > 0.5 for y in lines) for x in s.page.lines) >= 0.9 * len(s.page.lines)
+    monkeypatch.setattr(B, "FAINT_INK", 0.0)  # never thresholded again
+    assert len(segment(binarize(dithered))) < 20  # 11: the heading and fragments
+
+
 def test_specks_do_not_make_the_whole_page_a_border():
     """Border clearing works on a reduced image. When any ink made a reduced cell dark, specks
     (2% salt and pepper on a 300-dpi page put one in half the cells) chained into one region
