@@ -36,6 +36,7 @@ def preprocess_shard(shard: dict, out: str, single_line: bool = False, save_bina
     """Binarize and segment every page of one shard; write its three part files."""
     import pyarrow as pa
 
+    from ocrcore.imageio import square_pixels, unsquare
     from ocrcore.inputs import iter_shard_pages
     from ocrcore.preprocess.rows import PAGES_SCHEMA, binarized_png, line_rows, page_row
     from ocrcore.preprocess.scan import analyse_scan
@@ -48,9 +49,11 @@ def preprocess_shard(shard: dict, out: str, single_line: bool = False, save_bina
             errors.append(p.error_row("input"))
             continue
         try:
-            scan = analyse_scan(p.image, single=single_line)
-            lines.extend(line_rows(p.page_id, scan))
-            pages.append(page_row(p.page_id, p.source_uri, p.page_no, p.image, scan))
+            image, sx, sy = square_pixels(p.image)  # a fax's tall pixels made square
+            to_given = unsquare(sx, sy, *p.image.size) if image is not p.image else None
+            scan = analyse_scan(image, single=single_line)
+            lines.extend(line_rows(p.page_id, scan, to_given))
+            pages.append(page_row(p.page_id, p.source_uri, p.page_no, p.image, scan, to_given))
             if save_binarized:
                 storage.write_bytes_atomic(storage.join(out, "binarized", _safe_name(p.page_id) + ".png"),
                                            binarized_png(scan), storage_options)

@@ -6,30 +6,35 @@ def cmd_segment(args) -> int:
     from PIL import ImageDraw
 
     from ocrcore import storage
-    from ocrcore.imageio import decode_image
+    from ocrcore.imageio import decode_image, square_pixels, unsquare
     from ocrcore.preprocess.scan import analyse_scan
 
     img = decode_image(storage.read_bytes(args.image), name=args.image)
-    scan = analyse_scan(img, single=args.single_line)
-    print(f"{args.image}: {img.width}x{img.height}, {len(scan.lines)} lines")
-    for p in scan.parts:
+    square, sx, sy = square_pixels(img)
+    to_given = unsquare(sx, sy, *img.size) if square is not img else (lambda boxes: list(boxes))
+    scan = analyse_scan(square, single=args.single_line)
+    resampled = f" (pixels not square: analysed at {square.width}x{square.height})" if square is not img else ""
+    print(f"{args.image}: {img.width}x{img.height}{resampled}, {len(scan.lines)} lines")
+    part_boxes = to_given([p.box for p in scan.parts])
+    line_boxes = to_given([ln.bbox for ln in scan.lines])
+    for p, box in zip(scan.parts, part_boxes):
         b = p.as_given
         n = sum(pl.part is p for pl in scan.lines)
         bent = f", flattened (lines bent by {p.flattened.warp.bend:.0f} px)" if p.flattened is not None else ""
         back = ", its back page showing through (taken out)" if p.shows_through else ""
-        print(f"  {p.kind:5s} bbox {' '.join(map(str, p.box))}  skew {b.angle:+.2f} deg, inverted {b.inverted}, "
+        print(f"  {p.kind:5s} bbox {' '.join(map(str, box))}  skew {b.angle:+.2f} deg, inverted {b.inverted}, "
               f"{n} lines{bent}{back}")
-    for k, ln in enumerate(scan.lines):
-        print(f"{k:4d}  column {ln.column}  bbox {' '.join(map(str, ln.bbox))}  ({ln.part.kind})")
+    for k, (ln, box) in enumerate(zip(scan.lines, line_boxes)):
+        print(f"{k:4d}  column {ln.column}  bbox {' '.join(map(str, box))}  ({ln.part.kind})")
     if args.overlay:
         over = img.convert("RGB")
         d = ImageDraw.Draw(over)
-        for p in scan.parts:
+        for p, box in zip(scan.parts, part_boxes):
             if p.kind in ("left", "right", "bar"):
-                d.rectangle([p.box[0], p.box[1], p.box[2] - 1, p.box[3] - 1], outline=(0, 160, 0), width=3)
-        for k, ln in enumerate(scan.lines):
-            d.rectangle([ln.bbox[0], ln.bbox[1], ln.bbox[2] - 1, ln.bbox[3] - 1], outline=(220, 0, 0), width=2)
-            d.text((ln.bbox[0] + 2, ln.bbox[1] + 1), str(k), fill=(0, 0, 220))
+                d.rectangle([box[0], box[1], box[2] - 1, box[3] - 1], outline=(0, 160, 0), width=3)
+        for k, box in enumerate(line_boxes):
+            d.rectangle([box[0], box[1], box[2] - 1, box[3] - 1], outline=(220, 0, 0), width=2)
+            d.text((box[0] + 2, box[1] + 1), str(k), fill=(0, 0, 220))
         import io
 
         buf = io.BytesIO()

@@ -8,6 +8,7 @@ names end up in the errors tables, so they are stable strings.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from contextlib import contextmanager
 from typing import Iterator
@@ -150,7 +151,22 @@ def square_pixels(img: Image.Image, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     size = (max(1, round(w * sx)), max(1, round(h * sy)))
     src = img if img.mode in ("L", "RGB") else Image.fromarray(np.round(to_gray(img) * 255).astype(np.uint8))
     out = src.resize(size, Image.BILINEAR)
+    for key in ("dpi", "resolution", "aspect", "jfif_density"):  # its pixels are square now
+        out.info.pop(key, None)
     return out, size[0] / w, size[1] / h
+
+
+def unsquare(sx: float, sy: float, width: int, height: int):
+    """The map of boxes found on :func:`square_pixels`' image (scaled by ``sx``, ``sy``) back onto
+    the image as given (``width`` x ``height``): a function of a list of boxes."""
+    def to_given(boxes):
+        out = []
+        for x0, y0, x1, y1 in boxes:
+            a, b = min(width - 1, int(x0 / sx)), min(height - 1, int(y0 / sy))
+            out.append((a, b, min(width, max(a + 1, math.ceil(x1 / sx))), min(height, max(b + 1, math.ceil(y1 / sy)))))
+        return out
+
+    return to_given
 
 
 def to_gray(img: Image.Image) -> np.ndarray:

@@ -14,7 +14,6 @@ find); a line's comes from the decoder; a page's is the character-weighted mean 
 from __future__ import annotations
 
 import gc
-import math
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -22,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ocrcore.containers import BBox, Char, Line, Page, Word, map_page_boxes, union_bbox
-from ocrcore.imageio import square_pixels, to_gray
+from ocrcore.imageio import square_pixels, to_gray, unsquare
 
 # Grey levels (1.0 = white paper) on the normalized line crop. A box holds every pixel darker than
 # BOX_INK, so it takes in most of a glyph's antialiased edge as a tight ink box does; cuts between
@@ -331,13 +330,7 @@ class PageRecognizer:
         page = self._read_page(square, page_id=page_id, source_uri=source_uri, page_no=page_no, run_id=run_id)
         if square is image:
             return page
-        w, h = image.size
-
-        def back(boxes: list) -> list:
-            return [(min(w, int(x0 / sx)), min(h, int(y0 / sy)), min(w, max(int(x0 / sx) + 1, math.ceil(x1 / sx))),
-                     min(h, max(int(y0 / sy) + 1, math.ceil(y1 / sy)))) for x0, y0, x1, y1 in boxes]
-
-        return map_page_boxes(page, back, w, h)
+        return map_page_boxes(page, unsquare(sx, sy, *image.size), *image.size)
 
     def _read_page(self, image: Image.Image, *, page_id: str, source_uri: str, page_no: int, run_id: str) -> Page:
         from ocrcore.orientation import check_orientation, page_to_original, turn_image

@@ -450,7 +450,7 @@ def test_resolution_tags_give_the_pixel_aspect(tmp_path):
     """A fax in standard mode is 204 x 98 dpi: its pixels are twice as tall as wide. The tags
     survive decoding (also of a multi-page TIFF's frames), and square or implausible ones read
     as square."""
-    from ocrcore.imageio import pixel_aspect, square_pixels
+    from ocrcore.imageio import pixel_aspect, square_pixels, unsquare
 
     fax = Image.new("1", (60, 20), 1)
     fax.paste(0, (10, 5, 50, 15))
@@ -460,6 +460,8 @@ def test_resolution_tags_give_the_pixel_aspect(tmp_path):
     assert len(pages) == 2 and all(abs(pixel_aspect(p.image) - 204 / 98) < 1e-6 for p in pages)
     square, sx, sy = square_pixels(pages[1].image)
     assert square.size == (60, 42) and (sx, sy) == (1.0, 42 / 20)
+    assert pixel_aspect(square) == 1.0 and square_pixels(square)[0] is square  # square now: not again
+    assert unsquare(sx, sy, 60, 20)([(10, 10, 50, 32), (0, 40, 60, 42)]) == [(10, 4, 50, 16), (0, 19, 60, 20)]
     block = np.asarray(square.convert("L")) < 128  # the block is as tall as wide as printed
     rows, cols = np.flatnonzero(block.any(axis=1)), np.flatnonzero(block.any(axis=0))
     assert cols.size == 40 and abs(rows.size - 21) <= 2

@@ -666,11 +666,13 @@ def test_a_fax_in_standard_mode_is_read_with_square_pixels(monkeypatch):
     from PIL import Image
 
     from ocrcore.containers import map_page_boxes
-    from ocrcore.imageio import decode_image
+    import ocrcore.recognize as R
+    from ocrcore.imageio import decode_image, square_pixels, unsquare
     from ocrcore.model.predict import Recognizer
     from ocrcore.pagescore import PageScore, score_page, truth_page
+    from ocrcore.preprocess.rows import line_rows
+    from ocrcore.preprocess.scan import analyse_scan
     from ocrcore.synth.dataset import sample_to_row
-    import ocrcore.recognize as R
 
     s = generate("pages", 77, 0, {"dpi": 200})
     g = s.image.convert("L")
@@ -690,6 +692,10 @@ def test_a_fax_in_standard_mode_is_read_with_square_pixels(monkeypatch):
 
     page, got = score()
     assert (page.width, page.height) == fax.size
+    square, sx, sy = square_pixels(fax)  # ocr preprocess's rows: the same lines, on the fax as given
+    rows = line_rows("fax", analyse_scan(square), unsquare(sx, sy, *fax.size))
+    assert square.size == (fax.width, 2 * fax.height) and len(rows) == len(page.lines)
+    assert [tuple(r["bbox"]) for r in rows] == [ln.bbox for ln in page.lines]
     assert all(0 <= c.bbox[0] < c.bbox[2] <= fax.width and 0 <= c.bbox[1] < c.bbox[3] <= fax.height
                for ln in page.lines for w in ln.words for c in w.chars)
     assert got.cer <= 0.05 and np.mean(got.word_ious) > 0.8, (got.cer, np.mean(got.word_ious))

@@ -30,11 +30,14 @@ PAGES_SCHEMA = pa.schema([
 ])
 
 
-def line_rows(page_id: str, scan: ScanLayout) -> list[dict]:
+def line_rows(page_id: str, scan: ScanLayout, to_given=None) -> list[dict]:
     """Line dataset rows (dataset schema plus layout columns) for one scan, in reading order;
-    boxes and columns are on the image as given."""
+    boxes and columns are on the image as given (``to_given``: the map of boxes onto it from the
+    image analysed, :func:`ocrcore.imageio.unsquare`, when that was resampled)."""
     rows = []
-    for k, (pl, crop) in enumerate(zip(scan.lines, scan.crops())):
+    boxes = [pl.bbox for pl in scan.lines]
+    boxes = to_given(boxes) if to_given is not None else boxes
+    for k, (pl, crop, box) in enumerate(zip(scan.lines, scan.crops(), boxes)):
         img = crop_image_u8(crop)
         rows.append({
             "id": f"{page_id}/line-{k:04d}",
@@ -45,19 +48,23 @@ def line_rows(page_id: str, scan: ScanLayout) -> list[dict]:
             "source": page_id,
             "page_id": page_id,
             "line_no": k,
-            "bbox": list(pl.bbox),
+            "bbox": [int(v) for v in box],
             "column": int(pl.column),
         })
     return rows
 
 
-def page_row(page_id: str, source_uri: str, page_no: int, image: Image.Image, scan: ScanLayout) -> dict:
+def page_row(page_id: str, source_uri: str, page_no: int, image: Image.Image, scan: ScanLayout,
+             to_given=None) -> dict:
+    """The page row of one scan of ``image`` (as given; ``to_given`` as for :func:`line_rows`)."""
     first = scan.parts[0].as_given
-    parts = [{"kind": p.kind, "bbox": [int(v) for v in p.box], "skew_angle": float(p.as_given.angle),
+    boxes = [p.box for p in scan.parts]
+    boxes = to_given(boxes) if to_given is not None else boxes
+    parts = [{"kind": p.kind, "bbox": [int(v) for v in box], "skew_angle": float(p.as_given.angle),
               "inverted": bool(p.as_given.inverted), "lines": sum(pl.part is p for pl in scan.lines),
               "bend": float(p.flattened.warp.bend) if p.flattened is not None else 0.0,
               "show_through": bool(p.shows_through)}
-             for p in scan.parts]
+             for p, box in zip(scan.parts, boxes)]
     return {"page_id": page_id, "source_uri": source_uri, "page_no": page_no, "width": image.width,
             "height": image.height, "skew_angle": float(first.angle), "inverted": bool(first.inverted),
             "lines": len(scan.lines), "parts": parts}
