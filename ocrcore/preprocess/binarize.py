@@ -264,8 +264,10 @@ class BinarizeResult:
                 im = Image.fromarray(g.astype(np.float32)).transform(
                     self.transform.size, Image.AFFINE, self.transform.pil_affine(), Image.BILINEAR, fillcolor=1.0)
                 g = np.asarray(im, dtype=np.float32)
-            g = np.array(g, dtype=np.float32)
-            self._gray = self._clear_paper(g, self.binary) if self.descreened else g
+            if self.descreened:  # a copy it may write to
+                self._gray = self._clear_paper(np.array(g, dtype=np.float32), self.binary)
+            else:
+                self._gray = np.ascontiguousarray(g, dtype=np.float32)
         return self._gray
 
 
@@ -330,10 +332,10 @@ def binarize(
     ``descreen``: read a dithered bilevel image (:func:`looks_dithered`; None = detect) as the
     grey it stands for, smoothed, instead of taking its dots as ink. ``despeckle``: take the lone
     dots out of a bilevel image that is not dithered (None = when there are many of them,
-    :data:`DESPECKLE_LONE`), and salt and pepper out of a grey one (:data:`IMPULSE_LONE`). ``show_through``: the back of the sheet shows through the paper;
-    its strokes, lighter than any of the front's, are left out (:func:`_without_back_page`;
-    grey input whose ink is dark enough to tell them by; ``show_through`` of the result says
-    whether they were).
+    :data:`DESPECKLE_LONE`), and salt and pepper out of a grey one (:data:`IMPULSE_LONE`).
+    ``show_through``: the back of the sheet shows through the paper; its strokes, lighter than
+    any of the front's, are left out (:func:`_without_back_page`; grey input whose ink is dark
+    enough to tell them by; ``show_through`` of the result says whether they were).
     """
     g8 = to_gray_u8(image)
     if g8.ndim != 2 or g8.size == 0:
@@ -448,8 +450,8 @@ DESCREEN_MIN_CONTRAST = 0.25
 # A descreened page's crops: farther than DESCREEN_NEAR pixels from the ink found, normalized grey
 # of DESCREEN_PAPER and lighter is paper (BinarizeResult._clear_paper). Dithered 300-dpi pages,
 # seed 77: pages 0-7 CER 1.80% -> 0.56% (228 of 541 errors had been lost word spaces, 187 on a
-# page of monospace type), pages 8-23 5.18% -> 5.14%; at 200 dpi 12.48% -> 10.81% and 14.91% ->
-# 13.93%; character box IoU 0.62 -> 0.79 at 300 dpi. Stretching everywhere (no DESCREEN_NEAR)
+# page of monospace type), pages 8-23 5.18% -> 5.14% (this rule alone); at 200 dpi 12.48% ->
+# 10.81% and 14.91% -> 13.93%; character box IoU 0.62 -> 0.79 at 300 dpi. Stretching everywhere (no DESCREEN_NEAR)
 # read 0.60% and 5.56%: it thinned strokes; clearing all far pixels to white broke eroded
 # hairlines at 400 dpi (a page at 0.19% -> 0.89%).
 DESCREEN_NEAR = 2
@@ -457,7 +459,7 @@ DESCREEN_PAPER = 0.8
 # A descreened page on which less than FAINT_INK of the pixels came out ink is thresholded again
 # on a copy blurred by FAINT_SIGMA more, with a least contrast of FAINT_CONTRAST: light, eroded,
 # blurred type dithered (one page of seed 77 at 300 dpi: 0.1% ink, 2 of 95 lines found, 99.7%
-# CER; now 6.8%). Every other dithered page of seeds 77's first 24 came out at 1.3% ink or more.
+# CER; now 8.2%). Every other dithered page of seed 77's first 24 came out at 1.3% ink or more.
 # Done on every descreened page, the wider blur lost thin strokes at 200 dpi (8 pages: 10.8% ->
 # 19.8% CER).
 FAINT_INK = 0.005
