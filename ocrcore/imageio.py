@@ -97,7 +97,8 @@ def upright(img: Image.Image) -> Image.Image:
     (and hOCR tools overlaying boxes) shows it turned, so text and boxes must be found in that
     frame: read as stored, such a page is sideways and yields noise. Pillow already turns TIFF
     frames on load; this covers JPEG, PNG and WebP. An unreadable EXIF block leaves the image as
-    stored (the page is still read, just not turned).
+    stored (the page is still read, just not turned). Turned a quarter, its resolution tags are
+    swapped with its axes (:func:`pixel_aspect` reads them).
     """
     try:
         orientation = img.getexif().get(0x0112, 1)
@@ -105,7 +106,13 @@ def upright(img: Image.Image) -> Image.Image:
         return img
     if orientation not in _TURNED:
         return img
-    return ImageOps.exif_transpose(img)
+    out = ImageOps.exif_transpose(img)
+    if orientation in (5, 6, 7, 8):  # turned a quarter: the resolutions along the axes swap too
+        for key in ("dpi", "resolution", "aspect", "jfif_density"):
+            pair = out.info.get(key)
+            if isinstance(pair, tuple) and len(pair) == 2:
+                out.info[key] = (pair[1], pair[0])
+    return out
 
 
 # Pixels taller or wider than this ratio are resampled square before a page is read.

@@ -473,6 +473,11 @@ def test_resolution_tags_give_the_pixel_aspect(tmp_path):
         assert pixel_aspect(img) == want, info
     plain = Image.new("L", (10, 10), 255)
     assert square_pixels(plain)[0] is plain
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: shown a quarter turn round, so rows become columns
+    Image.new("L", (40, 20), 255).save(tmp_path / "turned.jpg", "JPEG", dpi=(200, 100), exif=exif)
+    (turned,) = iter_pages(str(tmp_path / "turned.jpg"))
+    assert turned.image.size == (20, 40) and pixel_aspect(turned.image) == 0.5
     wide = Image.new("RGBA", (10, 10), (255, 255, 255, 0))
     wide.info["aspect"] = (1, 2)  # pixels twice as wide as tall: the columns are doubled
     got, sx, sy = square_pixels(wide, max_pixels=1000)
