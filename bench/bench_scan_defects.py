@@ -13,15 +13,17 @@ into its binding on the left or right, lines bending away from the page's middle
 to ``--curl`` of the page height within 30% of the width from the spine, the paper darkening
 into the fold; its own true boxes); grey with the back page showing through (the generator's
 ``show_through``: another page mirrored and blurred, darkening the paper by up to
-``--show-through`` where its ink lies, as on thin paper).
+``--show-through`` where its ink lies, as on thin paper); a fax in standard mode (the page's
+rows halved, thresholded as we threshold, a group 4 TIFF tagged ``dpi`` x ``dpi / 2``: pixels
+twice as tall as wide; its truth's boxes halved in height too).
 Readers: the page recognizer (shipped model, or ``--model``; ``--compare-model M2`` adds a
 reader with M2, "ours, M2"); the same with this benchmark's fixes switched
 off ("before": no descreening of dithered input, no removal of lone dots from bilevel input
 or of salt and pepper from grey input,
 border clearing that counted any ink in a reduced cell, which chained specks into one region
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
-search, no splitting of spreads, no flattening of curled pages, and no page taken to show its
-back through the paper); and Tesseract 5 (``--psm 3``, if installed). Prints page
+search, no splitting of spreads, no flattening of curled pages, no page taken to show its
+back through the paper, and pixels read as square whatever the resolution tags say); and Tesseract 5 (``--psm 3``, if installed). Prints page
 CER/WER, lines found against true lines, and the mean IoU of character and word boxes with the
 truth where the geometry is the page's own or known (not for the turned page or the spread).
 
@@ -32,6 +34,7 @@ truth where the geometry is the page's own or known (not for the turned page or 
 from __future__ import annotations
 
 import argparse
+import io
 import importlib
 import os
 import sys
@@ -45,7 +48,8 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 import tesseract_cli  # noqa: E402
-from ocrcore.containers import Page  # noqa: E402
+from ocrcore.containers import Page, map_page_boxes  # noqa: E402
+from ocrcore.imageio import decode_image  # noqa: E402
 from ocrcore.pagescore import PageScore, score_page, truth_page  # noqa: E402
 from ocrcore.synth import generate  # noqa: E402
 from ocrcore.synth.dataset import sample_to_row  # noqa: E402
@@ -53,12 +57,14 @@ from ocrcore.synth.dataset import sample_to_row  # noqa: E402
 B = importlib.import_module("ocrcore.preprocess.binarize")  # the package re-exports binarize()
 R = importlib.import_module("ocrcore.preprocess.scan")  # where the spread, bar and bend checks are called
 T = importlib.import_module("ocrcore.preprocess.showthrough")
+REC = importlib.import_module("ocrcore.recognize")  # where pixels are made square
 
 
 def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
-    """The page as rendered and as ten kinds of scan: name -> (image, the sample that holds its
+    """The page as rendered and as eleven kinds of scan: name -> (image, the sample that holds its
     truth when it is not the page's own: the right-hand page of a spread, the curled page, the
-    page with its back showing through, else None). Only the variants ``wanted(name)`` accepts
+    page with its back showing through; or the truth itself, a :class:`Page` (the fax); else
+    None). Only the variants ``wanted(name)`` accepts
     are built. The text is the page's own in all but the spread; the geometry too, but for the
     turned page, the spread and the curled page."""
     grey = sample.image.convert("L")
@@ -91,6 +97,16 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
         h = min(g2.shape[0], grey.height)
         return Image.fromarray(np.concatenate([np.asarray(grey)[:h], g2[:h]], axis=1)), right
 
+    def faxed():
+        half = grey.resize((grey.width, grey.height // 2), Image.BOX)
+        buf = io.BytesIO()
+        Image.fromarray(~B.binarize(half, max_skew=0, descreen=False).binary).convert("1").save(
+            buf, "TIFF", compression="group4", dpi=(dpi, dpi / 2))
+        fax = decode_image(buf.getvalue())
+        truth = map_page_boxes(truth_page(sample_to_row(sample, "pages")),
+                               lambda boxes: [(a, b // 2, c, (d + 1) // 2) for a, b, c, d in boxes], *fax.size)
+        return fax, truth
+
     def redrawn(params):
         s = generate("pages", 77, index, {"dpi": dpi, **params})
         return s.image.convert("L"), s
@@ -108,6 +124,7 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
         "grey, curled at the spine": lambda: redrawn({"curl": args.curl}),
         f"grey, back page showing through {100 * args.show_through:g}%":
             lambda: redrawn({"show_through": args.show_through}),
+        "bilevel fax, standard mode": faxed,
     }
     return {name: build() for name, build in builders.items() if wanted(name)}
 
@@ -140,7 +157,7 @@ class Before:
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
                       B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-                      T.SHADED_SHARE, T.SOFT_SHARE)
+                      T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = B.IMPULSE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
@@ -148,12 +165,13 @@ class Before:
         R.reversed_bars = lambda image: []  # no bars looked for
         R.estimate_warp = lambda *a, **k: None  # no page flattened
         T.SHADED_SHARE = T.SOFT_SHARE = float("inf")  # no page shows through
+        REC.square_pixels = lambda image, **k: (image, 1.0, 1.0)  # pixels taken as square
         return self
 
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
          B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-         T.SHADED_SHARE, T.SOFT_SHARE) = self.saved
+         T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels) = self.saved
 
 
 def main() -> None:
@@ -194,7 +212,9 @@ def main() -> None:
             acc, n_found, n_true, t0 = PageScore(), 0, 0, time.perf_counter()
             for i, truth in enumerate(truths):
                 image, other = pages[i][variant]
-                if other is not None and (other.meta.get("curl") or other.meta.get("show_through")):  # its own truth
+                if isinstance(other, Page):  # its truth, as the variant has it
+                    truth = other
+                elif other is not None and (other.meta.get("curl") or other.meta.get("show_through")):  # its own truth
                     truth = truth_page(sample_to_row(other, "pages"))
                 elif other is not None:  # the text of both pages, the left one first (boxes unused)
                     truth = Page(truth.page_id, image.width, image.height,
