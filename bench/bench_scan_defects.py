@@ -23,7 +23,8 @@ or of salt and pepper from grey input,
 border clearing that counted any ink in a reduced cell, which chained specks into one region
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
 search, no splitting of spreads, no flattening of curled pages, no page taken to show its
-back through the paper, and pixels read as square whatever the resolution tags say); and Tesseract 5 (``--psm 3``, if installed). Prints page
+back through the paper, and pixels read as square whatever the resolution tags say); and
+Tesseract 5 (``--psm 3``, if installed). Prints page
 CER/WER, lines found against true lines, and the mean IoU of character and word boxes with the
 truth where the geometry is the page's own or known (not for the turned page or the spread).
 
@@ -34,8 +35,8 @@ truth where the geometry is the page's own or known (not for the turned page or 
 from __future__ import annotations
 
 import argparse
-import io
 import importlib
+import io
 import os
 import sys
 import time

@@ -342,7 +342,15 @@ def binarize(
         raise ValueError(f"image has no pixels (shape {g8.shape})")
     H, W = g8.shape
     f = max(1, int(round(max(H, W) / float(map_size))))
-    small = np.asarray(Image.fromarray(g8).reduce(f) if f > 1 else Image.fromarray(g8), dtype=np.float32) / 255.0
+
+    def reduced(a: np.ndarray) -> np.ndarray:  # the map resolution, 0..1
+        return np.asarray(Image.fromarray(a).reduce(f) if f > 1 else Image.fromarray(a), dtype=np.float32) / 255.0
+
+    def full_threshold(bg_map: np.ndarray, ink_map: np.ndarray) -> np.ndarray:  # uint8, full resolution
+        t8 = np.clip(np.round((ink_map + np.float32(threshold) * (bg_map - ink_map)) * 255.0), 0, 255)
+        return np.asarray(Image.fromarray(t8.astype(np.uint8)).resize((W, H), Image.NEAREST))
+
+    small = reduced(g8)
 
     if binary_input is None:
         binary_input = _is_two_level(g8)
@@ -359,8 +367,7 @@ def binarize(
         elif despeckle if despeckle is not None else share > DESPECKLE_LONE:
             g8 = np.where(lone, np.uint8(paper), g8)  # lone dots take the paper's level
         if g8 is not given:
-            small = np.asarray(Image.fromarray(g8).reduce(f) if f > 1 else Image.fromarray(g8),
-                               dtype=np.float32) / 255.0
+            small = reduced(g8)
     if invert is None:
         invert = _looks_inverted(g8, small, binary_input)
     if invert:
@@ -386,9 +393,7 @@ def binarize(
                 gt = np.asarray(Image.fromarray(g8).filter(ImageFilter.GaussianBlur(1.0)))
                 bg_map, ink_map, _ = _level_maps(gt, small, f, bg_window, ink_percentile, min_contrast,
                                                  contrast_floor)
-            tmap = ink_map + np.float32(threshold) * (bg_map - ink_map)
-            t8 = np.clip(np.round(tmap * 255.0), 0, 255).astype(np.uint8)
-            t_full = np.asarray(Image.fromarray(t8).resize((W, H), Image.NEAREST))
+            t_full = full_threshold(bg_map, ink_map)
             ink0 = gt < t_full
             if gt is not g8:
                 # Smoothing spreads strokes: drop pixels that are plainly light in the original.
@@ -398,21 +403,17 @@ def binarize(
 
         bg_map, ink_map, gt, t_full, ink0 = thresholded(g8, small)
         if despeckle is not False and min(H, W) >= 16 and (
-                despeckle or _impulse_share(g8 < t_full) > IMPULSE_LONE):
+                despeckle or _impulse_share(g8, t_full) > IMPULSE_LONE):
             g8 = _without_impulses(g8, g8 < t_full)
-            small = np.asarray(Image.fromarray(g8).reduce(f) if f > 1 else Image.fromarray(g8),
-                               dtype=np.float32) / 255.0
+            small = reduced(g8)
             bg_map, ink_map, gt, t_full, ink0 = thresholded(g8, small)
         if descreen_done and np.count_nonzero(ink0) < FAINT_INK * ink0.size:
             # Faint type dithered: its strokes are as light as the paper's dots, under the least
             # contrast that keeps the dots out. A wider blur fades lone dots (a peak of 0.04)
             # far more than strokes, so the text stands out at a lower contrast there.
             gt = np.asarray(Image.fromarray(g8).filter(ImageFilter.GaussianBlur(FAINT_SIGMA)))
-            small_t = np.asarray(Image.fromarray(gt).reduce(f) if f > 1 else Image.fromarray(gt),
-                                 dtype=np.float32) / 255.0
-            maps = _level_maps(gt, small_t, f, bg_window, ink_percentile, min_contrast, FAINT_CONTRAST)
-            t8 = np.clip(np.round((maps[1] + np.float32(threshold) * (maps[0] - maps[1])) * 255.0), 0, 255)
-            faint = gt < np.asarray(Image.fromarray(t8.astype(np.uint8)).resize((W, H), Image.NEAREST))
+            maps = _level_maps(gt, reduced(gt), f, bg_window, ink_percentile, min_contrast, FAINT_CONTRAST)
+            faint = gt < full_threshold(maps[0], maps[1])
             if np.count_nonzero(faint) > np.count_nonzero(ink0):
                 bg_map, ink_map, ink0 = maps[0], maps[1], faint
         if show_through:
@@ -478,12 +479,13 @@ FAINT_CONTRAST = 0.1
 IMPULSE_LONE = 0.06
 
 
-def _impulse_share(dark: np.ndarray, band: int = 32, every: int = 8) -> float:
-    """Share of the dark pixels that stand alone (no other dark pixel in their 5x5 neighbourhood),
-    counted on every ``every``-th band of ``band`` rows (an eighth of the page: 5 ms at 300 dpi)."""
+def _impulse_share(g8: np.ndarray, t_full: np.ndarray, band: int = 32, every: int = 8) -> float:
+    """Share of the dark pixels (``g8`` below the threshold ``t_full``) that stand alone (no other
+    dark pixel in their 5x5 neighbourhood), counted on every ``every``-th band of ``band`` rows:
+    an eighth of the page, compared and counted there only (5 ms at 300 dpi)."""
     lone = total = 0
-    for y in range(0, dark.shape[0], band * every):
-        d = dark[y: y + band]
+    for y in range(0, g8.shape[0], band * every):
+        d = g8[y: y + band] < t_full[y: y + band]
         lone += int(np.count_nonzero(d & (_ink_count(d, 5) == 1)))
         total += int(np.count_nonzero(d))
     return lone / max(1, total)
@@ -539,8 +541,7 @@ def _ink_count(ink: np.ndarray, k: int) -> np.ndarray:
 
 def _ink_3x3(ink: np.ndarray) -> np.ndarray:
     """Ink pixels in each pixel's 3x3 neighbourhood, itself included (uint8)."""
-    nb = ndi.correlate1d(ink.view(np.uint8), np.ones(3, np.uint8), axis=0, mode="constant")
-    return ndi.correlate1d(nb, np.ones(3, np.uint8), axis=1, mode="constant")
+    return _ink_count(ink, 3)
 
 
 def descreened(g8: np.ndarray) -> np.ndarray:
