@@ -1484,3 +1484,60 @@ def test_a_heading_reversed_out_does_not_set_the_line_pitch():
     truth = [ln.bbox for ln in s.page.lines[1:]]
     found = sum(any(bbox_iou(t, pl.bbox) >= 0.5 for pl in lines) for t in truth)
     assert found >= len(truth) - 2, (found, len(truth))
+
+
+def test_highlighter_marks_turn_to_paper_on_a_colour_page():
+    """A colour scan of a page with words marked by highlighters: read as luminance, the marks
+    are bands of grey 0.73-0.89 (darker where strokes overlap); :func:`page_grey` divides each
+    channel by the dye's colour there, so the marked paper is paper again and the type under it
+    as dark as on the plain page; off the marks, the plain page (the marks come from a stream of
+    their own), its paper balanced to white."""
+    from ocrcore.preprocess.marks import page_grey
+    from ocrcore.synth import generate
+
+    for index, dpi in ((0, 150), (1, 300)):
+        plain = np.asarray(generate("pages", 77, index, {"dpi": dpi}).image.convert("L"), np.int16)
+        marked = generate("pages", 77, index, {"dpi": dpi, "highlights": 0.2}).image
+        lum = np.asarray(marked.convert("L"), np.int16)
+        grey = np.asarray(page_grey(marked), np.int16)
+        under = lum < plain - 25  # under the marks
+        assert under.sum() > 5000
+        # the paper's colour is balanced to white: the plain page scaled by as much
+        balanced = np.minimum(plain * (np.median(grey[~under]) / np.median(plain[~under])), 255)
+        before, after = np.abs(lum - plain)[under].mean(), np.abs(grey - balanced)[under].mean()
+        assert after < 4 and after < before / 10, (dpi, before, after)
+        assert np.percentile(np.abs(grey - balanced)[~under], 99) <= 6  # the marks' blurred edges
+
+
+def test_coloured_type_is_not_taken_for_a_mark():
+    """Red, blue, orange and light blue type on a colour page are read as luminance, to the
+    pixel (the fringes of coloured letters are tinted, but they are no area of dyed paper); red
+    type under a yellow mark keeps the luminance red type has on white paper."""
+    from ocrcore.preprocess.marks import page_grey
+    from ocrcore.synth import generate
+
+    g = np.asarray(generate("pages", 77, 0, {"dpi": 150}).image.convert("L"), np.float32)[:, :, None] / 255
+    for ink in ((0.8, 0.1, 0.1), (0.1, 0.2, 0.7), (1.0, 0.55, 0.1), (0.35, 0.65, 1.0)):
+        page = Image.fromarray(np.round((g + (1 - g) * np.array(ink, np.float32)) * 255).astype(np.uint8))
+        assert np.array_equal(np.asarray(page_grey(page)), np.asarray(page.convert("L"))), ink
+    canvas = np.full((300, 600, 3), 250, np.float32)
+    text = np.zeros((300, 600), bool)
+    for x in range(40, 560, 24):  # red strokes 4 px wide, 40 px tall, as letters of a word
+        text[130:170, x:x + 4] = True
+        text[130:134, x:x + 14] = True
+    canvas[text] = (205, 25, 25)
+    mark = np.zeros((300, 600), bool)
+    mark[110:190, 20:580] = True
+    canvas[mark] *= np.array((0.98, 0.95, 0.3), np.float32)  # a yellow highlighter's dye
+    red_on_white = 0.299 * 205 + 0.587 * 25 + 0.114 * 25
+    grey = np.asarray(page_grey(Image.fromarray(canvas.astype(np.uint8))), np.float32)
+    assert abs(np.median(grey[text]) - red_on_white * 255 / 250) < 12  # white-balanced to 255
+    assert np.median(grey[mark & ~ndi_dilated(text)]) >= 245
+    lum = np.asarray(Image.fromarray(canvas.astype(np.uint8)).convert("L"), np.float32)
+    assert np.median(lum[mark & ~ndi_dilated(text)]) < 230  # what luminance gave
+
+
+def ndi_dilated(mask: np.ndarray) -> np.ndarray:
+    from scipy import ndimage as ndi
+
+    return ndi.binary_dilation(mask, iterations=3)

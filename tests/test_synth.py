@@ -257,6 +257,7 @@ def test_page_default_size_and_unskewed_boxes():
         ("pages", {"max_skew": 45}, "max_skew"),
         ("pages", {"curl": 0.5}, "curl"),
         ("pages", {"show_through": 0.9}, "show_through"),
+        ("pages", {"highlights": 1.5}, "highlights"),
         ("pages", {"dpi": 50, "min_pt": 5}, "too small"),
     ],
 )
@@ -335,6 +336,26 @@ def test_underlines_draw_strokes_and_leave_the_text_alone():
     assert darker.sum() > 500 and not (b > a + 60).any()  # strokes added, nothing taken away
     rows = np.flatnonzero(darker.any(axis=1))
     assert darker[rows].sum(axis=1).max() > 40  # long and horizontal
+
+
+def test_highlights_tint_the_paper_under_runs_of_words():
+    """``highlights`` marks runs of body words as a highlighter does: an RGB page whose grey is
+    the plain page's but under the marks, where the paper is tinted (darker in the channels the
+    dye cuts, as light there as before in the one it passes) and the ink stays dark; the text
+    and boxes are the plain page's."""
+    plain = generate("pages", 77, 0, {"dpi": 100})
+    marked = generate("pages", 77, 0, {"dpi": 100, "highlights": 0.3})
+    assert plain.meta["highlights"] is None and plain.image.mode == "L"
+    m = marked.meta["highlights"]
+    assert marked.image.mode == "RGB" and m["words"] > 20 and m["marks"] >= 5 and 1 <= len(m["pens"]) <= 2
+    assert marked.text == plain.text and marked.page == plain.page
+    g = np.asarray(plain.image, np.int16)
+    rgb = np.asarray(marked.image, np.int16)
+    dyed = rgb.min(axis=2) < rgb.max(axis=2) - 40  # tinted pixels
+    assert dyed.sum() > 2000
+    assert np.abs(rgb.max(axis=2) - g)[dyed].mean() < 25  # the channel the dye passes: the page as it was
+    assert np.abs(rgb.min(axis=2) - g)[dyed].mean() > 60
+    assert (rgb.max(axis=2) <= g + 2).all()  # a mark never lightens the page, nor its ink
 
 
 def test_shards_written_before_a_neutral_parameter_existed_still_match():

@@ -27,7 +27,8 @@ from PIL import Image
 from ocrcore.containers import BBox, bbox_iou
 from ocrcore.preprocess.binarize import BinarizeResult
 from ocrcore.preprocess.dewarp import VerticalWarp, estimate_warp
-from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split, to_gray_image
+from ocrcore.preprocess.marks import page_grey
+from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split
 from ocrcore.preprocess.pages import PageLayout, analyse_page
 from ocrcore.preprocess.segment import LineCrop, LineRegion
 from ocrcore.preprocess import showthrough
@@ -158,8 +159,9 @@ def analyse_scan(image: Image.Image, *, single: bool = False, binarize_params: O
     if single:
         part = PagePart("line", full, analyse_page(image, single=True, binarize_params=binarize_params))
         return ScanLayout([part], [PlacedLine(r, part, int(r.column)) for r in part.layout.lines])
-    # grey once: the spread and bar checks and the analysis would each convert a colour page
-    image = to_gray_image(image)
+    # grey once: the spread and bar checks and the analysis would each convert a colour page;
+    # highlighter marks on a colour page are taken out of the paper here (:mod:`.marks`)
+    image = page_grey(image)
     x = spread_split(image) if split_spreads else None
     if x is None:
         return _analyse_part(image, full, "page", binarize_params, segment_params, reversed_text, 0, flatten)

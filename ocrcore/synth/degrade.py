@@ -269,6 +269,22 @@ def curl(img: Image.Image, depth: float, *, spine: str = "left", reach: float = 
     return res, point_map
 
 
+def highlight(img: Image.Image, dye: list[Image.Image], pens: list, *, blur: float = 0.6) -> Image.Image:
+    """The grey page with highlighter marks over it, as a colour scan sees them: each pen's
+    ``dye`` image (100 = one coat) filters the light per channel by its transmission at one coat
+    to the power of the coats (Beer-Lambert, so two overlapping strokes are darker), the marks'
+    edges blurred by ``blur`` pixels as the scanner's optics blur the ink. Returns RGB."""
+    g = np.asarray(img.convert("L"), np.float32)
+    out = np.repeat(g[:, :, None], 3, axis=2)
+    for d, pen in zip(dye, pens):
+        coats = np.asarray(d, np.float32) / 100.0
+        if blur > 0:
+            coats = ndi.gaussian_filter(coats, blur)
+        for c in range(3):
+            out[:, :, c] *= np.power(np.float32(pen[c]), coats)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
 def show_through(img: Image.Image, back: Image.Image, strength: float, *, paper: int = 255,
                  blur: float = 2.0) -> Image.Image:
     """The back of the sheet showing through the paper: ``back`` (the back page as printed, its

@@ -49,13 +49,16 @@ from PIL import Image, ImageDraw
 from ocrcore.containers import BBox, Char, Line, Page, Word, union_bbox
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
-from ocrcore.synth.degrade import compose, curl, identity_map, map_boxes, random_degrade, rotate, show_through
+from ocrcore.synth.degrade import (compose, curl, highlight, identity_map, map_boxes, random_degrade, rotate,
+                                   show_through)
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
 from ocrcore.synth.typography import drawable, typeset
 
 KIND = "pages"
+# what a highlighter's dye lets through, per channel, at one coat: yellow, green, pink, blue, orange
+PEN_COLOURS = ((0.99, 0.95, 0.30), (0.62, 0.98, 0.45), (0.98, 0.55, 0.80), (0.50, 0.85, 0.99), (0.99, 0.72, 0.35))
 A4_INCHES = (210 / 25.4, 297 / 25.4)  # 2480 x 3508 px at 300 dpi
 
 
@@ -292,6 +295,9 @@ class PagesGenerator(FontedGenerator):
             sx, sy = float(rng.uniform(0, W)), float(rng.uniform(0, H))
             draw.ellipse((sx - r, sy - r * rng.uniform(0.5, 1.0), sx + r, sy + r), fill=ink)
 
+        # highlighter marks from a stream of their own, drawn on the flat page like the ink
+        marks = (self._highlight(sample_rng(seed, KIND + "-highlights", index), lines, line_fonts, font, size,
+                                 (W, H)) if p["highlights"] > 0 else None)
         back = None
         if p["show_through"] > 0:
             img, back = self._show_back(img, seed, index, paper)
@@ -301,13 +307,19 @@ class PagesGenerator(FontedGenerator):
         if p["curl"] > 0:
             spine = "left" if sample_rng(seed, KIND + "-curl", index).random() < 0.5 else "right"
             img, cmap = curl(img, p["curl"], spine=spine, fill=paper)
+            if marks is not None:
+                marks["dye"] = [curl(d, p["curl"], spine=spine, shadow=0.0, fill=0)[0] for d in marks["dye"]]
         skew = float(rng.uniform(-p["max_skew"], p["max_skew"])) if p["max_skew"] > 0 else 0.0
         if skew != 0.0:
             img, pmap = rotate(img, skew, fill=paper, expand=False)
+            if marks is not None:
+                marks["dye"] = [rotate(d, skew, fill=0, expand=False)[0] for d in marks["dye"]]
         else:
             pmap = identity_map
         pmap = compose(cmap, pmap)
         img, _, applied = random_degrade(img, rng, strength, geometric=False, font_px=size, fill=paper)
+        if marks is not None:
+            img = highlight(img, marks.pop("dye"), marks["pens"], blur=0.6 * dpi / 300.0)
 
         page, chars = self._truth(lines, pmap, img.size, sample_id(KIND, seed, index))
         meta = {
@@ -329,6 +341,7 @@ class PagesGenerator(FontedGenerator):
             "rule": rule is not None,
             "specks": n_specks,
             "underlined_words": n_under,
+            "highlights": marks,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
             "furniture": ({"head": len(furn["head"]), "footnote_lines": len(furn["notes"]), "foot": len(furn["foot"])}
@@ -509,6 +522,67 @@ class PagesGenerator(FontedGenerator):
                     count += j - i
                 i = j
         return count
+
+    def _highlight(self, rng, lines: list[_Line], line_fonts: list, font, size: int, page: tuple[int, int]) -> dict:
+        """Highlighter marks over runs of 1-6 body words (each word starts one with probability
+        ``highlights``; a run may reach the line's end), drawn as a student does: a band of dye
+        about the x-height and a little more, drifting off the line, with wobbling edges, ends cut
+        by the pen's chisel tip, streaks along it, and darker where two strokes overlap. One or
+        two pens a page. Returns ``{"pens": [[r, g, b] transmission at full dye, ...], "words":
+        n, "marks": n, "dye": [one "L" image per pen, 100 = one coat]}``, the page's size."""
+        share = float(self.params["highlights"])
+        pens = [PEN_COLOURS[int(k)] for k in rng.choice(len(PEN_COLOURS), size=1 + int(rng.random() < 0.3),
+                                                         replace=False)]
+        pens = [[float(np.clip(c + rng.uniform(-0.04, 0.04), 0.1, 1.0)) for c in pen] for pen in pens]
+        dye = [np.zeros(page[::-1], np.float32) for _ in pens]
+        n_words = n_marks = 0
+        for ln, lf in zip(lines, line_fonts):
+            if lf is not font:
+                continue
+            i = 0
+            while i < len(ln.words):
+                if rng.random() >= share:
+                    i += 1
+                    continue
+                j = len(ln.words) if rng.random() < 0.15 else min(len(ln.words), i + int(rng.integers(1, 7)))
+                boxes = [pl.box for w in ln.words[i:j] for pl in w if pl.box is not None]
+                if boxes:
+                    x0 = min(b[0] for b in boxes) - size * rng.uniform(0.05, 0.4)
+                    x1 = max(b[2] for b in boxes) + size * rng.uniform(0.05, 0.4)
+                    self._stroke(rng, dye[int(rng.integers(len(pens)))], x0, x1, ln.baseline_y, size)
+                    n_words += j - i
+                    n_marks += 1
+                i = j
+        images = [Image.fromarray(np.clip(d * 100.0 + 0.5, 0, 255).astype(np.uint8)) for d in dye]
+        return {"pens": [[round(c, 3) for c in pen] for pen in pens], "words": n_words, "marks": n_marks,
+                "dye": images}
+
+    @staticmethod
+    def _stroke(rng, dye: np.ndarray, x0: float, x1: float, baseline: float, size: int) -> None:
+        """One pass of a chisel-tipped marker from ``x0`` to ``x1`` over the line whose baseline is
+        at ``baseline``, added to ``dye`` (coats)."""
+        half = size * rng.uniform(0.42, 0.62)
+        mid = baseline - size * rng.uniform(0.2, 0.34)
+        drift = float(np.clip(rng.normal(0, 0.012) * (x1 - x0), -0.3 * size, 0.3 * size))
+        cut = size * rng.uniform(-0.35, 0.35)  # the chisel's slant at both ends
+        n = max(2, int((x1 - x0) / max(4.0, size * 0.8)))
+        xs = np.linspace(x0, x1, n)
+        centre = mid + drift * (xs - x0) / max(1.0, x1 - x0) + rng.normal(0, 0.04 * size, n).cumsum() / np.sqrt(n)
+        top = centre - half + rng.normal(0, 0.03 * size, n)
+        bot = centre + half + rng.normal(0, 0.03 * size, n)
+        pts = ([(float(x), float(y)) for x, y in zip(xs, top)]
+               + [(float(x + cut), float(y)) for x, y in zip(xs[::-1], bot[::-1])])
+        H, W = dye.shape
+        bx0, by0 = max(0, int(min(p[0] for p in pts)) - 1), max(0, int(min(p[1] for p in pts)) - 1)
+        bx1, by1 = min(W, int(max(p[0] for p in pts)) + 2), min(H, int(max(p[1] for p in pts)) + 2)
+        if bx1 <= bx0 or by1 <= by0:
+            return
+        m = Image.new("L", (bx1 - bx0, by1 - by0), 0)
+        ImageDraw.Draw(m).polygon([(x - bx0, y - by0) for x, y in pts], fill=255)
+        # streaks along the stroke (the felt tip's uneven wetness) and a coat of 0.8-1.0
+        rows = 1.0 - 0.25 * np.abs(np.convolve(rng.normal(0, 1, by1 - by0 + 4), np.ones(5) / 5, "same"))[2:-2]
+        coat = rng.uniform(0.8, 1.0) * np.clip(rows, 0.6, 1.0)[:, None].astype(np.float32)
+        dye[by0:by1, bx0:bx1] += (np.asarray(m, np.float32) / 255.0) * coat
 
     @staticmethod
     def _truth(lines: list[_Line], pmap, size: tuple[int, int], page_id: str):
