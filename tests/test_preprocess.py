@@ -1512,7 +1512,8 @@ def test_highlighter_marks_turn_to_paper_on_a_colour_page():
 def test_coloured_type_is_not_taken_for_a_mark():
     """Red, blue, orange and light blue type on a colour page are read as luminance, to the
     pixel (the fringes of coloured letters are tinted, but they are no area of dyed paper); red
-    type under a yellow mark keeps the luminance red type has on white paper."""
+    type under a yellow mark (with black type) keeps the luminance red type has on white
+    paper."""
     from ocrcore.preprocess.marks import page_grey
     from ocrcore.synth import generate
 
@@ -1522,9 +1523,12 @@ def test_coloured_type_is_not_taken_for_a_mark():
         assert np.array_equal(np.asarray(page_grey(page)), np.asarray(page.convert("L"))), ink
     canvas = np.full((300, 600, 3), 250, np.float32)
     text = np.zeros((300, 600), bool)
-    for x in range(40, 560, 24):  # red strokes 4 px wide, 40 px tall, as letters of a word
+    for x in range(40, 560, 24):  # strokes 4 px wide, 40 px tall, as letters of words
         text[130:170, x:x + 4] = True
         text[130:134, x:x + 14] = True
+    black = text.copy()
+    black[:, 300:] = text[:, :300] = False
+    canvas[black] = 20  # a word in black, one in red
     canvas[text] = (205, 25, 25)
     mark = np.zeros((300, 600), bool)
     mark[110:190, 20:580] = True
@@ -1532,12 +1536,42 @@ def test_coloured_type_is_not_taken_for_a_mark():
     red_on_white = 0.299 * 205 + 0.587 * 25 + 0.114 * 25
     grey = np.asarray(page_grey(Image.fromarray(canvas.astype(np.uint8))), np.float32)
     assert abs(np.median(grey[text]) - red_on_white * 255 / 250) < 12  # white-balanced to 255
-    assert np.median(grey[mark & ~ndi_dilated(text)]) >= 245
+    assert np.median(grey[black]) < 30
+    assert np.median(grey[mark & ~ndi_dilated(text | black)]) >= 245
     lum = np.asarray(Image.fromarray(canvas.astype(np.uint8)).convert("L"), np.float32)
-    assert np.median(lum[mark & ~ndi_dilated(text)]) < 230  # what luminance gave
+    assert np.median(lum[mark & ~ndi_dilated(text | black)]) < 230  # what luminance gave
 
 
 def ndi_dilated(mask: np.ndarray) -> np.ndarray:
     from scipy import ndimage as ndi
 
     return ndi.binary_dilation(mask, iterations=3)
+
+
+def test_highlighter_marks_turn_to_paper_on_a_grey_page():
+    """The same marks scanned in grey are flat bands of grey with sharp edges around words:
+    their paper is divided by the band's level (as light as the plain page's or lighter), the
+    type under them stays dark, and the rest of the page is as it was. Pages without marks,
+    with photographs, tables or heavy degradation, are left alone."""
+    from scipy import ndimage as ndi
+
+    from ocrcore.preprocess.marks import grey_marks, page_grey
+    from ocrcore.synth import generate
+
+    for index, dpi in ((1, 300), (0, 150)):
+        plain = np.asarray(generate("pages", 77, index, {"dpi": dpi}).image.convert("L"), np.int16)
+        marked = generate("pages", 77, index, {"dpi": dpi, "highlights": 0.2}).image.convert("L")
+        lum = np.asarray(marked, np.int16)
+        grey = np.asarray(page_grey(marked), np.int16)
+        under = lum < plain - 25
+        paper = under & (plain >= 200)
+        ink = ndi.binary_closing(under, np.ones((7, 7), bool)) & (plain < 80)
+        assert paper.sum() > 5000 and ink.sum() > 5000
+        assert np.percentile((lum - plain)[paper], 95) <= -25
+        assert np.percentile((grey - plain)[paper], 5) >= -3, dpi
+        assert np.percentile((grey - plain)[ink], 95) <= 30, dpi
+        away = ~ndi.binary_dilation(lum < plain - 5, iterations=15)
+        assert np.percentile(np.abs(grey - plain)[away], 99) <= 2
+    for params in ({"dpi": 300}, {"dpi": 300, "figures": 1.0}, {"dpi": 300, "tables": 1.0}, {"dpi": 150, "degrade": 1.0}):
+        for i in range(2):
+            assert grey_marks(np.asarray(generate("pages", 5, i, params).image.convert("L"))) is None, (params, i)

@@ -1,18 +1,22 @@
-"""A colour page to grey with its highlighter marks (and tinted boxes) taken out of the paper.
+"""A page to grey with its highlighter marks (and tinted boxes) taken out of the paper.
 
 A highlighter's dye is a filter over the paper: it passes one or two channels nearly whole and
 cuts the others (yellow cuts blue, pink cuts green). Read as luminance, a marked word sits on a
 grey band of 0.73-0.89 that the binarizer may take for the back page showing through, or, where
-two strokes overlap, for ink that joins lines. The page under the dye is still white in the
-channels the dye passes, and the printed ink is dark in all of them, so dividing each channel by
-the dye's transmission gives back the page as printed: black ink on white paper, and red type on
-a yellow mark still red (its luminance as it was without the mark).
+two strokes overlap, for ink that joins lines.
 
-Where the dye lies and what colour it is are measured on the page reduced 4 times: the paper's
-colour (white balance) from its brightest pixels; dyed paper as pixels bright in luminance and
-tinted (saturation) that form areas (an opening removes coloured type's strokes and the fringes
-of its letters); the dye's colour there its own, elsewhere filled in from nearby dyed and plain
-paper (a normalized convolution). A page with no dyed area reads exactly as Pillow's luminance.
+On a colour page the page under the dye is still white in the channels the dye passes, and the
+printed ink is dark in all of them, so dividing each channel by the dye's transmission gives
+back the page as printed: black ink on white paper, and red type on a yellow mark still red.
+Where the dye lies and what it passes are measured on blocks of the page (the brightest value of
+each channel in the block: its paper, as the ink between is darker): dyed paper is bright and
+tinted, in areas (an opening removes the fringes of coloured type) that lie over ink (a light
+coloured heading's strokes have only paper around them).
+
+On a grey page the mark is a flat band of grey with sharp edges around words; there its paper
+is divided by the band's level. A band is told from what else greys paper by its shape: wide
+and flat (shading and a photograph are neither), with white paper around it (not smooth
+shading), and over ink. A page with no mark reads exactly as it did.
 """
 from __future__ import annotations
 
@@ -22,76 +26,209 @@ from scipy import ndimage as ndi
 
 from ocrcore.preprocess.pageparts import to_gray_image
 
-__all__ = ["page_grey"]
+__all__ = ["page_grey", "dye_colour", "grey_marks"]
 
-REDUCE = 4  # the dye is measured on blocks of REDUCE x REDUCE pixels
+BLOCK = 4  # marks are measured on blocks of BLOCK x BLOCK pixels, wider than type's strokes at
+# 150-300 dpi (2 x 2 at 150 dpi took the inside of blue type's strokes for tinted paper)
 PAPER_LUMA = 0.6  # dyed paper: at least this bright (white-balanced luminance, 0..1)
 DYE_SATURATION = 0.12  # ... and at least this tinted ((max - min) / max of its channels)
-DYE_OPENING = 2  # dyed areas survive an opening of this many blocks (8 px): type's strokes do not
+DYE_OPENING = 2  # dyed areas survive an opening of this many blocks: coloured type's fringes do not
 MIN_DYED_BLOCKS = 24  # fewer dyed blocks than this: no marks, the page is read as luminance
-STRIP = 16  # blocks: the marks are taken out strip by strip, each cut to the columns the dye reaches
+STRIP = 16  # blocks: the marks are taken out strip by strip, each cut to the columns they reach
 FILL_SIGMA = 2.0  # blocks: how far the dye's colour is carried over the ink it lies under
 NEAR = 3  # blocks: dyed paper is looked for this close to a dyed area
-INK_LUMA = 0.5  # a block whose darkest pixel is this dark holds ink
-MARK_INK = 0.1  # a dyed area is a mark when it has dark blocks near it, this share of its size
+INK_LUMA = 0.5  # a block (of a grey page) whose darkest pixel is this dark holds ink
+INK_SHARE, INK_SPREAD = 0.75, 0.2  # a colour block holds ink: its darkest pixel under this share
+# of its brightest (luminance), its channels' shares within this of each other (grey)
+MARK_INK = 0.03  # a dyed area is a mark when it has blocks of ink near it, this share of its size
+# grey pages
+BAND = (0.55, 0.93)  # a mark's paper, as a share of the page's paper (the darkest: two pink coats)
+MIN_MARK = 48  # blocks: a band smaller than this is no mark (a bold letter, a blurred back word)
+MARK_RATIO = 1.5  # ... nor one less than this many times as wide as tall (a photograph's grey)
+MARK_FLAT = 0.05  # ... nor one whose level varies more than this (standard deviation)
+MARK_EDGE = 0.4  # the paper 2-3 blocks around a band is this much as dark as the band at most
+GREY_MARK_INK = 0.1  # ... and has blocks of ink near it, this share of its size
+MARK_STRETCH = 0.85  # paper in a band: this share of the band's level and lighter is paper
+QUICK_PIXELS = 6  # a page with fewer tinted pixels, or pixels of grey bands, in a glance has no marks
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")
 
 
 def page_grey(image: Image.Image) -> Image.Image:
-    """The page as 8-bit grey for analysis: a colour page with highlighter marks (or other dyed
-    areas: tinted boxes, coloured paper under a sticker) divided by the dye's colour first, so
-    the marks turn to paper and the type under them keeps its luminance; any other image as
+    """The page as 8-bit grey for analysis, its highlighter marks taken out of the paper: a
+    colour page's dye (and other dyed areas: tinted boxes) divided out of each channel, a grey
+    page's marked bands divided by their level. Any other image, and a page without marks, as
     :func:`ocrcore.preprocess.pageparts.to_gray_image` gives it."""
-    if image.mode not in ("RGB", "RGBA", "RGBa", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+    if image.mode == "1":  # black and white: no grey bands
         return to_gray_image(image)
-    if image.mode in ("RGBA", "RGBa", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    rgb = np.asarray(image.convert("RGB"))
-    dye = dye_colour(rgb)
-    if dye is None:
-        return to_gray_image(image if image.mode in ("RGB", "L") else Image.fromarray(rgb))
-    return Image.fromarray(undyed_luma(rgb, *dye))
+    if image.mode in ("RGB", "RGBA", "RGBa", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+        colour = image
+        if image.mode in ("RGBA", "RGBa", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            colour = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        colour = colour if colour.mode == "RGB" else colour.convert("RGB")
+        if _glance(colour, _tinted_pixels) >= QUICK_PIXELS:
+            rgb = np.asarray(colour)
+            dye = dye_colour(rgb)
+            if dye is not None:
+                return Image.fromarray(undyed_luma(rgb, *dye))
+    grey = to_gray_image(image)
+    if _glance(grey, _band_pixels) < QUICK_PIXELS:
+        return grey
+    g = np.asarray(grey)
+    marks = grey_marks(g)
+    return grey if marks is None else Image.fromarray(lifted(g, *marks))
 
 
-def dye_colour(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Where a page (``H x W x 3`` uint8) is dyed: ``(white, dye, near)`` with the paper's colour
-    ``white`` (3 values, 0..255), the dye's transmission ``dye`` per block of REDUCE x REDUCE
+def _glance(image: Image.Image, count) -> int:
+    """``count`` over every 8th pixel of the image (both ways): most pages are done with here,
+    before a whole page's array is made."""
+    step = 2 * BLOCK
+    small = image.resize((max(1, image.width // step), max(1, image.height // step)), Image.NEAREST)
+    return count(np.asarray(small))
+
+
+def _tinted_pixels(rgb: np.ndarray) -> int:
+    """Pixels bright in a channel and tinted (a colour page of black type holds next to none)."""
+    hi, lo = rgb.max(axis=2).astype(np.float32), rgb.min(axis=2).astype(np.float32)
+    return int(((hi - lo >= DYE_SATURATION * hi) & (hi >= 128)).sum())
+
+
+def _band_pixels(g: np.ndarray) -> int:
+    """Pixels of mid grey in areas two pixels across (a plain page's are its type's edges)."""
+    white = max(1.0, float(np.percentile(g, 90)))
+    shaded = (g >= BAND[0] * white) & (g <= BAND[1] * white)
+    return int(_opened(shaded, 2).sum())
+
+
+def dye_colour(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """Where a page (``H x W x 3`` uint8) is dyed: ``(white, dye, near, k)`` with the paper's
+    colour ``white`` (3 values, 0..255), the dye's transmission ``dye`` per block of k x k
     pixels (``h x w x 3``, 1 = passes the channel whole; 1 everywhere off the marks) and the
     blocks ``near`` a dyed area; None where nothing is dyed."""
-    H, W = rgb.shape[:2]
-    h, w = H // REDUCE, W // REDUCE
+    k = BLOCK
+    h, w = rgb.shape[0] // k, rgb.shape[1] // k
     if h < 4 * DYE_OPENING or w < 4 * DYE_OPENING:
         return None
     # each block's paper: its brightest value per channel (coloured type's blocks hold white
     # paper too, a mark's blocks only dyed paper)
-    small = _blocks(rgb[:h * REDUCE, :w * REDUCE], np.maximum).astype(np.float32)
+    small = _blocks(rgb[:h * k, :w * k], np.maximum, k).astype(np.float32)
     chans = [small[:, :, c] for c in range(3)]
-    luma = _luma(chans)
-    top = luma >= np.percentile(luma, 75)
+    top = _luma(chans)
+    top = top >= np.percentile(top, 75)
     white = np.array([max(1.0, float(np.median(ch[top]))) for ch in chans], np.float32)
     bal = _balanced(chans, white)
     tinted, paper, mx = _tinted(bal)
     if int(tinted.sum()) < MIN_DYED_BLOCKS:  # most colour pages carry no tinted paper at all
         return None
-    darkest = _blocks(rgb[:h * REDUCE, :w * REDUCE], np.minimum).astype(np.float32)
-    ink = _luma(_balanced([darkest[:, :, c] for c in range(3)], white)) < INK_LUMA
-    dyed = _marked(_opened(tinted, DYE_OPENING), ink)
+    # ink: a block's darkest pixel well below its own paper, and grey against it (black type
+    # under a dye is dyed too; a coloured letter's edge against white paper is not grey)
+    darkest = _blocks(rgb[:h * k, :w * k], np.minimum, k).astype(np.float32)
+    under = [darkest[:, :, c] / np.maximum(small[:, :, c], 1.0) for c in range(3)]
+    spread = np.maximum(np.maximum(under[0], under[1]), under[2]) - np.minimum(np.minimum(under[0], under[1]), under[2])
+    ink = (_luma(under) < INK_SHARE) & (spread < INK_SPREAD)
+    dyed = _over_ink(_opened(tinted, DYE_OPENING), ink)
     if int(dyed.sum()) < MIN_DYED_BLOCKS:
         return None
     plain = _opened(paper & ~tinted, DYE_OPENING)
     wt = (dyed | plain).astype(np.float32)
     den = np.maximum(ndi.gaussian_filter(wt, FILL_SIGMA), 1e-3)
     dye = np.empty(bal[0].shape + (3,), np.float32)
-    for c in range(3):
-        own = bal[c]  # the paper under the dye: the block's brightest value
-        filled = ndi.gaussian_filter(np.where(dyed, own, 1.0) * wt, FILL_SIGMA) / den
-        dye[:, :, c] = np.where(dyed, own, np.where(den > 2e-3, filled, 1.0))
+    for c in range(3):  # the paper under the dye: its blocks' brightest values, carried over the ink
+        filled = ndi.gaussian_filter(np.where(dyed, bal[c], 1.0) * wt, FILL_SIGMA) / den
+        dye[:, :, c] = np.where(dyed, bal[c], np.where(den > 2e-3, filled, 1.0))
     near = ndi.maximum_filter(dyed, 2 * NEAR + 1)
-    return white, np.clip(dye, 0.05, 1.0), near
+    return white, np.clip(dye, 0.05, 1.0), near, k
 
 
-def _marked(dyed: np.ndarray, ink: np.ndarray) -> np.ndarray:
+def undyed_luma(rgb: np.ndarray, white: np.ndarray, dye: np.ndarray, near: np.ndarray, k: int) -> np.ndarray:
+    """Luminance (uint8) of ``rgb`` with each channel divided by the paper's colour and, near
+    the marks, by the dye's: a bright tinted pixel there is dyed paper and turns to paper (its
+    clearest channel over the dye's), any other is divided by the dye measured around it."""
+    out = np.asarray(Image.fromarray(rgb).convert("L"), np.float32) * np.float32(255.0 / float(white @ _LUMA))
+    for y0, y1, x0, x1, b in _strips(near, k):
+        part = rgb[y0:y1, x0:x1]
+        bal = _balanced([part[:, :, c].astype(np.float32) for c in range(3)], white)
+        dyed_paper, _, mx = _tinted(bal)
+        dyed_paper &= _up(near[b], x1 - x0, y1 - y0)
+        d = [_up(dye[b][:, :, c], x1 - x0, y1 - y0) for c in range(3)]
+        undyed = _luma([bal[c] / d[c] for c in range(3)])
+        best = np.maximum(np.maximum(d[0], d[1]), d[2])  # what the dye passes of its clearest channel
+        out[y0:y1, x0:x1] = np.minimum(np.where(dyed_paper, mx / best, undyed), 1.0) * np.float32(255.0)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def grey_marks(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int] | None:
+    """Highlighter marks on a grey page (``H x W`` uint8): ``(level, near, inside, white, k)``
+    with each block's paper level under the marks (a share of the page's paper ``white``,
+    carried over the ink; 1 off the marks), the blocks ``near`` a mark and those ``inside``
+    one, for blocks of k x k pixels; None where no band passes for a mark."""
+    k = BLOCK
+    h, w = g.shape[0] // k, g.shape[1] // k
+    if h < 4 * DYE_OPENING or w < 4 * DYE_OPENING:
+        return None
+    a = g[:h * k, :w * k, None]
+    top = _blocks(a, np.maximum, k)[:, :, 0].astype(np.float32)
+    white = max(1.0, float(np.percentile(top, 75)))
+    level = np.minimum(top / white, 1.0)
+    shaded = (level >= BAND[0]) & (level <= BAND[1])
+    if int(shaded.sum()) < MIN_MARK:
+        return None
+    labels, n = ndi.label(_opened(shaded, DYE_OPENING))
+    if n == 0:
+        return None
+    idx = np.arange(1, n + 1)
+    rows, cols = np.array([(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in ndi.find_objects(labels)]).T
+    size = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    maybe = (size >= MIN_MARK) & (cols >= MARK_RATIO * rows)
+    if not maybe.any():
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):  # a band with no paper around it: no ring
+        mean = ndi.mean(level, labels, idx)
+        std = ndi.standard_deviation(level, labels, idx)
+        # the paper 2-3 blocks out: white around a mark, as grey as the band around shading
+        darkest = _blocks(a, np.minimum, k)[:, :, 0].astype(np.float32) / white
+        one, three = (ndi.grey_dilation(labels, size=(s, s)) for s in (3, 7))
+        ring = ndi.mean(level, np.where((three > 0) & (one == 0) & (darkest >= 0.3), three, 0), idx)
+    near_labels = ndi.grey_dilation(labels, size=(2 * NEAR + 1, 2 * NEAR + 1))
+    ink = np.bincount(near_labels[(darkest < INK_LUMA) & (near_labels > 0)], minlength=n + 1)[1:]
+    keep = (maybe & (std <= MARK_FLAT) & (1 - np.nan_to_num(ring, nan=0.0) <= MARK_EDGE * (1 - mean))
+            & (ink >= GREY_MARK_INK * size))
+    if not keep.any():
+        return None
+    marked = np.concatenate([[False], keep])[labels]
+    wt = marked.astype(np.float32)
+    den = ndi.gaussian_filter(wt, FILL_SIGMA)
+    filled = ndi.gaussian_filter(level * wt, FILL_SIGMA) / np.maximum(den, 1e-6)
+    near = ndi.maximum_filter(marked, 2 * NEAR + 1)
+    level = np.clip(np.where(marked, level, np.where(near & (den > 1e-4), filled, 1.0)), 0.3, 1.0).astype(np.float32)
+    inside = ndi.binary_closing(marked, np.ones((3, 3), bool)) | ndi.binary_dilation(marked)
+    return level, near, inside, white, k
+
+
+def lifted(g: np.ndarray, level: np.ndarray, near: np.ndarray, inside: np.ndarray, white: float,
+           k: int) -> np.ndarray:
+    """The grey page with its marks' paper divided by their level: every pixel inside a mark,
+    and near one those as light as its paper (its blurred edge), the rest as they were."""
+    out = g.astype(np.float32)
+    for y0, y1, x0, x1, b in _strips(near, k):
+        lv = _up(level[b], x1 - x0, y1 - y0)
+        part = out[y0:y1, x0:x1]
+        lift = _up(inside[b], x1 - x0, y1 - y0) | (_up(near[b], x1 - x0, y1 - y0) & (part >= 0.9 * white * lv))
+        out[y0:y1, x0:x1] = np.where(lift, part / (lv * MARK_STRETCH), part)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _strips(near: np.ndarray, k: int):
+    """The page in strips of STRIP blocks, each cut to the columns ``near`` reaches: ``(y0, y1,
+    x0, x1, block slice)``, strips with nothing near skipped."""
+    for b0 in range(0, near.shape[0], STRIP):
+        cols = np.flatnonzero(near[b0:b0 + STRIP].any(axis=0))
+        if cols.size:
+            b1, c0, c1 = min(near.shape[0], b0 + STRIP), int(cols[0]), int(cols[-1]) + 1
+            yield b0 * k, b1 * k, c0 * k, c1 * k, np.s_[b0:b1, c0:c1]
+
+
+def _over_ink(dyed: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """The dyed areas that lie over ink (a mark is made over words; a letter of light coloured
     type, a bold orange heading's stroke, has only paper around it): those with at least
     :data:`MARK_INK` of their size in blocks of ink within :data:`NEAR` blocks."""
@@ -99,7 +236,7 @@ def _marked(dyed: np.ndarray, ink: np.ndarray) -> np.ndarray:
     if n == 0:
         return dyed
     size = np.bincount(labels.ravel(), minlength=n + 1)
-    # which component each dark block is near: the labels grown over the dark blocks
+    # which component each block of ink is near: the labels grown over it
     grown = ndi.grey_dilation(labels, size=(2 * NEAR + 1, 2 * NEAR + 1))
     dark = np.bincount(grown[ink & (grown > 0)], minlength=n + 1)
     keep = dark >= MARK_INK * size
@@ -107,43 +244,21 @@ def _marked(dyed: np.ndarray, ink: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
-def undyed_luma(rgb: np.ndarray, white: np.ndarray, dye: np.ndarray, near: np.ndarray) -> np.ndarray:
-    """Luminance (uint8) of ``rgb`` with each channel divided by the paper's colour and, near
-    the marks, by the dye's: a bright tinted pixel there is dyed paper and turns to paper (its
-    clearest channel over the dye's), any other is divided by the dye measured around it."""
-    out = np.asarray(Image.fromarray(rgb).convert("L"), np.float32) * np.float32(255.0 / float(white @ _LUMA))
-    for b0 in range(0, near.shape[0], STRIP):
-        cols = np.flatnonzero(near[b0:b0 + STRIP].any(axis=0))
-        if not cols.size:
-            continue
-        c0, c1 = int(cols[0]), int(cols[-1]) + 1
-        b1 = min(near.shape[0], b0 + STRIP)
-        y0, y1, x0, x1 = b0 * REDUCE, b1 * REDUCE, c0 * REDUCE, c1 * REDUCE
-        part = rgb[y0:y1, x0:x1]
-        bal = _balanced([part[:, :, c].astype(np.float32) for c in range(3)], white)
-        dyed_paper, _, mx = _tinted(bal)
-        dyed_paper &= _up(near[b0:b1, c0:c1], x1 - x0, y1 - y0)
-        d = [_up(dye[b0:b1, c0:c1, c], x1 - x0, y1 - y0) for c in range(3)]
-        undyed = _luma([bal[c] / d[c] for c in range(3)])
-        best = np.maximum(np.maximum(d[0], d[1]), d[2])  # what the dye passes of its clearest channel
-        out[y0:y1, x0:x1] = np.minimum(np.where(dyed_paper, mx / best, undyed), 1.0) * np.float32(255.0)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
 def _opened(mask: np.ndarray, size: int) -> np.ndarray:
     """Binary opening by a ``size`` square (separable minimum and maximum filters)."""
     return ndi.maximum_filter(ndi.minimum_filter(mask, size, origin=-1 if size % 2 == 0 else 0), size)
 
 
-def _blocks(a: np.ndarray, op) -> np.ndarray:
-    """``op`` (np.maximum, np.minimum) over each REDUCE x REDUCE block, per channel (strided
-    pairs: a reshaped reduction over the block's axes is several times slower)."""
-    rows = a[0::REDUCE]
-    for k in range(1, REDUCE):
-        rows = op(rows, a[k::REDUCE])
-    out = rows[:, 0::REDUCE]
-    for k in range(1, REDUCE):
-        out = op(out, rows[:, k::REDUCE])
+def _blocks(a: np.ndarray, op, k: int) -> np.ndarray:
+    """``op`` (np.maximum, np.minimum) over each k x k block of ``a`` (``H x W x C``), per
+    channel (strided pairs: a reshaped reduction over the block's axes is several times
+    slower)."""
+    rows = a[0::k]
+    for j in range(1, k):
+        rows = op(rows, a[j::k])
+    out = rows[:, 0::k]
+    for j in range(1, k):
+        out = op(out, rows[:, j::k])
     return out
 
 
