@@ -37,9 +37,8 @@ MIN_DYED_BLOCKS = 24  # fewer dyed blocks than this: no marks, the page is read 
 STRIP = 16  # blocks: the marks are taken out strip by strip, each cut to the columns they reach
 FILL_SIGMA = 2.0  # blocks: how far the dye's colour is carried over the ink it lies under
 NEAR = 3  # blocks: dyed paper is looked for this close to a dyed area
-INK_LUMA = 0.5  # a block (of a grey page) whose darkest pixel is this dark holds ink
-INK_SHARE, INK_SPREAD = 0.75, 0.2  # a colour block holds ink: its darkest pixel under this share
-# of its brightest (luminance), its channels' shares within this of each other (grey)
+INK_SHARE, INK_SPREAD = 0.75, 0.2  # a block holds ink: its darkest pixel under this share of its
+# brightest (luminance), and on a colour page its channels' shares within this of each other (grey)
 MARK_INK = 0.03  # a dyed area is a mark when it has blocks of ink near it, this share of its size
 # grey pages
 BAND = (0.55, 0.93)  # a mark's paper, as a share of the page's paper (the darkest: two pink coats)
@@ -47,8 +46,7 @@ MIN_MARK = 48  # blocks: a band smaller than this is no mark (a bold letter, a b
 MARK_RATIO = 1.5  # ... nor one less than this many times as wide as tall (a photograph's grey)
 MARK_FLAT = 0.05  # ... nor one whose level varies more than this (standard deviation)
 MARK_EDGE = 0.4  # the paper 2-3 blocks around a band is this much as dark as the band at most
-GREY_MARK_INK = 0.1  # ... and has blocks of ink near it, this share of its size
-MARK_STRETCH = 0.85  # paper in a band: this share of the band's level and lighter is paper
+MARK_PAPER = 0.85  # in a mark, a pixel this share of its level or lighter is paper (the dye's streaks)
 QUICK_PIXELS = 6  # a page with fewer tinted pixels, or pixels of grey bands, in a glance has no marks
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")
 
@@ -190,9 +188,10 @@ def grey_marks(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float
         one, three = (ndi.grey_dilation(labels, size=(s, s)) for s in (3, 7))
         ring = ndi.mean(level, np.where((three > 0) & (one == 0) & (darkest >= 0.3), three, 0), idx)
     near_labels = ndi.grey_dilation(labels, size=(2 * NEAR + 1, 2 * NEAR + 1))
-    ink = np.bincount(near_labels[(darkest < INK_LUMA) & (near_labels > 0)], minlength=n + 1)[1:]
+    ink = darkest < INK_SHARE * np.minimum(top / white, 1.0)  # well below the block's own paper
+    ink = np.bincount(near_labels[ink & (near_labels > 0)], minlength=n + 1)[1:]
     keep = (maybe & (std <= MARK_FLAT) & (1 - np.nan_to_num(ring, nan=0.0) <= MARK_EDGE * (1 - mean))
-            & (ink >= GREY_MARK_INK * size))
+            & (ink >= MARK_INK * size))
     if not keep.any():
         return None
     marked = np.concatenate([[False], keep])[labels]
@@ -207,14 +206,14 @@ def grey_marks(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float
 
 def lifted(g: np.ndarray, level: np.ndarray, near: np.ndarray, inside: np.ndarray, white: float,
            k: int) -> np.ndarray:
-    """The grey page with its marks' paper divided by their level: every pixel inside a mark,
-    and near one those as light as its paper (its blurred edge), the rest as they were."""
+    """The grey page with its marks taken out: inside a mark (its blocks and one around, for the
+    blurred edge), a pixel at least :data:`MARK_PAPER` of the mark's level is paper (the dye's
+    streaks too), a darker one is divided by the level; the rest as it was."""
     out = g.astype(np.float32)
     for y0, y1, x0, x1, b in _strips(near, k):
-        lv = _up(level[b], x1 - x0, y1 - y0)
-        part = out[y0:y1, x0:x1]
-        lift = _up(inside[b], x1 - x0, y1 - y0) | (_up(near[b], x1 - x0, y1 - y0) & (part >= 0.9 * white * lv))
-        out[y0:y1, x0:x1] = np.where(lift, part / (lv * MARK_STRETCH), part)
+        ratio = out[y0:y1, x0:x1] / _up(level[b], x1 - x0, y1 - y0)
+        undyed = np.where(ratio >= MARK_PAPER * white, np.float32(255.0), ratio)
+        out[y0:y1, x0:x1] = np.where(_up(inside[b], x1 - x0, y1 - y0), undyed, out[y0:y1, x0:x1])
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
