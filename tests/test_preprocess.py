@@ -1572,6 +1572,7 @@ def test_highlighter_marks_turn_to_paper_on_a_grey_page():
         assert np.percentile((grey - plain)[ink], 95) <= 30, dpi
         away = ~ndi.binary_dilation(lum < plain - 5, iterations=15)
         assert np.percentile(np.abs(grey - plain)[away], 99) <= 2
-    for params in ({"dpi": 300}, {"dpi": 300, "figures": 1.0}, {"dpi": 300, "tables": 1.0}, {"dpi": 150, "degrade": 1.0}):
+    for params in ({"dpi": 300}, {"dpi": 300, "figures": 1.0}, {"dpi": 300, "tables": 1.0},
+                   {"dpi": 150, "degrade": 1.0}):
         for i in range(2):
             assert grey_marks(np.asarray(generate("pages", 5, i, params).image.convert("L"))) is None, (params, i)

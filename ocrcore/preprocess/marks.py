@@ -188,8 +188,8 @@ def grey_marks(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float
         one, three = (ndi.grey_dilation(labels, size=(s, s)) for s in (3, 7))
         ring = ndi.mean(level, np.where((three > 0) & (one == 0) & (darkest >= 0.3), three, 0), idx)
     near_labels = ndi.grey_dilation(labels, size=(2 * NEAR + 1, 2 * NEAR + 1))
-    ink = darkest < INK_SHARE * np.minimum(top / white, 1.0)  # well below the block's own paper
-    ink = np.bincount(near_labels[ink & (near_labels > 0)], minlength=n + 1)[1:]
+    ink = (darkest < INK_SHARE * level) & (near_labels > 0)  # well below the block's own paper
+    ink = np.bincount(near_labels[ink], minlength=n + 1)[1:]
     keep = (maybe & (std <= MARK_FLAT) & (1 - np.nan_to_num(ring, nan=0.0) <= MARK_EDGE * (1 - mean))
             & (ink >= MARK_INK * size))
     if not keep.any():

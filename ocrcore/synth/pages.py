@@ -26,7 +26,9 @@ letter's box the part of the ligature's ink at its pen position; from a stream o
 the page is otherwise the same; ``meta["ligatures"]``); with ``typographic`` > 0, that share of
 pages prints its heading's and body's quotes, apostrophes and dashes as print has them (``“ ”
 ‘ ’ – —``, labelled with their ASCII forms; not in a monospaced body font, as typewriters print
-straight marks; a stream of its own; ``meta["typographic"]``). The page is drawn glyph by glyph at full resolution, the back page
+straight marks; a stream of its own; ``meta["typographic"]``); with ``highlights`` > 0, runs of
+body words are marked with a highlighter (a stream of its own; the pens' dye filters the finished
+page per channel, so the page is RGB, a colour scan; not text; ``meta["highlights"]``). The page is drawn glyph by glyph at full resolution, the back page
 shown through if asked, curled if asked, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
@@ -502,25 +504,14 @@ class PagesGenerator(FontedGenerator):
     def _underline(self, draw, rng, lines: list[_Line], line_fonts: list, font, size: int, ink: int) -> int:
         """Underline runs of 1-3 words of the body lines (as links and emphasis are): each word
         starts a run with probability ``underlines``. Returns the number of words underlined."""
-        share = float(self.params["underlines"])
         offset = size * float(rng.uniform(0.06, 0.14))
         thick = max(1, int(round(size * float(rng.uniform(0.04, 0.07)))))
         count = 0
-        for ln, lf in zip(lines, line_fonts):
-            if lf is not font:
-                continue
-            i = 0
-            while i < len(ln.words):
-                if rng.random() >= share:
-                    i += 1
-                    continue
-                j = min(len(ln.words), i + int(rng.integers(1, 4)))
-                boxes = [pl.box for w in ln.words[i:j] for pl in w if pl.box is not None]
-                if boxes:
-                    y0 = int(round(ln.baseline_y + offset))
-                    draw.rectangle((min(b[0] for b in boxes), y0, max(b[2] for b in boxes) - 1, y0 + thick - 1), fill=ink)
-                    count += j - i
-                i = j
+        for ln, i, j, boxes in _word_runs(rng, lines, line_fonts, font, float(self.params["underlines"]),
+                                          lambda i, n: min(n, i + int(rng.integers(1, 4)))):
+            y0 = int(round(ln.baseline_y + offset))
+            draw.rectangle((min(b[0] for b in boxes), y0, max(b[2] for b in boxes) - 1, y0 + thick - 1), fill=ink)
+            count += j - i
         return count
 
     def _highlight(self, rng, lines: list[_Line], line_fonts: list, font, size: int, page: tuple[int, int]) -> dict:
@@ -530,29 +521,20 @@ class PagesGenerator(FontedGenerator):
         by the pen's chisel tip, streaks along it, and darker where two strokes overlap. One or
         two pens a page. Returns ``{"pens": [[r, g, b] transmission at full dye, ...], "words":
         n, "marks": n, "dye": [one "L" image per pen, 100 = one coat]}``, the page's size."""
-        share = float(self.params["highlights"])
         pens = [PEN_COLOURS[int(k)] for k in rng.choice(len(PEN_COLOURS), size=1 + int(rng.random() < 0.3),
                                                          replace=False)]
         pens = [[float(np.clip(c + rng.uniform(-0.04, 0.04), 0.1, 1.0)) for c in pen] for pen in pens]
         dye = [np.zeros(page[::-1], np.float32) for _ in pens]
         n_words = n_marks = 0
-        for ln, lf in zip(lines, line_fonts):
-            if lf is not font:
-                continue
-            i = 0
-            while i < len(ln.words):
-                if rng.random() >= share:
-                    i += 1
-                    continue
-                j = len(ln.words) if rng.random() < 0.15 else min(len(ln.words), i + int(rng.integers(1, 7)))
-                boxes = [pl.box for w in ln.words[i:j] for pl in w if pl.box is not None]
-                if boxes:
-                    x0 = min(b[0] for b in boxes) - size * rng.uniform(0.05, 0.4)
-                    x1 = max(b[2] for b in boxes) + size * rng.uniform(0.05, 0.4)
-                    self._stroke(rng, dye[int(rng.integers(len(pens)))], x0, x1, ln.baseline_y, size)
-                    n_words += j - i
-                    n_marks += 1
-                i = j
+        def run_end(i: int, n: int) -> int:  # 1-6 words, or the rest of the line
+            return n if rng.random() < 0.15 else min(n, i + int(rng.integers(1, 7)))
+
+        for ln, i, j, boxes in _word_runs(rng, lines, line_fonts, font, float(self.params["highlights"]), run_end):
+            x0 = min(b[0] for b in boxes) - size * rng.uniform(0.05, 0.4)
+            x1 = max(b[2] for b in boxes) + size * rng.uniform(0.05, 0.4)
+            self._stroke(rng, dye[int(rng.integers(len(pens)))], x0, x1, ln.baseline_y, size)
+            n_words += j - i
+            n_marks += 1
         images = [Image.fromarray(np.clip(d * 100.0 + 0.5, 0, 255).astype(np.uint8)) for d in dye]
         return {"pens": [[round(c, 3) for c in pen] for pen in pens], "words": n_words, "marks": n_marks,
                 "dye": images}
@@ -615,3 +597,23 @@ class PagesGenerator(FontedGenerator):
             out_lines.append(Line(lbox, ln.text, 1.0, word_objs, baseline, ln.column))
         page = Page(page_id=page_id, width=W, height=H, lines=out_lines)
         return page, chars
+
+
+def _word_runs(rng, lines: list[_Line], line_fonts: list, font, share: float, run_end):
+    """Runs of body words (lines set in ``font``) as a pen marks them: each word not yet in a
+    run starts one with probability ``share``, ending where ``run_end(i, n_words)`` says. Yields
+    ``(line, i, j, boxes)``: the run's words ``i:j`` and their glyphs' boxes (runs with no ink
+    are skipped)."""
+    for ln, lf in zip(lines, line_fonts):
+        if lf is not font:
+            continue
+        i = 0
+        while i < len(ln.words):
+            if rng.random() >= share:
+                i += 1
+                continue
+            j = run_end(i, len(ln.words))
+            boxes = [pl.box for w in ln.words[i:j] for pl in w if pl.box is not None]
+            if boxes:
+                yield ln, i, j, boxes
+            i = j
