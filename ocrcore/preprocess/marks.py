@@ -69,6 +69,7 @@ def page_grey(image: Image.Image) -> Image.Image:
             dye = dye_colour(rgb)
             if dye is not None:
                 return Image.fromarray(undyed_luma(rgb, *dye))
+        return to_gray_image(image)  # a colour scan shows its marks in colour: none here
     grey = to_gray_image(image)
     if _glance(grey, _band_pixels) < QUICK_PIXELS:
         return grey
@@ -87,7 +88,8 @@ def _glance(image: Image.Image, count) -> int:
 
 def _tinted_pixels(rgb: np.ndarray) -> int:
     """Pixels bright in a channel and tinted (a colour page of black type holds next to none)."""
-    hi, lo = rgb.max(axis=2).astype(np.float32), rgb.min(axis=2).astype(np.float32)
+    r, g, b = (rgb[:, :, c].astype(np.float32) for c in range(3))
+    hi, lo = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
     return int(((hi - lo >= DYE_SATURATION * hi) & (hi >= 128)).sum())
 
 
