@@ -13,10 +13,11 @@ each channel in the block: its paper, as the ink between is darker): dyed paper 
 tinted, in areas (an opening removes the fringes of coloured type) that lie over ink (a light
 coloured heading's strokes have only paper around them).
 
-On a grey page the mark is a flat band of grey with sharp edges around words; there its paper
-is divided by the band's level. A band is told from what else greys paper by its shape: wide
-and flat (shading and a photograph are neither), with white paper around it (not smooth
-shading), and over ink. A page with no mark reads exactly as it did.
+On a grey scan (a colour scan is searched in colour only: its marks show as colour) the mark
+is a flat band of grey with sharp edges around words; there its paper is divided by the band's
+level. A band is told from what else greys paper by its shape: wide and flat (shading and a
+photograph are neither), with white paper around it (not smooth shading), and over ink. A page
+with no mark reads exactly as it did.
 """
 from __future__ import annotations
 
