@@ -43,7 +43,7 @@ INK_SHARE, INK_SPREAD = 0.75, 0.2  # a block holds ink: its darkest pixel under 
 MARK_INK = 0.03  # a dyed area is a mark when it has blocks of ink near it, this share of its size
 # grey pages
 BAND = (0.55, 0.93)  # a mark's paper, as a share of the page's paper (the darkest: two pink coats)
-MIN_MARK = 48  # blocks: a band smaller than this is no mark (a bold letter, a blurred back word)
+MIN_MARK = 48  # blocks: a band smaller than this is no mark (a bold letter's grey, most blurred back words)
 MARK_RATIO = 1.5  # ... nor one less than this many times as wide as tall (a photograph's grey)
 MARK_FLAT = 0.05  # ... nor one whose level varies more than this (standard deviation)
 MARK_EDGE = 0.4  # the paper 2-3 blocks around a band is this much as dark as the band at most
