@@ -67,26 +67,27 @@ def page_grey(image: Image.Image) -> Image.Image:
             rgba = image.convert("RGBA")
             colour = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         colour = colour if colour.mode == "RGB" else colour.convert("RGB")
-        if _glance(colour, _tinted_pixels) >= QUICK_PIXELS:
+        if _glance(colour, _tinted_pixels)[0] >= QUICK_PIXELS:
             rgb = np.asarray(colour)
             dye = dye_colour(rgb)
             if dye is not None:
                 return Image.fromarray(undyed_luma(rgb, *dye))
         return to_gray_image(image)  # a colour scan shows its marks in colour: none here
     grey = to_gray_image(image)
-    if _glance(grey, _band_pixels) < QUICK_BAND_SHARE * (grey.width // (2 * BLOCK)) * (grey.height // (2 * BLOCK)):
+    bands, looked = _glance(grey, _band_pixels)
+    if bands < QUICK_BAND_SHARE * looked:
         return grey
     g = np.asarray(grey)
     marks = grey_marks(g)
     return grey if marks is None else Image.fromarray(lifted(g, *marks))
 
 
-def _glance(image: Image.Image, count) -> int:
-    """``count`` over every 8th pixel of the image (both ways): most pages are done with here,
-    before a whole page's array is made."""
+def _glance(image: Image.Image, count) -> tuple[int, int]:
+    """``count`` over every 8th pixel of the image (both ways), and how many pixels that is:
+    most pages are done with here, before a whole page's array is made."""
     step = 2 * BLOCK
-    small = image.resize((max(1, image.width // step), max(1, image.height // step)), Image.NEAREST)
-    return count(np.asarray(small))
+    small = np.asarray(image.resize((max(1, image.width // step), max(1, image.height // step)), Image.NEAREST))
+    return count(small), small.shape[0] * small.shape[1]
 
 
 def _tinted_pixels(rgb: np.ndarray) -> int:
@@ -132,13 +133,11 @@ def dye_colour(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int
     dyed = _over_ink(_opened(tinted, DYE_OPENING), ink)
     if int(dyed.sum()) < MIN_DYED_BLOCKS:
         return None
-    plain = _opened(paper & ~tinted, DYE_OPENING)
-    wt = (dyed | plain).astype(np.float32)
-    den = np.maximum(ndi.gaussian_filter(wt, FILL_SIGMA), 1e-3)
+    known = dyed | _opened(paper & ~tinted, DYE_OPENING)  # dyed paper, and plain paper (1)
     dye = np.empty(bal[0].shape + (3,), np.float32)
     for c in range(3):  # the paper under the dye: its blocks' brightest values, carried over the ink
-        filled = ndi.gaussian_filter(np.where(dyed, bal[c], 1.0) * wt, FILL_SIGMA) / den
-        dye[:, :, c] = np.where(dyed, bal[c], np.where(den > 2e-3, filled, 1.0))
+        filled, reach = _carried(np.where(dyed, bal[c], 1.0), known)
+        dye[:, :, c] = np.where(dyed, bal[c], np.where(reach > 2e-3, filled, 1.0))
     near = ndi.maximum_filter(dyed, 2 * NEAR + 1)
     return white, np.clip(dye, 0.05, 1.0), near, k
 
@@ -192,19 +191,15 @@ def grey_marks(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float
         darkest = _blocks(a, np.minimum, k)[:, :, 0].astype(np.float32) / white
         one, three = (ndi.grey_dilation(labels, size=(s, s)) for s in (3, 7))
         ring = ndi.mean(level, np.where((three > 0) & (one == 0) & (darkest >= 0.3), three, 0), idx)
-    near_labels = ndi.grey_dilation(labels, size=(2 * NEAR + 1, 2 * NEAR + 1))
-    ink = (darkest < INK_SHARE * level) & (near_labels > 0)  # well below the block's own paper
-    ink = np.bincount(near_labels[ink], minlength=n + 1)[1:]
+    ink = _ink_near(labels, n, darkest < INK_SHARE * level)[1:]  # well below the block's own paper
     keep = (maybe & (std <= MARK_FLAT) & (1 - np.nan_to_num(ring, nan=0.0) <= MARK_EDGE * (1 - mean))
             & (ink >= MARK_INK * size))
     if not keep.any():
         return None
     marked = np.concatenate([[False], keep])[labels]
-    wt = marked.astype(np.float32)
-    den = ndi.gaussian_filter(wt, FILL_SIGMA)
-    filled = ndi.gaussian_filter(level * wt, FILL_SIGMA) / np.maximum(den, 1e-6)
+    filled, reach = _carried(level, marked)
     near = ndi.maximum_filter(marked, 2 * NEAR + 1)
-    level = np.clip(np.where(marked, level, np.where(near & (den > 1e-4), filled, 1.0)), 0.3, 1.0).astype(np.float32)
+    level = np.clip(np.where(marked, level, np.where(near & (reach > 1e-4), filled, 1.0)), 0.3, 1.0).astype(np.float32)
     inside = ndi.binary_closing(marked, np.ones((3, 3), bool)) | ndi.binary_dilation(marked)
     return level, near, inside, white, k
 
@@ -239,13 +234,24 @@ def _over_ink(dyed: np.ndarray, ink: np.ndarray) -> np.ndarray:
     labels, n = ndi.label(dyed)
     if n == 0:
         return dyed
-    size = np.bincount(labels.ravel(), minlength=n + 1)
-    # which component each block of ink is near: the labels grown over it
-    grown = ndi.grey_dilation(labels, size=(2 * NEAR + 1, 2 * NEAR + 1))
-    dark = np.bincount(grown[ink & (grown > 0)], minlength=n + 1)
-    keep = dark >= MARK_INK * size
+    keep = _ink_near(labels, n, ink) >= MARK_INK * np.bincount(labels.ravel(), minlength=n + 1)
     keep[0] = False
     return keep[labels]
+
+
+def _ink_near(labels: np.ndarray, n: int, ink: np.ndarray) -> np.ndarray:
+    """Blocks of ``ink`` within :data:`NEAR` blocks of each of the ``n`` labelled areas (index 0:
+    of none); a block near two areas counts for the higher label."""
+    grown = ndi.grey_dilation(labels, size=(2 * NEAR + 1, 2 * NEAR + 1))
+    return np.bincount(grown[ink & (grown > 0)], minlength=n + 1)
+
+
+def _carried(values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` where ``known``, carried to the blocks around (a normalized convolution over
+    :data:`FILL_SIGMA` blocks), and how much known weight reached each block."""
+    wt = known.astype(np.float32)
+    reach = ndi.gaussian_filter(wt, FILL_SIGMA)
+    return ndi.gaussian_filter(values * wt, FILL_SIGMA) / np.maximum(reach, 1e-6), reach
 
 
 def _opened(mask: np.ndarray, size: int) -> np.ndarray:
