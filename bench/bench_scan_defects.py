@@ -18,7 +18,10 @@ rows halved, thresholded as we threshold, a group 4 TIFF tagged ``dpi`` x ``dpi 
 twice as tall as wide; its truth's boxes halved in height too); a colour scan of the page with
 ``--highlights`` of its body words starting a run marked with a highlighter (the generator's
 ``highlights``: yellow, green, pink, blue or orange dye over the paper, one or two pens a page),
-and a grey scan of it (luminance).
+and a grey scan of it (luminance); a colour scan of the page a reader wrote on with a ballpoint
+(the generator's ``annotations`` on ``--annotations`` of the pages: notes in the margin, ticks,
+a line down the margin, words circled, a signature; blue, black or red ink), and a grey scan
+of it.
 Readers: the page recognizer (shipped model, or ``--model``; ``--compare-model M2`` adds a
 reader with M2, "ours, M2"); the same with this benchmark's fixes switched
 off ("before": no descreening of dithered input, no removal of lone dots from bilevel input
@@ -26,14 +29,15 @@ or of salt and pepper from grey input,
 border clearing that counted any ink in a reduced cell, which chained specks into one region
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
 search, no splitting of spreads, no flattening of curled pages, no page taken to show its
-back through the paper, pixels read as square whatever the resolution tags say, and colour
-pages read as luminance, marks and all); and
+back through the paper, pixels read as square whatever the resolution tags say, colour
+pages read as luminance, marks and all, and pen marks taken for text); and
 Tesseract 5 (``--psm 3``, if installed). Prints page
 CER/WER, lines found against true lines, and the mean IoU of character and word boxes with the
 truth where the geometry is the page's own or known (not for the turned page or the spread).
 
     python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
                                        [--turn 7] [--curl 0.03] [--show-through 0.4] [--highlights 0.05]
+                                       [--annotations 1.0]
                                        [--only NAME]
                                        [--no-tesseract] [--no-before] [--model M] [--compare-model M2]
 """
@@ -65,10 +69,11 @@ R = importlib.import_module("ocrcore.preprocess.scan")  # where the spread, bar 
 T = importlib.import_module("ocrcore.preprocess.showthrough")
 P = importlib.import_module("ocrcore.preprocess.pageparts")
 REC = importlib.import_module("ocrcore.recognize")  # where pixels are made square
+S = importlib.import_module("ocrcore.preprocess.segment")  # where pen marks are taken out
 
 
 def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
-    """The page as rendered and as twelve kinds of scan: name -> (image, the sample that holds its
+    """The page as rendered and as fourteen kinds of scan: name -> (image, the sample that holds its
     truth when it is not the page's own: the right-hand page of a spread, the curled page, the
     page with its back showing through; or the truth itself, a :class:`Page` (the fax); else
     None). Only the variants ``wanted(name)`` accepts
@@ -118,6 +123,10 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
         s = generate("pages", 77, index, {"dpi": dpi, "highlights": args.highlights})
         return (s.image.convert("L") if grey_scan else s.image), None
 
+    def written_on(grey_scan: bool):
+        s = generate("pages", 77, index, {"dpi": dpi, "annotations": args.annotations})
+        return (s.image.convert("L") if grey_scan else s.image), None
+
     def redrawn(params):
         s = generate("pages", 77, index, {"dpi": dpi, **params})
         return s.image.convert("L"), s
@@ -138,6 +147,8 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
         "bilevel fax, standard mode": faxed,
         f"colour, {100 * args.highlights:g}% words highlighted": lambda: marked(False),
         f"grey, {100 * args.highlights:g}% words highlighted": lambda: marked(True),
+        "colour, pen marks": lambda: written_on(False),
+        "grey, pen marks": lambda: written_on(True),
     }
     return {name: build() for name, build in builders.items() if wanted(name)}
 
@@ -170,7 +181,7 @@ class Before:
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
                       B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-                      T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey)
+                      T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = B.IMPULSE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
@@ -180,12 +191,13 @@ class Before:
         T.SHADED_SHARE = T.SOFT_SHARE = float("inf")  # no page shows through
         REC.square_pixels = lambda image, **k: (image, 1.0, 1.0)  # pixels taken as square
         R.page_grey = P.to_gray_image  # colour pages read as luminance, marks and all
+        S._pen_marks = lambda *a: np.zeros(0, np.intp)  # pen marks taken for text
         return self
 
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
          B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-         T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey) = self.saved
+         T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks) = self.saved
 
 
 def main() -> None:
@@ -200,6 +212,8 @@ def main() -> None:
                     help="how far the back page darkens the paper where its ink lies (0..0.8)")
     ap.add_argument("--highlights", type=float, default=0.05,
                     help="share of body words that start a run marked with a highlighter (generator's highlights)")
+    ap.add_argument("--annotations", type=float, default=1.0,
+                    help="share of pages a reader wrote on with a pen (generator's annotations)")
     ap.add_argument("--only", default="", help="run only the variants whose name holds this")
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--no-before", action="store_true")

@@ -1576,3 +1576,37 @@ def test_highlighter_marks_turn_to_paper_on_a_grey_page():
                    {"dpi": 150, "degrade": 1.0}):
         for i in range(2):
             assert grey_marks(np.asarray(generate("pages", 5, i, params).image.convert("L"))) is None, (params, i)
+
+
+def test_pen_marks_are_kept_out_of_the_lines(monkeypatch):
+    """A reader's ballpoint marks (a margin note, ticks, words circled, a signature) are taken
+    out before lines are built: every printed line is found with its own box. Taken for text,
+    a loop round a word joined the two lines it crossed into one, and a tick stretched the line
+    beside it. Pages without pen marks (large type, tables, running heads, degraded 150-dpi
+    scans) have nothing taken out."""
+    import importlib
+
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.synth import generate
+
+    S = importlib.import_module("ocrcore.preprocess.segment")
+    found = []
+    pen_marks = S._pen_marks
+    monkeypatch.setattr(S, "_pen_marks", lambda *a: found.append(pen_marks(*a)) or found[-1])
+
+    def matched(sample) -> float:
+        boxes = [pl.bbox for pl in analyse_scan(sample.image).lines]
+        return float(np.mean([max(bbox_iou(t.bbox, b) for b in boxes) >= 0.7 for t in sample.page.lines]))
+
+    s = generate("pages", 77, 0, {"dpi": 300, "annotations": 1.0})
+    m = s.meta["annotations"]
+    assert m["circles"] == 2 and m["ticks"] == 2 and m["notes"] == 1
+    assert matched(s) == 1.0 and found[-1].size >= 3
+    for params in ({"dpi": 300, "min_pt": 14, "max_pt": 24}, {"dpi": 300, "tables": 1.0, "furniture": 1.0},
+                   {"dpi": 150, "degrade": 1.0}):
+        for i in range(2):
+            found.clear()
+            analyse_scan(generate("pages", 5, i, params).image)
+            assert found and all(f.size == 0 for f in found), (params, i)
+    monkeypatch.setattr(S, "_pen_marks", lambda *a: np.zeros(0, np.intp))
+    assert matched(s) < 0.95

@@ -358,6 +358,32 @@ def test_highlights_tint_the_paper_under_runs_of_words():
     assert (rgb.max(axis=2) <= g + 2).all()  # a mark never lightens the page, nor its ink
 
 
+def test_annotations_are_pen_marks_over_the_plain_page():
+    """``annotations`` has a reader write on the page with a ballpoint: an RGB page whose pixels
+    are the plain page's but where the pen went, dark there (darker in the channels the ink
+    cuts), with notes in a side margin; the text and boxes are the plain page's. Pages the
+    draw skips stay grey and plain."""
+    plain = generate("pages", 77, 0, {"dpi": 100})
+    pen = generate("pages", 77, 0, {"dpi": 100, "annotations": 1.0})
+    assert plain.meta["annotations"] is None and plain.image.mode == "L"
+    m = pen.meta["annotations"]
+    assert pen.image.mode == "RGB" and m["pen"] in ("blue", "black", "red") and m["notes"] >= 1
+    assert pen.text == plain.text and pen.page == plain.page
+    g = np.asarray(plain.image, np.int16)
+    rgb = np.asarray(pen.image, np.int16)
+    inked = rgb.max(axis=2) < g - 40
+    assert 300 < inked.sum() < 0.02 * g.size  # strokes, not a wash
+    assert (rgb.max(axis=2) <= g + 2).all()  # a pen never lightens the page
+    assert (np.abs(rgb.max(axis=2) - g) <= 2).mean() > 0.95  # elsewhere the page as it was
+    boxes = [ln.bbox for ln in pen.page.lines]
+    left = min(b[0] for b in boxes)
+    right = max(b[2] for b in boxes)
+    ys, xs = np.nonzero(inked)
+    assert ((xs < left) | (xs >= right)).sum() > 100  # notes and ticks in a margin
+    skipped = generate("pages", 77, 0, {"dpi": 100, "annotations": 0.01})
+    assert skipped.meta["annotations"] is None and skipped.image == plain.image
+
+
 def test_shards_written_before_a_neutral_parameter_existed_still_match():
     """A shard stored before ``underlines`` (or ``figures``, or page ``symbols``) existed holds the
     very samples the neutral value draws, so a rerun after an upgrade resumes instead of

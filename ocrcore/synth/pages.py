@@ -53,6 +53,7 @@ from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import (compose, curl, highlight, identity_map, map_boxes, random_degrade, rotate,
                                    show_through)
+from ocrcore.synth import handwriting
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
@@ -300,6 +301,11 @@ class PagesGenerator(FontedGenerator):
         # highlighter marks from a stream of their own, drawn on the flat page like the ink
         marks = (self._highlight(sample_rng(seed, KIND + "-highlights", index), lines, line_fonts, font, size,
                                  (W, H)) if p["highlights"] > 0 else None)
+        # pen marks (notes, ticks, circles, a signature) from a stream of their own, like the dye
+        arng = sample_rng(seed, KIND + "-annotations", index) if p["annotations"] > 0 else None
+        pen = (self._annotate(arng, lines, line_fonts, font, size, (W, H), ml, text_w, dpi)
+               if arng is not None and arng.random() < p["annotations"] else None)
+        overlays = [o for o in (marks, pen) if o is not None]  # each {"dye": [...], "pens": [...], ...}
         back = None
         if p["show_through"] > 0:
             img, back = self._show_back(img, seed, index, paper)
@@ -309,19 +315,19 @@ class PagesGenerator(FontedGenerator):
         if p["curl"] > 0:
             spine = "left" if sample_rng(seed, KIND + "-curl", index).random() < 0.5 else "right"
             img, cmap = curl(img, p["curl"], spine=spine, fill=paper)
-            if marks is not None:
-                marks["dye"] = [curl(d, p["curl"], spine=spine, shadow=0.0, fill=0)[0] for d in marks["dye"]]
+            for o in overlays:
+                o["dye"] = [curl(d, p["curl"], spine=spine, shadow=0.0, fill=0)[0] for d in o["dye"]]
         skew = float(rng.uniform(-p["max_skew"], p["max_skew"])) if p["max_skew"] > 0 else 0.0
         if skew != 0.0:
             img, pmap = rotate(img, skew, fill=paper, expand=False)
-            if marks is not None:
-                marks["dye"] = [rotate(d, skew, fill=0, expand=False)[0] for d in marks["dye"]]
+            for o in overlays:
+                o["dye"] = [rotate(d, skew, fill=0, expand=False)[0] for d in o["dye"]]
         else:
             pmap = identity_map
         pmap = compose(cmap, pmap)
         img, _, applied = random_degrade(img, rng, strength, geometric=False, font_px=size, fill=paper)
-        if marks is not None:
-            img = highlight(img, marks.pop("dye"), marks["pens"], blur=0.6 * dpi / 300.0)
+        for o in overlays:
+            img = highlight(img, o.pop("dye"), o["pens"], blur=0.6 * dpi / 300.0)
 
         page, chars = self._truth(lines, pmap, img.size, sample_id(KIND, seed, index))
         meta = {
@@ -344,6 +350,7 @@ class PagesGenerator(FontedGenerator):
             "specks": n_specks,
             "underlined_words": n_under,
             "highlights": marks,
+            "annotations": pen,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
             "furniture": ({"head": len(furn["head"]), "footnote_lines": len(furn["notes"]), "foot": len(furn["foot"])}
@@ -538,6 +545,62 @@ class PagesGenerator(FontedGenerator):
         images = [Image.fromarray(np.clip(d * 100.0 + 0.5, 0, 255).astype(np.uint8)) for d in dye]
         return {"pens": [[round(c, 3) for c in pen] for pen in pens], "words": n_words, "marks": n_marks,
                 "dye": images}
+
+    def _annotate(self, rng, lines: list[_Line], line_fonts: list, font, size: int, page: tuple[int, int],
+                  ml: float, text_w: float, dpi: int) -> dict:
+        """What a reader writes on a page with a ballpoint (blue, black or red): one to three
+        notes in the wider side margin beside a body line, ticks in the margin, a line down the
+        margin beside a passage, words circled in the text, and on half the pages a signature
+        below the text (in the space left under the last line, else in the bottom margin, when
+        there is room). Returns ``{"pen": name, "pens": [[r, g, b]], "notes", "ticks",
+        "sidebars", "circles": n, "signature": bool, "dye": [one "L" image, 100 = one coat]}``."""
+        W, H = page
+        name = str(rng.choice(["blue", "black", "red"], p=[0.6, 0.3, 0.1]))
+        width = max(1, int(round(rng.uniform(0.25, 0.5) / 25.4 * dpi)))
+        xh = size * rng.uniform(0.45, 0.75)  # handwriting's x-height against the type's size
+        body = [ln for ln, lf in zip(lines, line_fonts) if lf is font and ln.words]
+        right = W - ml - text_w
+        side = "left" if ml >= right else "right"
+        mx0, mw = (ml * 0.08, ml * 0.84) if side == "left" else (ml + text_w + right * 0.08, right * 0.84)
+        strokes: list = []
+        counts = {"notes": 0, "ticks": 0, "sidebars": 0, "circles": 0}
+        if body:
+            for _ in range(int(rng.integers(1, 4))):
+                ln = body[int(rng.integers(len(body)))]
+                strokes.extend(handwriting.note(rng, mx0, ln.baseline_y, mw, xh))
+                counts["notes"] += 1
+            for _ in range(int(rng.integers(0, 4))):
+                ln = body[int(rng.integers(len(body)))]
+                edge = ml - size * rng.uniform(0.8, 1.6) if side == "left" else ml + text_w + size * rng.uniform(0.8, 1.6)
+                strokes.append(handwriting.tick(rng, edge, ln.baseline_y, size * rng.uniform(0.9, 1.6)))
+                counts["ticks"] += 1
+            if rng.random() < 0.5:
+                i = int(rng.integers(len(body)))
+                span = [ln for ln in body[i:i + int(rng.integers(3, 9))] if ln.column == body[i].column]
+                x = ml - size * rng.uniform(0.4, 1.0) if side == "left" else ml + text_w + size * rng.uniform(0.4, 1.0)
+                strokes.append(handwriting.sidebar(rng, x, span[0].baseline_y - size, span[-1].baseline_y + 0.3 * size,
+                                                   size))
+                counts["sidebars"] += 1
+            for _ in range(int(rng.integers(0, 3))):
+                ln = body[int(rng.integers(len(body)))]
+                i = int(rng.integers(len(ln.words)))
+                boxes = [pl.box for w in ln.words[i:i + int(rng.integers(1, 3))] for pl in w if pl.box is not None]
+                if boxes:
+                    strokes.append(handwriting.circle(rng, (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                                            max(b[2] for b in boxes), max(b[3] for b in boxes)), size))
+                    counts["circles"] += 1
+        signed = False
+        if rng.random() < 0.5:
+            last = max((pl.box[3] for ln in lines for pl in ln.placed if pl.box is not None), default=0)
+            sxh = size * rng.uniform(0.8, 1.4)
+            sig, box = handwriting.signature(rng, ml + text_w * rng.uniform(0.0, 0.5), 0.0, sxh)
+            dy = last + sxh * rng.uniform(0.5, 1.5) - box[1]  # its top a little under the text
+            if box[3] + dy < H - 0.1 * dpi:
+                strokes.extend([[(x, y + dy) for x, y in ln] for ln in sig])
+                signed = True
+        dye = handwriting.draw_marks(page, strokes, width, rng)
+        ink = [float(np.clip(c + rng.uniform(-0.04, 0.04), 0.05, 1.0)) for c in handwriting.PEN_INKS[name]]
+        return {"pen": name, "pens": [[round(c, 3) for c in ink]], **counts, "signature": signed, "dye": [dye]}
 
     @staticmethod
     def _stroke(rng, dye: np.ndarray, x0: float, x1: float, baseline: float, size: int) -> None:
