@@ -332,12 +332,14 @@ def segment(
             kind[_inside(pictures, bb)] = 4
     pen = _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch, band)
     if pen.size:
-        # A reader's pen marks (notes, ticks, signatures, words circled) go as underlines do.
-        # They stay in the crops: painted out there, so did the back page's blurred words that
-        # pass for them, and the crops no longer showed that the page shows through.
-        table = np.ones(n + 1, bool)
-        table[pen + 1] = False
-        b = b & table[labels]
+        pen = pen[_as_dark_as_type(binarized, labels, objs, kind, pen, f)]
+    if pen.size:
+        # A reader's pen marks (notes, ticks, signatures, words circled) go as underlines do,
+        # and are painted out of every line's crop.
+        table = np.zeros(n + 1, bool)
+        table[pen + 1] = True
+        pen = table[labels]
+        b = b & ~pen
         labels, n, objs, bb = _components(b)
         if n == 0:
             return []
@@ -346,6 +348,8 @@ def segment(
         kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
         if pictures is not None:
             kind[_inside(pictures, bb)] = 4
+    else:
+        pen = None
     # Gutter widths are judged against the smaller of the two (bold type inflates components).
     s_gap = min(s, pitch / 2.5) if pitch is not None else s
     if not (kind == 1).any():
@@ -416,6 +420,8 @@ def segment(
             others = (sub > 0) & ~own
             if under is not None:  # rules and underlines: painted white in every line
                 others |= _slice_padded(under, mb, False)
+            if pen is not None:
+                others |= _slice_padded(pen, mb, False)
             region.mask_box = (mb[0] * f, mb[1] * f, mb[2] * f, mb[3] * f)
             region.mask_scale = f
             region.ink = own
@@ -530,6 +536,40 @@ def _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch: Optional[float], band: 
         if h > PEN_ABOVE * row or y0[i] < top - 0.5 * row or y1[i] > bottom + 0.5 * row:
             out.append(i)
     return np.asarray(out, dtype=np.intp)
+
+
+def _as_dark_as_type(binarized: BinarizeResult, labels, objs, kind, comps: np.ndarray, f: int,
+                     samples: int = 64) -> np.ndarray:
+    """Which of ``comps`` are about as dark on the page as its type (a mask over them): their
+    median grey at most halfway from the type's darkest tenth to the paper's. A pen's ink is; the back page's
+    words showing through a thin sheet, blurred into blobs that pass for pen marks, are not
+    (painted out of the crops, they hid that the page shows through)."""
+    src, tr = binarized.src, binarized.transform
+    if src is None:
+        return np.ones(comps.size, bool)
+
+    def grey(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        ox, oy = tr.to_original(xs * f + f / 2.0, ys * f + f / 2.0)
+        ox = np.clip(np.round(ox).astype(np.intp), 0, src.shape[1] - 1)
+        oy = np.clip(np.round(oy).astype(np.intp), 0, src.shape[0] - 1)
+        return src[oy, ox].astype(np.float32)
+
+    text = kind[labels - 1] == 1
+    text[labels == 0] = False
+    ty, tx = np.nonzero(text)
+    if ty.size == 0:
+        return np.ones(comps.size, bool)
+    pick = np.linspace(0, ty.size - 1, min(ty.size, 4000)).astype(np.intp)
+    ink = float(np.percentile(grey(ty[pick], tx[pick]), 10))  # the type's own; on a page whose back
+    # shows through, most "text" can be the back page's
+    paper = float(np.percentile(src[::8, ::8], 90))
+    out = np.zeros(comps.size, bool)
+    for k, c in enumerate(comps.tolist()):
+        sl = objs[c]
+        ys, xs = np.nonzero(labels[sl] == c + 1)
+        pick = np.linspace(0, ys.size - 1, min(ys.size, samples)).astype(np.intp)
+        out[k] = np.median(grey(ys[pick] + sl[0].start, xs[pick] + sl[1].start)) <= ink + 0.5 * (paper - ink)
+    return out
 
 
 def _room_below(lines, kind, bb, default_ratio: float = 0.28) -> np.ndarray:

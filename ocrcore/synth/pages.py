@@ -28,7 +28,11 @@ pages prints its heading's and body's quotes, apostrophes and dashes as print ha
 ‘ ’ – —``, labelled with their ASCII forms; not in a monospaced body font, as typewriters print
 straight marks; a stream of its own; ``meta["typographic"]``); with ``highlights`` > 0, runs of
 body words are marked with a highlighter (a stream of its own; the pens' dye filters the finished
-page per channel, so the page is RGB, a colour scan; not text; ``meta["highlights"]``). The page is drawn glyph by glyph at full resolution, the back page
+page per channel, so the page is RGB, a colour scan; not text; ``meta["highlights"]``); with
+``annotations`` > 0, that share of pages has a reader's ballpoint marks on it (notes in a side
+margin, ticks, a line down the margin, words circled, a signature under the text;
+:mod:`.handwriting`; a stream of its own; its ink filters the finished page as the dye does, so
+the page is RGB; not text; ``meta["annotations"]``). The page is drawn glyph by glyph at full resolution, the back page
 shown through if asked, curled if asked, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
