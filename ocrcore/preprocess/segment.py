@@ -476,23 +476,26 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
 
 PEN_TALL = 1.8  # a text component this many text scales tall, thin, and no letter of a row beside it: a pen's mark
 PEN_BAND = 1.15  # ... or this many times the height of a line's band of inked rows, if lower
-PEN_WIDE = 3.0  # ... or this wide (and 1.5 tall) and thinner still: a word written joined up
-PEN_FILL = 0.4  # the most of its box a tall pen mark fills (0.3 for a wide one, a loop drawn round words)
+PEN_FILL = 0.4  # the most of its box a pen mark fills (0.3 for a loop drawn round words)
 PEN_ROW = 3  # glyphs within its height and three of its heights of it that make it type ...
 PEN_ABOVE = 2.2  # ... unless it is this many times their (median) height
+PEN_DARK = 0.65  # the most of the way from the type's grey to the paper's a pen mark's grey lies
+PEN_REACH = (0.5, 0.8)  # ... or reaches this many of their heights above all of them, or below (descenders)
 
 
 def _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch: Optional[float], band: Optional[float]) -> np.ndarray:
     """Text components that are a reader's pen marks, not type: indices (may be empty).
 
     Written with a ballpoint, a margin note's joined-up words, a tick, a signature and a loop
-    drawn round words are single components taller or wider than most glyphs of the text, thin
-    (a stroke of one width, filling under 40% of the box), and with no row of glyphs beside
-    them of which they could be a tall letter (a heading's capitals have one). A loop round words holds two or more
-    text components inside its box, where a glyph holds none, and does not run along its box's
-    edges as a printed frame does. Taken for text they joined the lines they crossed into one
-    tall line, read as noise (pages with notes, ticks and circled words read at 6.3% CER
-    against 0.22% without them).
+    drawn round words are single components taller than the type's lines, thin (a stroke of
+    one width, filling under 40% of the box), and with no row of glyphs beside them of which
+    they could be a tall letter (a heading's capitals have one). A loop round words holds two
+    or more text components inside its box, where a glyph holds none, and does not run along
+    its box's edges as a printed frame does. Taken for text they joined the lines they crossed
+    into one tall line, read as noise (8 pages with notes, ticks and circled words read at 6.3%
+    CER against 0.22% without them). Marks no taller than type (a short note's small words)
+    are left: wide, thin and alone, a printed word whose letters touch, alone on its line,
+    looked the same.
     """
     y0, y1, x0, x1 = bb[:, 0], bb[:, 1], bb[:, 2], bb[:, 3]
     text = kind == 1
@@ -500,11 +503,13 @@ def _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch: Optional[float], band: 
         return np.zeros(0, np.intp)
     # eroded type breaks into pieces that make the scale small; the pitch, and the height of the
     # letters that stay whole (an ascender's about 1.5 scales), do not
-    s = max(s, pitch / 2.5 if pitch is not None else 0.0, float(np.percentile(ch[text], 90)) / 1.5)
+    whole = float(np.percentile(ch[text], 90))
+    s = max(s, pitch / 2.5 if pitch is not None else 0.0, whole / 1.5)
     # taller than a line of type (its band of inked rows, ascenders to descenders) by a little,
-    # where the scale puts the bar higher (a bold face's scale is large)
-    tall = min(PEN_TALL * s, PEN_BAND * band) if band else PEN_TALL * s
-    cand = np.flatnonzero(text & (((ch > tall) & (cw >= s)) | ((cw > PEN_WIDE * s) & (ch > 1.5 * s))))
+    # where the scale puts the bar higher (a bold face's scale is large); never under the
+    # tallest tenth of the glyphs by as much (the band of eroded type is thin)
+    tall = max(min(PEN_TALL * s, PEN_BAND * band), PEN_BAND * whole) if band else PEN_TALL * s
+    cand = np.flatnonzero(text & (ch > tall) & (cw >= s))
     out = []
     for i in cand.tolist():
         sl = objs[i]
@@ -517,8 +522,6 @@ def _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch: Optional[float], band: 
         edges = (own[:2].any(axis=0).mean() + own[-2:].any(axis=0).mean()) / 2  # a frame runs along them
         if inside.sum() >= 2 and fill < 0.3 and edges < 0.3:
             out.append(i)
-            continue
-        if ch[i] <= tall and fill >= 0.3:
             continue
         # glyphs lying within its height nearby: a tall letter has a row of them, and is at most
         # about twice their height (a parenthesis against an x-height); a mark beside a line
@@ -533,7 +536,7 @@ def _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch: Optional[float], band: 
             continue
         row = float(np.median(ch[like]))
         top, bottom = y0[like].min(), y1[like].max()
-        if h > PEN_ABOVE * row or y0[i] < top - 0.5 * row or y1[i] > bottom + 0.5 * row:
+        if h > PEN_ABOVE * row or y0[i] < top - PEN_REACH[0] * row or y1[i] > bottom + PEN_REACH[1] * row:
             out.append(i)
     return np.asarray(out, dtype=np.intp)
 
@@ -541,9 +544,11 @@ def _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch: Optional[float], band: 
 def _as_dark_as_type(binarized: BinarizeResult, labels, objs, kind, comps: np.ndarray, f: int,
                      samples: int = 64) -> np.ndarray:
     """Which of ``comps`` are about as dark on the page as its type (a mask over them): their
-    median grey at most halfway from the type's darkest tenth to the paper's. A pen's ink is; the back page's
-    words showing through a thin sheet, blurred into blobs that pass for pen marks, are not
-    (painted out of the crops, they hid that the page shows through)."""
+    median grey at most :data:`PEN_DARK` of the way from the type's darkest tenth to the
+    paper's. A pen's ink is (0.0-0.54 on synthetic pages at 150 and 300 dpi: a thin stroke at
+    150 dpi is lighter); the back page's words showing through a thin sheet, blurred into blobs
+    that pass for pen marks, are not (0.77-0.80; painted out of the crops, they hid that the
+    page shows through)."""
     src, tr = binarized.src, binarized.transform
     if src is None:
         return np.ones(comps.size, bool)
@@ -568,7 +573,7 @@ def _as_dark_as_type(binarized: BinarizeResult, labels, objs, kind, comps: np.nd
         sl = objs[c]
         ys, xs = np.nonzero(labels[sl] == c + 1)
         pick = np.linspace(0, ys.size - 1, min(ys.size, samples)).astype(np.intp)
-        out[k] = np.median(grey(ys[pick] + sl[0].start, xs[pick] + sl[1].start)) <= ink + 0.5 * (paper - ink)
+        out[k] = np.median(grey(ys[pick] + sl[0].start, xs[pick] + sl[1].start)) <= ink + PEN_DARK * (paper - ink)
     return out
 
 
