@@ -322,14 +322,9 @@ def segment(
         # components are labelled and classed again (the pictures found stay as they are).
         # The same for the strokes of a table's grid, which may touch the text of its cells.
         b = b & ~under
-        labels, n, objs, bb = _components(b)
+        labels, n, objs, bb, ch, cw, kind = _classed(b, s, pictures)
         if n == 0:
             return []
-        ch, cw = bb[:, 1] - bb[:, 0], bb[:, 3] - bb[:, 2]
-        kind = _classify(ch, cw, s)
-        kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
-        if pictures is not None:
-            kind[_inside(pictures, bb)] = 4
     pen = _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch, band)
     if pen.size:
         pen = pen[_as_dark_as_type(binarized, labels, objs, kind, pen, f)]
@@ -340,14 +335,9 @@ def segment(
         table[pen + 1] = True
         pen = table[labels]
         b = b & ~pen
-        labels, n, objs, bb = _components(b)
+        labels, n, objs, bb, ch, cw, kind = _classed(b, s, pictures)
         if n == 0:
             return []
-        ch, cw = bb[:, 1] - bb[:, 0], bb[:, 3] - bb[:, 2]
-        kind = _classify(ch, cw, s)
-        kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
-        if pictures is not None:
-            kind[_inside(pictures, bb)] = 4
     else:
         pen = None
     # Gutter widths are judged against the smaller of the two (bold type inflates components).
@@ -615,6 +605,19 @@ def _components(b: np.ndarray) -> tuple[np.ndarray, int, list, np.ndarray]:
     objs = ndi.find_objects(labels)
     bb = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) for o in objs], dtype=np.int32).reshape(-1, 4)
     return labels, n, objs, bb
+
+
+def _classed(b: np.ndarray, s: float, pictures):
+    """Components of ``b`` labelled and classed again once strokes were taken out of it (the
+    pictures found stay as they are): ``labels, n, objs, bb, ch, cw, kind``."""
+    labels, n, objs, bb = _components(b)
+    ch, cw = bb[:, 1] - bb[:, 0], bb[:, 3] - bb[:, 2]
+    kind = _classify(ch, cw, s)
+    if n:
+        kind[_solid_blobs(labels, objs, ch, cw, s)] = 4
+        if pictures is not None:
+            kind[_inside(pictures, bb)] = 4
+    return labels, n, objs, bb, ch, cw, kind
 
 
 def _picture_pixels(pictures: tuple[np.ndarray, int], shape: tuple[int, int]) -> np.ndarray:
