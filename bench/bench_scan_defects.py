@@ -30,7 +30,8 @@ border clearing that counted any ink in a reduced cell, which chained specks int
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
 search, no splitting of spreads, no flattening of curled pages, no page taken to show its
 back through the paper, pixels read as square whatever the resolution tags say, colour
-pages read as luminance, marks and all, and pen marks taken for text); and
+pages read as luminance, marks and all, pen marks taken for text, and what lies in a margin
+joined to the line beside it); and
 Tesseract 5 (``--psm 3``, if installed). Prints page
 CER/WER, lines found against true lines, and the mean IoU of character and word boxes with the
 truth where the geometry is the page's own or known (not for the turned page or the spread).
@@ -181,7 +182,7 @@ class Before:
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
                       B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-                      T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks)
+                      T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks, S.MARGIN_GAP)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = B.IMPULSE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
@@ -192,12 +193,13 @@ class Before:
         REC.square_pixels = lambda image, **k: (image, 1.0, 1.0)  # pixels taken as square
         R.page_grey = P.to_gray_image  # colour pages read as luminance, marks and all
         S._pen_marks = lambda *a: np.zeros(0, np.intp)  # pen marks taken for text
+        S.MARGIN_GAP = float("inf")  # what lies in a margin joined to the line beside it
         return self
 
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
          B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-         T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks) = self.saved
+         T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks, S.MARGIN_GAP) = self.saved
 
 
 def main() -> None:

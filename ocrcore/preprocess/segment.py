@@ -1532,6 +1532,9 @@ def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach
     return best
 
 
+MARGIN_GAP = 0.25  # text scales beyond the furthest that long lines reach where a margin begins
+
+
 def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
     """Merge pieces of one line: same band of rows, small horizontal gap, no separator between."""
     if len(lines) < 2:
@@ -1570,7 +1573,7 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
     wide = (x1 - x0) > 10 * s
     margin = np.zeros(len(lines), bool)
     if wide.sum() >= 5:
-        margin = (x0 > x1[wide].max() + 0.25 * s) | (x1 < x0[wide].min() - 0.25 * s)
+        margin = (x0 > x1[wide].max() + MARGIN_GAP * s) | (x1 < x0[wide].min() - MARGIN_GAP * s)
     for i, j, g in zip(pi.tolist(), pj.tolist(), gap.tolist()):
         if margin[i] != margin[j]:
             continue
