@@ -526,7 +526,13 @@ def _pen_marks(labels, objs, kind, bb, ch, cw, s, pitch: Optional[float], band: 
             continue
         row = float(np.median(ch[like]))
         top, bottom = y0[like].min(), y1[like].max()
-        if h > PEN_ABOVE * row or y0[i] < top - PEN_REACH[0] * row or y1[i] > bottom + PEN_REACH[1] * row:
+        # glyphs of two lines that touch (a descender on an ascender) are a tall component over
+        # two rows of glyphs: tall for either row, but reaching beyond neither, and denser than
+        # a tick's two strokes in their box (0.28-0.35 against 0.14-0.2)
+        centres = (y0[like] + y1[like]) / 2.0
+        two_rows = centres.max() - centres.min() >= 0.5 * h and fill >= 0.25
+        towers = h > PEN_ABOVE * row and not two_rows
+        if towers or y0[i] < top - PEN_REACH[0] * row or y1[i] > bottom + PEN_REACH[1] * row:
             out.append(i)
     return np.asarray(out, dtype=np.intp)
 
