@@ -1610,3 +1610,34 @@ def test_pen_marks_are_kept_out_of_the_lines(monkeypatch):
             assert found and all(f.size == 0 for f in found), (params, i)
     monkeypatch.setattr(S, "_pen_marks", lambda *a: np.zeros(0, np.intp))
     assert matched(s) < 0.95
+
+
+def test_a_note_in_the_margin_is_not_joined_to_the_line_beside_it(monkeypatch):
+    """A short note printed (or written small) in the margin beside a body line, a few scales
+    out, stays a line of its own: joined to the line, it stretched the line's box into the
+    margin and its crop read the two as one line. What lies wholly beyond the furthest that
+    long lines reach is margin."""
+    import importlib
+
+    from ocrcore.synth import generate
+
+    S = importlib.import_module("ocrcore.preprocess.segment")
+    s = generate("pages", 77, 2, {"dpi": 150, "max_skew": 0})
+    page = s.image.convert("L")
+    right = max(ln.bbox[2] for ln in s.page.lines)
+    target = next(ln for ln in s.page.lines[len(s.page.lines) // 2:] if ln.bbox[2] >= right - 4)  # a full line
+    x0, y0, x1, y1 = target.bbox
+    # a few scales out: nearer than about 2.5 scales, the note and the line share a seed (found, not mended)
+    ImageDraw.Draw(page).text((right + 40, y0), "see p. 12", fill=0, font=_font(int((y1 - y0) * 0.7)))
+
+    def found():
+        lines = segment(binarize(page))
+        own = max(lines, key=lambda ln: bbox_iou(ln.bbox, target.bbox))
+        return own, [ln for ln in lines if ln.bbox[0] > right]
+
+    own, margin = found()
+    assert own.bbox[2] <= right + 3 and bbox_iou(own.bbox, target.bbox) > 0.8, own.bbox
+    assert len(margin) == 1 and margin[0].bbox[1] < y1 and margin[0].bbox[3] > y0
+    monkeypatch.setattr(S, "MARGIN_GAP", float("inf"))
+    own, margin = found()
+    assert own.bbox[2] > right + 20 and not margin  # joined, as it was
