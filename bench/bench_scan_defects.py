@@ -120,12 +120,8 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
                                lambda boxes: [(a, b // 2, c, (d + 1) // 2) for a, b, c, d in boxes], *fax.size)
         return fax, truth
 
-    def marked(grey_scan: bool):
-        s = generate("pages", 77, index, {"dpi": dpi, "highlights": args.highlights})
-        return (s.image.convert("L") if grey_scan else s.image), None
-
-    def written_on(grey_scan: bool):
-        s = generate("pages", 77, index, {"dpi": dpi, "annotations": args.annotations})
+    def coloured(params, grey_scan: bool):  # a colour page (marks on it), or its grey scan
+        s = generate("pages", 77, index, {"dpi": dpi, **params})
         return (s.image.convert("L") if grey_scan else s.image), None
 
     def redrawn(params):
@@ -146,10 +142,10 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
         f"grey, back page showing through {100 * args.show_through:g}%":
             lambda: redrawn({"show_through": args.show_through}),
         "bilevel fax, standard mode": faxed,
-        f"colour, {100 * args.highlights:g}% words highlighted": lambda: marked(False),
-        f"grey, {100 * args.highlights:g}% words highlighted": lambda: marked(True),
-        "colour, pen marks": lambda: written_on(False),
-        "grey, pen marks": lambda: written_on(True),
+        f"colour, {100 * args.highlights:g}% words highlighted": lambda: coloured({"highlights": args.highlights}, False),
+        f"grey, {100 * args.highlights:g}% words highlighted": lambda: coloured({"highlights": args.highlights}, True),
+        "colour, pen marks": lambda: coloured({"annotations": args.annotations}, False),
+        "grey, pen marks": lambda: coloured({"annotations": args.annotations}, True),
     }
     return {name: build() for name, build in builders.items() if wanted(name)}
 
