@@ -146,6 +146,8 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
         f"grey, {100 * args.highlights:g}% words highlighted": lambda: coloured({"highlights": args.highlights}, True),
         "colour, pen marks": lambda: coloured({"annotations": args.annotations}, False),
         "grey, pen marks": lambda: coloured({"annotations": args.annotations}, True),
+        "colour, stamps": lambda: coloured({"stamps": args.stamps}, False),
+        "grey, stamps": lambda: coloured({"stamps": args.stamps}, True),
     }
     return {name: build() for name, build in builders.items() if wanted(name)}
 
@@ -212,6 +214,8 @@ def main() -> None:
                     help="share of body words that start a run marked with a highlighter (generator's highlights)")
     ap.add_argument("--annotations", type=float, default=1.0,
                     help="share of pages a reader wrote on with a pen (generator's annotations)")
+    ap.add_argument("--stamps", type=float, default=1.0,
+                    help="share of pages with one or two rubber stamps on them (generator's stamps)")
     ap.add_argument("--only", default="", help="run only the variants whose name holds this")
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--no-before", action="store_true")

@@ -26,6 +26,7 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from ocrcore.preprocess.pageparts import to_gray_image
+from ocrcore.preprocess.stamps import lift_stamps
 
 __all__ = ["page_grey", "dye_colour", "grey_marks"]
 
@@ -67,12 +68,12 @@ def page_grey(image: Image.Image) -> Image.Image:
             rgba = image.convert("RGBA")
             colour = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         colour = colour if colour.mode == "RGB" else colour.convert("RGB")
-        if _glance(colour, _tinted_pixels)[0] >= QUICK_PIXELS:
-            rgb = np.asarray(colour)
-            dye = dye_colour(rgb)
-            if dye is not None:
-                return Image.fromarray(undyed_luma(rgb, *dye))
-        return to_gray_image(image)  # a colour scan shows its marks in colour: none here
+        if _glance(colour, _tinted_pixels)[0] < QUICK_PIXELS:
+            return to_gray_image(image)  # a colour scan shows its marks in colour: none here
+        rgb = np.asarray(colour)
+        dye = dye_colour(rgb)
+        grey = undyed_luma(rgb, *dye) if dye is not None else np.asarray(to_gray_image(image))
+        return Image.fromarray(lift_stamps(rgb, grey))  # and a stamp's coloured ink taken out
     grey = to_gray_image(image)
     bands, looked = _glance(grey, _band_pixels)
     if bands < QUICK_BAND_SHARE * looked:

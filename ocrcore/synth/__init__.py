@@ -84,6 +84,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "show_through": 0.0,  # the back page showing through the paper, darkening it by up to this share
         "highlights": 0.0,  # share of body words that start a run marked with a highlighter (a colour page)
         "annotations": 0.0,  # share of pages a reader wrote on with a pen: notes, ticks, circles, a signature
+        "stamps": 0.0,  # share of pages with one or two rubber stamps (RECEIVED and a date, PAID, ...)
         "ligatures": 0.0,  # share of pages whose text is set with fi/fl/ff/ffi/ffl ligatures; 0 as for symbols
         "typographic": 0.0,  # share of pages whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
@@ -276,6 +277,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["show_through"] = _float(kind, "show_through", p["show_through"], 0.0, 0.8)
         p["highlights"] = _float(kind, "highlights", p["highlights"], 0.0, 1.0)
         p["annotations"] = _float(kind, "annotations", p["annotations"], 0.0, 1.0)
+        p["stamps"] = _float(kind, "stamps", p["stamps"], 0.0, 1.0)
         p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)

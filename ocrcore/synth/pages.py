@@ -32,7 +32,11 @@ page per channel, so the page is RGB, a colour scan; not text; ``meta["highlight
 ``annotations`` > 0, that share of pages has a reader's ballpoint marks on it (notes in a side
 margin, ticks, a line down the margin, words circled, a signature under the text;
 :mod:`.handwriting`; a stream of its own; its ink filters the finished page as the dye does, so
-the page is RGB; not text; ``meta["annotations"]``). The page is drawn glyph by glyph at full resolution, the back page
+the page is RGB; not text; ``meta["annotations"]``); with ``stamps`` > 0, that share of pages
+carries one or two rubber stamps (RECEIVED and a date, PAID, a library's oval; :mod:`.stamps`;
+red, blue, violet or green ink, pressed over the text or in the top or bottom part of the page,
+turned; a stream of its own; a filter as the dye is, so the page is RGB; not text;
+``meta["stamps"]``). The page is drawn glyph by glyph at full resolution, the back page
 shown through if asked, curled if asked, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
@@ -57,7 +61,7 @@ from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import (compose, curl, highlight, identity_map, map_boxes, random_degrade, rotate,
                                    show_through)
-from ocrcore.synth import handwriting
+from ocrcore.synth import handwriting, stamps
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
@@ -309,7 +313,11 @@ class PagesGenerator(FontedGenerator):
         arng = sample_rng(seed, KIND + "-annotations", index) if p["annotations"] > 0 else None
         pen = (self._annotate(arng, lines, line_fonts, font, size, (W, H), ml, text_w, dpi)
                if arng is not None and arng.random() < p["annotations"] else None)
-        overlays = [o for o in (marks, pen) if o is not None]  # each {"dye": [...], "pens": [...], ...}
+        # rubber stamps, from a stream of their own, their ink a filter like the dye
+        srng = sample_rng(seed, KIND + "-stamps", index) if p["stamps"] > 0 else None
+        stamped = (self._stamps(srng, (W, H), ml, mt, text_w, dpi)
+                   if srng is not None and srng.random() < p["stamps"] else None)
+        overlays = [o for o in (marks, pen, stamped) if o is not None]  # each {"dye": [...], "pens": [...], ...}
         back = None
         if p["show_through"] > 0:
             img, back = self._show_back(img, seed, index, paper)
@@ -355,6 +363,7 @@ class PagesGenerator(FontedGenerator):
             "underlined_words": n_under,
             "highlights": marks,
             "annotations": pen,
+            "stamps": stamped,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
             "furniture": ({"head": len(furn["head"]), "footnote_lines": len(furn["notes"]), "foot": len(furn["foot"])}
@@ -605,6 +614,31 @@ class PagesGenerator(FontedGenerator):
         dye = handwriting.draw_marks(page, strokes, width, rng)
         ink = [float(np.clip(c + rng.uniform(-0.04, 0.04), 0.05, 1.0)) for c in handwriting.PEN_INKS[name]]
         return {"pen": name, "pens": [[round(c, 3) for c in ink]], **counts, "signature": signed, "dye": [dye]}
+
+    def _stamps(self, rng, page: tuple[int, int], ml: float, mt: float, text_w: float, dpi: int) -> dict:
+        """One or two rubber stamps (:mod:`.stamps`) in red, blue, violet or green ink: pressed
+        over the text, in the top part of the page or in its bottom part, turned. Returns
+        ``{"stamps": [{"kind", "ink", "where"}], "pens": [[r, g, b]] per stamp, "dye": [one
+        page-sized "L" image per stamp, 100 = one coat]}``."""
+        W, H = page
+        font = self.fonts.pick(rng, font_class="sans", style="bold")
+        out: dict = {"stamps": [], "pens": [], "dye": []}
+        for _ in range(1 + int(rng.random() < 0.25)):
+            img, kind = stamps.stamp(rng, font.path, dpi)
+            name = str(rng.choice(list(stamps.STAMP_INKS), p=[0.45, 0.3, 0.15, 0.1]))
+            where = str(rng.choice(["text", "top", "bottom"], p=[0.4, 0.35, 0.25]))
+            cx = ml + text_w * rng.uniform(0.1, 0.9)
+            cy = {"text": H * rng.uniform(0.25, 0.8), "top": mt * rng.uniform(0.3, 1.6),
+                  "bottom": H * rng.uniform(0.82, 0.95)}[where]
+            x = int(np.clip(cx - img.width / 2, 0, max(0, W - img.width)))
+            y = int(np.clip(cy - img.height / 2, 0, max(0, H - img.height)))
+            dye = Image.new("L", page, 0)
+            dye.paste(img, (x, y))
+            ink = [float(np.clip(c + rng.uniform(-0.05, 0.05), 0.05, 1.0)) for c in stamps.STAMP_INKS[name]]
+            out["stamps"].append({"kind": kind, "ink": name, "where": where})
+            out["pens"].append([round(c, 3) for c in ink])
+            out["dye"].append(dye)
+        return out
 
     @staticmethod
     def _stroke(rng, dye: np.ndarray, x0: float, x1: float, baseline: float, size: int) -> None:

@@ -1,0 +1,126 @@
+"""Rubber stamps on a colour page, taken out of the grey the page is analysed in.
+
+An office's or a library's stamp (RECEIVED and a date in a frame, a library's oval) is pressed in
+coloured ink, often over the text. Read as luminance its ink is as dark as type (red pad ink at
+0.35-0.45 of the paper): its capitals become lines of their own and, where it lies over the
+text, its strokes join the letters under it into blobs.
+
+Its ink is coloured: one channel passes nearly whole (red ink's red, blue ink's blue) while
+printed black ink is dark in every channel, also where it lies under the stamp's ink. What is
+coloured ink and what is type is told pixel by pixel from that; but not every coloured letter is
+a stamp's (a red heading, blue type), so only coloured ink inside a stamp's frame is taken out: a
+coloured ring (a rectangle or an oval, 6 mm across or more on an A4 page) closed round a hole at least as large
+as itself. A frameless stamp, a black one, or a stamp on a grey scan stays as it was.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+__all__ = ["stamp_regions", "lift_stamps"]
+
+STEP = 2  # stamps are looked for on every STEP-th pixel both ways (a frame is 2 px wide or more)
+INK_CHROMA = 0.2  # coloured ink: (max - min) / max of its channels at least this ...
+INK_BRIGHT = 0.45  # ... its brightest channel at least this share of the paper's (black ink: ~0.1) ...
+INK_DARK = 0.85  # ... and its luminance at most this share of the paper's (it is ink, not a tint)
+FRAME_MIN = 0.025  # a frame at least this share of the page's shorter side wide and tall (6 mm on A4)
+FRAME_HOLE = 1.0  # ... holding one hole at least this many times the ring's own area
+HOLE_INK = 0.02  # ... with at least this share of ink in it (a stamp's words)
+GROUP = 4  # coloured ink within about GROUP x STEP pixels is one group (a stamp's letters and frame)
+CROSS_MIN, CROSS_SHARE = 20, 0.01  # a group crosses black type: this many dark pixels beside its
+# ink at least, and this share of its ink
+LIFT_CHROMA = 0.18  # inside a frame, pixels this coloured (and bright in a channel) are the stamp's
+
+
+def _coloured(rgb: np.ndarray, paper: float, chroma: float) -> np.ndarray:
+    """Pixels of coloured ink: one channel bright, the others cut, darker than the paper (in
+    integers: a page's worth of floats took 0.2 s)."""
+    r, g, b = (rgb[:, :, k].astype(np.int32) for k in range(3))
+    hi, lo = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
+    return (((hi - lo) * 100 >= int(round(chroma * 100)) * hi) & (hi * 100 >= int(INK_BRIGHT * 100 * paper))
+            & (299 * r + 587 * g + 114 * b <= int(INK_DARK * 1000 * paper)))
+
+
+def _paper(rgb: np.ndarray) -> float:
+    """The paper's level in its brightest channel (on every 8th pixel both ways)."""
+    return float(np.percentile(rgb[::8, ::8].max(axis=2), 90))
+
+
+def stamp_regions(rgb: np.ndarray, paper: float | None = None) -> list[tuple[slice, slice, np.ndarray]]:
+    """Where the page's stamps lie: for each group of coloured ink that is a stamp, its rows and
+    columns (slices of the page) and the mask within them whose coloured ink is the stamp's.
+    ``paper``: the paper's level in its brightest channel, measured when not given.
+
+    Coloured ink is grouped by blocks (pieces a block or two apart, as a stamp's letters are);
+    a group is a stamp when it crosses black type (printed colour lies beside black type, never
+    over it) or closes a frame round a hole holding ink (a rectangle or an oval round the
+    stamp's words)."""
+    small = rgb[::STEP, ::STEP]
+    paper = _paper(rgb) if paper is None else paper
+    ink = _coloured(small, paper, INK_CHROMA)
+    if int(ink.sum()) < 50:
+        return []
+    ink = ndi.binary_closing(ink, np.ones((3, 3), bool), iterations=2) | ink  # patchy ink joined
+    h, w = ink.shape
+    hb, wb = -(-h // GROUP), -(-w // GROUP)
+    blocks = np.zeros((hb * GROUP, wb * GROUP), bool)
+    blocks[:h, :w] = ink
+    blocks = blocks.reshape(hb, GROUP, wb, GROUP).any(axis=(1, 3))
+    groups, _ = ndi.label(ndi.binary_dilation(blocks, np.ones((3, 3), bool)), np.ones((3, 3), bool))
+    least = FRAME_MIN * min(rgb.shape[:2]) / STEP
+    out = []
+    for k, bsl in enumerate(ndi.find_objects(groups), start=1):
+        if bsl is None:
+            continue
+        sl = (slice(bsl[0].start * GROUP, min(h, bsl[0].stop * GROUP)),
+              slice(bsl[1].start * GROUP, min(w, bsl[1].stop * GROUP)))
+        member = np.repeat(np.repeat(groups[bsl] == k, GROUP, axis=0), GROUP, axis=1)
+        member = member[:sl[0].stop - sl[0].start, :sl[1].stop - sl[1].start]
+        mine = ink[sl] & member
+        n = int(mine.sum())
+        if n < 20:
+            continue
+        dark = small[sl].max(axis=2) < INK_BRIGHT * paper  # black type (and type under the stamp's ink)
+        crossed = int((dark & ndi.binary_dilation(mine)).sum())
+        region = member
+        if crossed < max(CROSS_MIN, CROSS_SHARE * n):
+            if sl[0].stop - sl[0].start < least or sl[1].stop - sl[1].start < least:
+                continue
+            # black type crossing the frame breaks its colour, not the ring: the type's pixels close it
+            filled = ndi.binary_fill_holes(mine | dark)
+            inside, m = ndi.label(filled & ~mine & ~dark)
+            if m == 0:
+                continue
+            sizes = np.bincount(inside.ravel())[1:]
+            hole = inside == 1 + int(np.argmax(sizes))
+            if sizes.max() < FRAME_HOLE * n or not _holds_ink(hole, filled & ~hole & ~mine | (ink[sl] & ~mine)):
+                continue  # no frame round words (a coloured heading's letters, a highlighter's band)
+            region = filled | member
+        rows = slice(sl[0].start * STEP, min(rgb.shape[0], sl[0].stop * STEP))
+        cols = slice(sl[1].start * STEP, min(rgb.shape[1], sl[1].stop * STEP))
+        mask = np.repeat(np.repeat(region, STEP, axis=0), STEP, axis=1)[:rows.stop - rows.start, :cols.stop - cols.start]
+        out.append((rows, cols, mask))
+    return out
+
+
+def _holds_ink(hole: np.ndarray, ink: np.ndarray) -> bool:
+    """Whether the hole's filled outline holds ink (a stamp's words; a big letter's counter holds none)."""
+    within = ndi.binary_fill_holes(hole | ink) & ndi.binary_dilation(ndi.binary_fill_holes(hole), iterations=2)
+    return int((within & ink).sum()) >= HOLE_INK * int(within.sum())
+
+
+def lift_stamps(rgb: np.ndarray, grey: np.ndarray) -> np.ndarray:
+    """``grey`` (the page's grey, uint8) with the coloured ink of its stamps turned to paper;
+    the type under a stamp, dark in every channel, kept. The same array when there is none."""
+    paper = _paper(rgb)
+    regions = stamp_regions(rgb, paper)
+    if not regions:
+        return grey
+    out = grey.copy()
+    paper_grey = float(np.percentile(grey[::8, ::8], 90))
+    for rows, cols, mask in regions:
+        ink = _coloured(rgb[rows, cols], paper, LIFT_CHROMA) & mask
+        ink |= ndi.binary_dilation(ink) & _coloured(rgb[rows, cols], paper, LIFT_CHROMA / 2) & mask  # its fringe
+        sub = out[rows, cols]
+        sub[ink] = np.maximum(sub[ink], np.uint8(min(255.0, paper_grey)))
+    return out
