@@ -73,7 +73,8 @@ def page_grey(image: Image.Image) -> Image.Image:
         rgb = np.asarray(colour)
         dye = dye_colour(rgb)
         grey = undyed_luma(rgb, *dye) if dye is not None else np.asarray(to_gray_image(image))
-        return Image.fromarray(lift_stamps(rgb, grey))  # and a stamp's coloured ink taken out
+        # and a stamp's coloured ink taken out (not the marks' dye: :mod:`.stamps`)
+        return Image.fromarray(lift_stamps(rgb, grey, None if dye is None else (dye[2], dye[3])))
     grey = to_gray_image(image)
     bands, looked = _glance(grey, _band_pixels)
     if bands < QUICK_BAND_SHARE * looked:

@@ -26,6 +26,7 @@ INK_DARK = 0.85  # ... and its luminance at most this share of the paper's (it i
 FRAME_MIN = 0.025  # a frame at least this share of the page's shorter side wide and tall (6 mm on A4)
 FRAME_HOLE = 1.0  # ... holding one hole at least this many times the ring's own area
 HOLE_INK = 0.02  # ... with at least this share of ink in it (a stamp's words)
+SKIP_SHARE = 0.5  # a group with this share of its ink in blocks to skip is no stamp
 GROUP = 4  # coloured ink within about GROUP x STEP pixels is one group (a stamp's letters and frame)
 CROSS_MIN, CROSS_SHARE = 20, 0.01  # a group crosses black type: this many dark pixels beside its
 # ink at least, and this share of its ink
@@ -46,10 +47,13 @@ def _paper(rgb: np.ndarray) -> float:
     return float(np.percentile(rgb[::8, ::8].max(axis=2), 90))
 
 
-def stamp_regions(rgb: np.ndarray, paper: float | None = None) -> list[tuple[slice, slice, np.ndarray]]:
+def stamp_regions(rgb: np.ndarray, paper: float | None = None,
+                  skip: tuple[np.ndarray, int] | None = None) -> list[tuple[slice, slice, np.ndarray]]:
     """Where the page's stamps lie: for each group of coloured ink that is a stamp, its rows and
     columns (slices of the page) and the mask within them whose coloured ink is the stamp's.
-    ``paper``: the paper's level in its brightest channel, measured when not given.
+    ``paper``: the paper's level in its brightest channel, measured when not given. ``skip``:
+    blocks (a mask and its block size) a group lies in for the most part at its peril: a
+    highlighter's marks, whose dye over black type would pass for a stamp's ink crossing it.
 
     Coloured ink is grouped by blocks (pieces a block or two apart, as a stamp's letters are);
     a group is a stamp when it crosses black type (printed colour lies beside black type, never
@@ -62,6 +66,11 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None) -> list[tuple[sli
         return []
     ink = ndi.binary_closing(ink, np.ones((3, 3), bool), iterations=2) | ink  # patchy ink joined
     h, w = ink.shape
+    marked = np.zeros_like(ink)
+    if skip is not None:
+        near, k = skip
+        up = np.repeat(np.repeat(near, max(1, k // STEP), axis=0), max(1, k // STEP), axis=1)[:h, :w]
+        marked[:up.shape[0], :up.shape[1]] = up
     hb, wb = -(-h // GROUP), -(-w // GROUP)
     blocks = np.zeros((hb * GROUP, wb * GROUP), bool)
     blocks[:h, :w] = ink
@@ -78,7 +87,7 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None) -> list[tuple[sli
         member = member[:sl[0].stop - sl[0].start, :sl[1].stop - sl[1].start]
         mine = ink[sl] & member
         n = int(mine.sum())
-        if n < 20:
+        if n < 20 or int((mine & marked[sl]).sum()) >= SKIP_SHARE * n:
             continue
         dark = small[sl].max(axis=2) < INK_BRIGHT * paper  # black type (and type under the stamp's ink)
         crossed = int((dark & ndi.binary_dilation(mine)).sum())
@@ -109,11 +118,12 @@ def _holds_ink(hole: np.ndarray, ink: np.ndarray) -> bool:
     return int((within & ink).sum()) >= HOLE_INK * int(within.sum())
 
 
-def lift_stamps(rgb: np.ndarray, grey: np.ndarray) -> np.ndarray:
+def lift_stamps(rgb: np.ndarray, grey: np.ndarray, skip: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """``grey`` (the page's grey, uint8) with the coloured ink of its stamps turned to paper;
-    the type under a stamp, dark in every channel, kept. The same array when there is none."""
+    the type under a stamp, dark in every channel, kept. The same array when there is none.
+    ``skip`` as for :func:`stamp_regions`."""
     paper = _paper(rgb)
-    regions = stamp_regions(rgb, paper)
+    regions = stamp_regions(rgb, paper, skip)
     if not regions:
         return grey
     out = grey.copy()
