@@ -26,7 +26,7 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from ocrcore.preprocess.pageparts import to_gray_image
-from ocrcore.preprocess.stamps import lift_stamps
+from ocrcore.preprocess.stamps import lift_grey_stamps, lift_stamps
 
 __all__ = ["page_grey", "dye_colour", "grey_marks"]
 
@@ -77,11 +77,11 @@ def page_grey(image: Image.Image) -> Image.Image:
         return Image.fromarray(lift_stamps(rgb, grey, None if dye is None else (dye[2], dye[3])))
     grey = to_gray_image(image)
     bands, looked = _glance(grey, _band_pixels)
-    if bands < QUICK_BAND_SHARE * looked:
-        return grey
     g = np.asarray(grey)
-    marks = grey_marks(g)
-    return grey if marks is None else Image.fromarray(lifted(g, *marks))
+    marks = None if bands < QUICK_BAND_SHARE * looked else grey_marks(g)
+    out = g if marks is None else lifted(g, *marks)
+    out = lift_grey_stamps(out)  # and a stamp's frame and the grey strokes in it (:mod:`.stamps`)
+    return grey if out is g else Image.fromarray(out)
 
 
 def _glance(image: Image.Image, count) -> tuple[int, int]:

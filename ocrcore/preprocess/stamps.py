@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["stamp_regions", "lift_stamps"]
+__all__ = ["stamp_regions", "lift_stamps", "grey_stamp_regions", "lift_grey_stamps"]
 
 STEP = 2  # stamps are looked for on every STEP-th pixel both ways (a frame is 2 px wide or more)
 INK_CHROMA = 0.2  # coloured ink: (max - min) / max of its channels at least this ...
@@ -25,11 +25,18 @@ INK_BRIGHT = 0.45  # ... its brightest channel at least this share of the paper'
 INK_DARK = 0.85  # ... and its luminance at most this share of the paper's (it is ink, not a tint)
 FRAME_MIN = 0.025  # a frame at least this share of the page's shorter side wide and tall (6 mm on A4)
 FRAME_HOLE = 1.0  # ... holding one hole at least this many times the ring's own area
+RING_FILL = 0.35  # ... covering at most this share of its box
 HOLE_INK = 0.02  # ... with at least this share of ink in it (a stamp's words)
 SKIP_SHARE = 0.5  # a group with this share of its ink in blocks to skip is no stamp
 GROUP = 4  # coloured ink within about GROUP x STEP pixels is one group (a stamp's letters and frame)
 CROSS_MIN, CROSS_SHARE = 20, 0.01  # a group crosses black type: this many dark pixels beside its
 # ink at least, and this share of its ink
+# grey pages
+MID = (0.12, 0.15)  # a stamp's grey: above this share of the way from black to paper, below this short of the paper
+DARK_SHARE = 0.6  # type's black is measured on pixels darker than this share of the paper
+MIN_CONTRAST = 40  # a page with less between its black and its paper is not looked at
+QUICK_THICK = 0.0002
+LIFT_LEVEL = 0.9  # near a stamp's strokes, a pixel this share of its darkest tenth or lighter is its ink  # a page with fewer thick mid-grey pixels than this share has no stamp to look for
 LIFT_CHROMA = 0.18  # inside a frame, pixels this coloured (and bright in a channel) are the stamp's
 
 
@@ -95,27 +102,40 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None,
         if crossed < max(CROSS_MIN, CROSS_SHARE * n):
             if sl[0].stop - sl[0].start < least or sl[1].stop - sl[1].start < least:
                 continue
-            # black type crossing the frame breaks its colour, not the ring: the type's pixels close it
-            filled = ndi.binary_fill_holes(mine | dark)
-            inside, m = ndi.label(filled & ~mine & ~dark)
-            if m == 0:
-                continue
-            sizes = np.bincount(inside.ravel())[1:]
-            hole = inside == 1 + int(np.argmax(sizes))
-            if sizes.max() < FRAME_HOLE * n or not _holds_ink(hole, filled & ~hole & ~mine | (ink[sl] & ~mine)):
+            filled = _framed(mine, dark, ink[sl] & ~mine)
+            if filled is None:
                 continue  # no frame round words (a coloured heading's letters, a highlighter's band)
             region = filled | member
-        rows = slice(sl[0].start * STEP, min(rgb.shape[0], sl[0].stop * STEP))
-        cols = slice(sl[1].start * STEP, min(rgb.shape[1], sl[1].stop * STEP))
-        mask = np.repeat(np.repeat(region, STEP, axis=0), STEP, axis=1)[:rows.stop - rows.start, :cols.stop - cols.start]
-        out.append((rows, cols, mask))
+        out.append(_full(sl, region, rgb.shape))
     return out
 
 
-def _holds_ink(hole: np.ndarray, ink: np.ndarray) -> bool:
-    """Whether the hole's filled outline holds ink (a stamp's words; a big letter's counter holds none)."""
-    within = ndi.binary_fill_holes(hole | ink) & ndi.binary_dilation(ndi.binary_fill_holes(hole), iterations=2)
-    return int((within & ink).sum()) >= HOLE_INK * int(within.sum())
+def _full(sl: tuple[slice, slice], region: np.ndarray, shape: tuple) -> tuple[slice, slice, np.ndarray]:
+    """A region found on every STEP-th pixel, as rows and columns of the page and its mask there."""
+    rows = slice(sl[0].start * STEP, min(shape[0], sl[0].stop * STEP))
+    cols = slice(sl[1].start * STEP, min(shape[1], sl[1].stop * STEP))
+    mask = np.repeat(np.repeat(region, STEP, axis=0), STEP, axis=1)[:rows.stop - rows.start, :cols.stop - cols.start]
+    return rows, cols, mask
+
+
+def _framed(ring: np.ndarray, dark: np.ndarray, other: np.ndarray) -> np.ndarray | None:
+    """The ring and all it encloses when it is a stamp's frame: closed round one hole at least
+    FRAME_HOLE times its own area that holds ink (``other``: what is not the ring); else None.
+    Black type crossing the frame breaks it, not the ring: the type's pixels (``dark``) close it."""
+    n = int(ring.sum())
+    if n > RING_FILL * ring.size:
+        return None  # not a ring: a photograph's grey, a block of colour
+    filled = ndi.binary_fill_holes(ring | dark)
+    inside, m = ndi.label(filled & ~ring & ~dark)
+    if m == 0:
+        return None
+    sizes = np.bincount(inside.ravel())[1:]
+    if sizes.max() < FRAME_HOLE * n:
+        return None
+    hole = ndi.binary_fill_holes(inside == 1 + int(np.argmax(sizes)))
+    within = ndi.binary_dilation(hole, iterations=2) & filled
+    held = within & (dark | other) & ~ring
+    return filled if int(held.sum()) >= HOLE_INK * int(within.sum()) else None
 
 
 def lift_stamps(rgb: np.ndarray, grey: np.ndarray, skip: tuple[np.ndarray, int] | None = None) -> np.ndarray:
@@ -133,4 +153,87 @@ def lift_stamps(rgb: np.ndarray, grey: np.ndarray, skip: tuple[np.ndarray, int] 
         ink |= ndi.binary_dilation(ink) & _coloured(rgb[rows, cols], paper, LIFT_CHROMA / 2) & mask  # its fringe
         sub = out[rows, cols]
         sub[ink] = np.maximum(sub[ink], np.uint8(min(255.0, paper_grey)))
+    return out
+
+
+def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, float]]:
+    """A grey page's stamps (``g``: uint8): for each frame of mid-grey ink, its rows, columns,
+    the mask there of the stamp's strokes (those wider than type's) and a pixel beside them
+    within the frame, and the stamp's darkest tenth of grey.
+
+    Pad ink scanned in grey lies between the paper and printed black (red ink at 0.35-0.45 of
+    the paper, 0.7 where it took little ink): a stamp is strokes 0.4-1 mm wide of that grey.
+    Without colour, what crosses type cannot be told from the back page showing through (mid
+    grey crossing type too), so only a frame marks a stamp here."""
+    small = g[::STEP, ::STEP]
+    look = small[::4, ::4]
+    paper = float(np.percentile(look, 90))
+    darker = look[look < DARK_SHARE * paper]
+    if darker.size < 20:
+        return []
+    black = float(np.percentile(darker, 2))  # type's core (thin type's grey edges are most of its ink)
+    if paper - black < MIN_CONTRAST:
+        return []
+    lo, hi = black + MID[0] * (paper - black), paper - MID[1] * (paper - black)
+    small = np.ascontiguousarray(small)
+    mid = (small - np.uint8(lo)) <= np.uint8(hi - lo)  # lo <= small <= hi, in one pass
+    core = _eroded3(mid)  # strokes wider than type's grey edges (sliced: 10x scipy's erosion)
+    if int(core.sum()) < QUICK_THICK * small.size:
+        return []
+    thick = _dilated3(core)
+    dark = small < lo
+    # type crossing the frame breaks its grey: a stamp's frame is its grey and the type it touches
+    labels, _ = ndi.label(mid | dark, np.ones((3, 3), bool))
+    least = FRAME_MIN * min(g.shape) / STEP
+    out = []
+    for i, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is None or sl[0].stop - sl[0].start < least or sl[1].stop - sl[1].start < least:
+            continue
+        ring = labels[sl] == i
+        filled = _framed(ring, dark[sl] & ~ring, (mid[sl] | dark[sl]) & ~ring)
+        if filled is None:
+            continue
+        strokes = thick[sl] & filled  # the frame's and the words' strokes (type's are thinner)
+        if not strokes.any():
+            continue
+        level = float(np.percentile(small[sl][strokes], 10))  # the stamp's ink where it took most
+        rows, cols, region = _full(sl, filled, g.shape)
+        out.append((rows, cols, region & _full(sl, ndi.binary_dilation(strokes), g.shape)[2], level))
+    return out
+
+
+def _eroded3(m: np.ndarray) -> np.ndarray:
+    """``m`` eroded by a 3 x 3 square (the border false)."""
+    out = np.zeros_like(m)
+    c = out[1:-1, 1:-1]
+    c[...] = m[1:-1, 1:-1]
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            c &= m[dy:dy + m.shape[0] - 2, dx:dx + m.shape[1] - 2]
+    return out
+
+
+def _dilated3(m: np.ndarray) -> np.ndarray:
+    """``m`` dilated by a 3 x 3 square."""
+    out = m.copy()
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            out[max(0, dy):m.shape[0] + min(0, dy), max(0, dx):m.shape[1] + min(0, dx)] |= \
+                m[max(0, -dy):m.shape[0] + min(0, -dy), max(0, -dx):m.shape[1] + min(0, -dx)]
+    return out
+
+
+def lift_grey_stamps(g: np.ndarray) -> np.ndarray:
+    """``g`` (a grey page, uint8) with the ink of its framed stamps turned to paper: the strokes
+    of the frame and inside it wider than type's; type under them, darker, kept. The same array
+    when there is none."""
+    regions = grey_stamp_regions(g)
+    if not regions:
+        return g
+    out = g.copy()
+    paper = float(np.percentile(g[::8, ::8], 90))
+    for rows, cols, near, level in regions:
+        sub = out[rows, cols]
+        lift = near & (sub >= LIFT_LEVEL * level)  # type under the stamp is darker than both
+        sub[lift] = np.maximum(sub[lift], np.uint8(min(255.0, paper)))
     return out
