@@ -1578,6 +1578,71 @@ def test_highlighter_marks_turn_to_paper_on_a_grey_page():
             assert grey_marks(np.asarray(generate("pages", 5, i, params).image.convert("L"))) is None, (params, i)
 
 
+def test_a_stamps_ink_turns_to_paper_and_the_type_under_it_stays():
+    """A rubber stamp pressed over type (an oval at 150 dpi, a box at 300): on a colour scan
+    its coloured ink turns to paper (type under it, dark in every channel, kept); on a grey scan
+    the frame marks it and its strokes wider than type's turn to paper. Away from the stamp,
+    the page is its luminance to the pixel."""
+    from scipy import ndimage as ndi
+
+    from ocrcore.preprocess.marks import page_grey
+    from ocrcore.synth import generate
+
+    for index, dpi in ((2, 150), (7, 300)):
+        plain = np.asarray(generate("pages", 77, index, {"dpi": dpi}).image.convert("L"), np.int16)
+        s = generate("pages", 77, index, {"dpi": dpi, "stamps": 1.0})
+        lum = np.asarray(s.image.convert("L"), np.int16)
+        stamp = lum < plain - 40
+        paper = stamp & (plain >= 200)  # the stamp's ink on paper
+        under = ndi.binary_dilation(stamp, iterations=3) & (plain < 60)  # type under and beside it
+        away = ~ndi.binary_dilation(stamp, iterations=20)
+        assert paper.sum() > 5000 and under.sum() > 300
+        for image, least in ((s.image, 0.98), (s.image.convert("L"), 0.8)):
+            grey = np.asarray(page_grey(image), np.int16)
+            assert (grey[paper] >= 0.9 * np.median(plain)).mean() >= least, (index, image.mode)
+            assert (grey[under] < 100).mean() >= 0.98, (index, image.mode)
+            assert np.array_equal(grey[away], lum[away]), (index, image.mode)
+
+
+def test_only_a_stamp_is_taken_for_one():
+    """Coloured ink is a stamp's when it crosses black type or closes a frame round words: a
+    red frame round black words is; a large red letter O (its counter empty), red words beside
+    black ones and a colour page's coloured type are not. On grey pages only a frame is looked
+    for: plain pages, the back page showing through, photographs, ruled tables and heavily
+    degraded scans are left as they are (the same array)."""
+    from ocrcore.preprocess.stamps import lift_grey_stamps, stamp_regions
+    from ocrcore.synth import generate
+
+    def canvas(draw_red) -> np.ndarray:
+        c = np.full((600, 800, 3), 250, np.uint8)
+        for x in range(120, 680, 30):  # black words: strokes 4 px wide, 30 px tall
+            c[280:310, x:x + 4] = 20
+            c[280:284, x:x + 16] = 20
+        draw_red(c)
+        return c
+
+    def frame(c):
+        c[200:208, 80:720] = c[392:400, 80:720] = (200, 40, 50)
+        c[200:400, 80:88] = c[200:400, 712:720] = (200, 40, 50)
+
+    def letter_o(c):
+        yy, xx = np.mgrid[:600, :800]
+        r = np.hypot((yy - 150) / 120, (xx - 150) / 100)
+        c[(r >= 0.9) & (r <= 1.0)] = (200, 40, 50)
+
+    def beside(c):
+        for x in range(120, 680, 30):  # red words a line below the black ones
+            c[340:370, x:x + 4] = (200, 40, 50)
+
+    assert len(stamp_regions(canvas(frame))) == 1
+    assert stamp_regions(canvas(letter_o)) == [] and stamp_regions(canvas(beside)) == []
+    for params in ({"dpi": 300}, {"dpi": 150}, {"dpi": 300, "show_through": 0.4}, {"dpi": 300, "figures": 1.0},
+                   {"dpi": 300, "tables": 1.0}, {"dpi": 150, "degrade": 1.0}):
+        for i in range(2):
+            g = np.asarray(generate("pages", 5, i, params).image.convert("L"))
+            assert lift_grey_stamps(g) is g, (params, i)
+
+
 def test_pen_marks_are_kept_out_of_the_lines(monkeypatch):
     """A reader's ballpoint marks (a margin note, ticks, words circled, a signature) are taken
     out before lines are built: every printed line is found with its own box. Taken for text,

@@ -384,6 +384,31 @@ def test_annotations_are_pen_marks_over_the_plain_page():
     assert skipped.meta["annotations"] is None and skipped.image == plain.image
 
 
+def test_stamps_are_coloured_ink_over_the_plain_page():
+    """``stamps`` presses one or two rubber stamps on the page: an RGB page whose pixels are the
+    plain page's but where the stamp's ink went, coloured there (one channel passing, the others
+    cut) and never lighter; type under a stamp as dark as it was. The text and boxes are the
+    plain page's; pages the draw skips stay grey and plain."""
+    plain = generate("pages", 77, 2, {"dpi": 100})
+    stamped = generate("pages", 77, 2, {"dpi": 100, "stamps": 1.0})
+    assert plain.meta["stamps"] is None and plain.image.mode == "L"
+    m = stamped.meta["stamps"]
+    assert stamped.image.mode == "RGB" and 1 <= len(m["stamps"]) <= 2 and len(m["pens"]) == len(m["stamps"])
+    assert all(st["kind"] in ("box", "oval", "plain") and st["where"] in ("text", "top", "bottom") for st in m["stamps"])
+    assert stamped.text == plain.text and stamped.page == plain.page
+    g = np.asarray(plain.image, np.int16)
+    rgb = np.asarray(stamped.image, np.int16)
+    hi, lo = rgb.max(axis=2), rgb.min(axis=2)
+    inked = rgb.mean(axis=2) < g - 40
+    assert 300 < inked.sum() < 0.05 * g.size  # strokes and letters, not a wash
+    assert np.median(((hi - lo) / np.maximum(hi, 1))[inked]) > 0.4  # coloured ink
+    assert (hi <= g + 2).all()  # a stamp never lightens the page
+    assert (np.abs(hi - g) <= 2).mean() > 0.9  # elsewhere the page as it was
+    assert (rgb.max(axis=2)[g < 60] < 100).all()  # type under a stamp stays dark
+    skipped = generate("pages", 77, 2, {"dpi": 100, "stamps": 0.01})
+    assert skipped.meta["stamps"] is None and skipped.image == plain.image
+
+
 def test_shards_written_before_a_neutral_parameter_existed_still_match():
     """A shard stored before ``underlines`` (or ``figures``, or page ``symbols``) existed holds the
     very samples the neutral value draws, so a rerun after an upgrade resumes instead of
