@@ -36,6 +36,10 @@ MID = (0.12, 0.15)  # a stamp's grey: above this share of the way from black to 
 DARK_SHARE = 0.6  # type's black is measured on pixels darker than this share of the paper
 MIN_CONTRAST = 40  # a page with less between its black and its paper is not looked at
 QUICK_THICK = 0.0002
+STROKES_MIN = 0.0003  # a frameless stamp: thick grey strokes at least this share of the page ...
+STAMP_SIZE = 0.4  # ... no wider or taller than this share of the page's shorter side (84 mm on A4) ...
+STAMP_LEVEL = 0.55  # ... their grey's median at most this far from black to paper (pad ink: 0.3-0.45) ...
+LOCAL_SHARE = 0.6  # ... the stamps found this share of all the page's thick grey at least
 LIFT_LEVEL = 0.9  # near a stamp's strokes, a pixel this share of its darkest tenth or lighter is its ink  # a page with fewer thick mid-grey pixels than this share has no stamp to look for
 LIFT_CHROMA = 0.18  # inside a frame, pixels this coloured (and bright in a channel) are the stamp's
 
@@ -78,20 +82,9 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None,
         near, k = skip
         up = np.repeat(np.repeat(near, max(1, k // STEP), axis=0), max(1, k // STEP), axis=1)[:h, :w]
         marked[:up.shape[0], :up.shape[1]] = up
-    hb, wb = -(-h // GROUP), -(-w // GROUP)
-    blocks = np.zeros((hb * GROUP, wb * GROUP), bool)
-    blocks[:h, :w] = ink
-    blocks = blocks.reshape(hb, GROUP, wb, GROUP).any(axis=(1, 3))
-    groups, _ = ndi.label(ndi.binary_dilation(blocks, np.ones((3, 3), bool)), np.ones((3, 3), bool))
     least = FRAME_MIN * min(rgb.shape[:2]) / STEP
     out = []
-    for k, bsl in enumerate(ndi.find_objects(groups), start=1):
-        if bsl is None:
-            continue
-        sl = (slice(bsl[0].start * GROUP, min(h, bsl[0].stop * GROUP)),
-              slice(bsl[1].start * GROUP, min(w, bsl[1].stop * GROUP)))
-        member = np.repeat(np.repeat(groups[bsl] == k, GROUP, axis=0), GROUP, axis=1)
-        member = member[:sl[0].stop - sl[0].start, :sl[1].stop - sl[1].start]
+    for sl, member in _groups(ink):
         mine = ink[sl] & member
         n = int(mine.sum())
         if n < 20 or int((mine & marked[sl]).sum()) >= SKIP_SHARE * n:
@@ -108,6 +101,25 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None,
             region = filled | member
         out.append(_full(sl, region, rgb.shape))
     return out
+
+
+def _groups(mask: np.ndarray):
+    """``mask``'s pixels grouped by blocks of GROUP x GROUP (pieces a block or two apart are one
+    group, as a stamp's letters and frame are): for each group, its rows and columns (slices of
+    ``mask``) and which pixels there are the group's."""
+    h, w = mask.shape
+    hb, wb = -(-h // GROUP), -(-w // GROUP)
+    blocks = np.zeros((hb * GROUP, wb * GROUP), bool)
+    blocks[:h, :w] = mask
+    blocks = blocks.reshape(hb, GROUP, wb, GROUP).any(axis=(1, 3))
+    groups, _ = ndi.label(ndi.binary_dilation(blocks, np.ones((3, 3), bool)), np.ones((3, 3), bool))
+    for k, bsl in enumerate(ndi.find_objects(groups), start=1):
+        if bsl is None:
+            continue
+        sl = (slice(bsl[0].start * GROUP, min(h, bsl[0].stop * GROUP)),
+              slice(bsl[1].start * GROUP, min(w, bsl[1].stop * GROUP)))
+        member = np.repeat(np.repeat(groups[bsl] == k, GROUP, axis=0), GROUP, axis=1)
+        yield sl, member[:sl[0].stop - sl[0].start, :sl[1].stop - sl[1].start]
 
 
 def _full(sl: tuple[slice, slice], region: np.ndarray, shape: tuple) -> tuple[slice, slice, np.ndarray]:
@@ -163,8 +175,10 @@ def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, fl
 
     Pad ink scanned in grey lies between the paper and printed black (red ink at 0.35-0.45 of
     the paper, 0.7 where it took little ink): a stamp is strokes 0.4-1 mm wide of that grey.
-    Without colour, what crosses type cannot be told from the back page showing through (mid
-    grey crossing type too), so only a frame marks a stamp here."""
+    A frame of that grey (its ring and the type it crosses closed round a hole holding ink)
+    marks a stamp; without one, thick grey strokes crossing type are a stamp's only when they
+    are most of the page's thick grey: the back page showing through is grey crossing type too,
+    but all over the page."""
     small = g[::STEP, ::STEP]
     look = small[::4, ::4]
     paper = float(np.percentile(look, 90))
@@ -186,6 +200,7 @@ def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, fl
     labels, _ = ndi.label(mid | dark, np.ones((3, 3), bool))
     least = FRAME_MIN * min(g.shape) / STEP
     out = []
+    framed = np.zeros_like(mid)
     for i, sl in enumerate(ndi.find_objects(labels), start=1):
         if sl is None or sl[0].stop - sl[0].start < least or sl[1].stop - sl[1].start < least:
             continue
@@ -199,6 +214,27 @@ def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, fl
         level = float(np.percentile(small[sl][strokes], 10))  # the stamp's ink where it took most
         rows, cols, region = _full(sl, filled, g.shape)
         out.append((rows, cols, region & _full(sl, ndi.binary_dilation(strokes), g.shape)[2], level))
+        framed[sl] |= filled
+    # a stamp without a frame: thick grey strokes crossing type, when they are most of the
+    # page's (the back page showing through spreads thick grey over the whole page)
+    thick &= ~framed
+    found, held = [], 0
+    for sl, member in _groups(thick):
+        mine = thick[sl] & member
+        n = int(mine.sum())
+        hh, ww = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+        if n < STROKES_MIN * small.size or n > RING_FILL * hh * ww or max(hh, ww) > STAMP_SIZE * min(small.shape):
+            continue  # too little for a stamp's words; too solid for strokes (a photograph); too large
+        if np.median(small[sl][core[sl] & member]) > black + STAMP_LEVEL * (paper - black):
+            continue  # lighter than pad ink (the back page showing through in columns)
+        if int((dark[sl] & ndi.binary_dilation(mine)).sum()) < max(CROSS_MIN, CROSS_SHARE * n):
+            continue
+        found.append((sl, mine))
+        held += n
+    if held >= LOCAL_SHARE * int(thick.sum()):
+        for sl, mine in found:
+            rows, cols, near = _full(sl, ndi.binary_dilation(mine), g.shape)
+            out.append((rows, cols, near, float(np.percentile(small[sl][mine], 10))))
     return out
 
 

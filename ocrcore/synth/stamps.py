@@ -26,6 +26,7 @@ STAMP_INKS = {"red": (0.80, 0.22, 0.26), "blue": (0.26, 0.36, 0.80), "violet": (
 TITLES = ("RECEIVED", "APPROVED", "PAID", "FILED", "COPY", "ENTERED", "CHECKED", "CONFIDENTIAL", "DUPLICATE",
           "ARCHIVE COPY", "WITHDRAWN", "REGISTERED", "FOR OFFICE USE ONLY", "PUBLIC LIBRARY", "ANSWERED",
           "URGENT", "PROPERTY OF THE LIBRARY", "VERIFIED")
+MAX_TEXT_MM = {"box": 60, "oval": 42, "plain": 70}  # a stamp's words are at most this wide
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
@@ -49,6 +50,11 @@ def stamp(rng: np.random.Generator, font_path: str, dpi: int) -> tuple[Image.Ima
         rows.append((f"No. {int(rng.integers(10, 99999))}", rng.uniform(0.5, 0.7)))
     fonts = [load_font(font_path, max(6, int(round(cap * s / 0.72)))) for _, s in rows]
     widths = [f.getlength(t) for (t, _), f in zip(rows, fonts)]
+    most = MAX_TEXT_MM[kind] * mm
+    if max(widths) > most:  # a long title is cut in smaller letters, as stamps are
+        cap *= most / max(widths)
+        fonts = [load_font(font_path, max(6, int(round(cap * s / 0.72)))) for _, s in rows]
+        widths = [f.getlength(t) for (t, _), f in zip(rows, fonts)]
     gap = cap * rng.uniform(0.35, 0.6)
     heights = [cap * s for _, s in rows]
     text_w, text_h = max(widths), sum(heights) + gap * (len(rows) - 1)
