@@ -21,7 +21,10 @@ twice as tall as wide; its truth's boxes halved in height too); a colour scan of
 and a grey scan of it (luminance); a colour scan of the page a reader wrote on with a ballpoint
 (the generator's ``annotations`` on ``--annotations`` of the pages: notes in the margin, ticks,
 a line down the margin, words circled, a signature; blue, black or red ink), and a grey scan
-of it.
+of it; a colour scan of the page with one or two rubber stamps on ``--stamps`` of the pages
+(the generator's ``stamps``: RECEIVED and a date in a box, a library's oval, PAID without a
+frame; red, blue, violet or green pad ink, over the text or in the top or bottom part of the
+page, turned), and a grey scan of it.
 Readers: the page recognizer (shipped model, or ``--model``; ``--compare-model M2`` adds a
 reader with M2, "ours, M2"); the same with this benchmark's fixes switched
 off ("before": no descreening of dithered input, no removal of lone dots from bilevel input
@@ -30,15 +33,15 @@ border clearing that counted any ink in a reduced cell, which chained specks int
 along all four edges and cleared the page, a skew search of +-3 degrees instead of 10, no bar
 search, no splitting of spreads, no flattening of curled pages, no page taken to show its
 back through the paper, pixels read as square whatever the resolution tags say, colour
-pages read as luminance, marks and all, pen marks taken for text, and what lies in a margin
-joined to the line beside it); and
+pages read as luminance, marks and stamps and all, grey pages' stamps left in, pen marks
+taken for text, and what lies in a margin joined to the line beside it); and
 Tesseract 5 (``--psm 3``, if installed). Prints page
 CER/WER, lines found against true lines, and the mean IoU of character and word boxes with the
 truth where the geometry is the page's own or known (not for the turned page or the spread).
 
     python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
                                        [--turn 7] [--curl 0.03] [--show-through 0.4] [--highlights 0.05]
-                                       [--annotations 1.0]
+                                       [--annotations 1.0] [--stamps 1.0]
                                        [--only NAME]
                                        [--no-tesseract] [--no-before] [--model M] [--compare-model M2]
 """
@@ -189,7 +192,7 @@ class Before:
         R.estimate_warp = lambda *a, **k: None  # no page flattened
         T.SHADED_SHARE = T.SOFT_SHARE = float("inf")  # no page shows through
         REC.square_pixels = lambda image, **k: (image, 1.0, 1.0)  # pixels taken as square
-        R.page_grey = P.to_gray_image  # colour pages read as luminance, marks and all
+        R.page_grey = P.to_gray_image  # colour pages read as luminance, marks and stamps and all
         S._pen_marks = lambda *a: np.zeros(0, np.intp)  # pen marks taken for text
         S.MARGIN_GAP = float("inf")  # what lies in a margin joined to the line beside it
         return self

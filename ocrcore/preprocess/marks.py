@@ -18,6 +18,9 @@ is a flat band of grey with sharp edges around words; there its paper is divided
 level. A band is told from what else greys paper by its shape: wide and flat (shading and a
 photograph are neither), with white paper around it (not smooth shading), and over ink. A page
 with no mark reads exactly as it did.
+
+Rubber stamps are taken out here too, after the marks (:mod:`.stamps`): on a colour page their
+coloured ink, on a grey one the strokes of a framed or a frameless stamp's grey.
 """
 from __future__ import annotations
 
@@ -58,7 +61,8 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's co
 def page_grey(image: Image.Image) -> Image.Image:
     """The page as 8-bit grey for analysis, its highlighter marks taken out of the paper: a
     colour page's dye (and other dyed areas: tinted boxes) divided out of each channel, a grey
-    page's marked bands divided by their level. Any other image, and a page without marks, as
+    page's marked bands divided by their level; and its rubber stamps' ink turned to paper. Any
+    other image, and a page without marks or stamps, as
     :func:`ocrcore.preprocess.pageparts.to_gray_image` gives it."""
     if image.mode == "1":  # black and white: no grey bands
         return to_gray_image(image)

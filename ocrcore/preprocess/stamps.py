@@ -1,16 +1,23 @@
-"""Rubber stamps on a colour page, taken out of the grey the page is analysed in.
+"""Rubber stamps on a page, taken out of the grey the page is analysed in.
 
-An office's or a library's stamp (RECEIVED and a date in a frame, a library's oval) is pressed in
-coloured ink, often over the text. Read as luminance its ink is as dark as type (red pad ink at
-0.35-0.45 of the paper): its capitals become lines of their own and, where it lies over the
-text, its strokes join the letters under it into blobs.
+An office's or a library's stamp (RECEIVED and a date in a frame, a library's oval, PAID) is
+pressed in coloured pad ink, often over the text. Read as luminance its ink is nearly as dark as
+type (red pad ink at 0.35-0.45 of the paper): its capitals become lines of their own and, where
+it lies over the text, its strokes join the letters under it into blobs.
 
-Its ink is coloured: one channel passes nearly whole (red ink's red, blue ink's blue) while
-printed black ink is dark in every channel, also where it lies under the stamp's ink. What is
-coloured ink and what is type is told pixel by pixel from that; but not every coloured letter is
-a stamp's (a red heading, blue type), so only coloured ink inside a stamp's frame is taken out: a
-coloured ring (a rectangle or an oval, 6 mm across or more on an A4 page) closed round a hole at least as large
-as itself. A frameless stamp, a black one, or a stamp on a grey scan stays as it was.
+On a colour page its ink is coloured: one channel passes nearly whole (red ink's red, blue
+ink's blue) while printed black ink is dark in every channel, also where it lies under the
+stamp's ink, so what is the stamp's and what is type is told pixel by pixel. Not every coloured
+letter is a stamp's (a red heading, blue type): coloured ink is taken out where it crosses black
+type (printed colour lies beside black type, never over it) or closes a frame round words (a
+ring, a rectangle or an oval 6 mm across or more on A4, round a hole holding ink).
+
+On a grey page pad ink is a grey between the paper and type's black, in strokes wider than
+type's grey edges: such strokes are taken out inside a frame of that grey, and without one
+where they cross type, when they are most of the page's thick grey (the back page showing
+through is grey crossing type too, but all over the page), as dark as pad ink and no larger
+than a stamp. Type under a stamp, darker than both, is kept. A black stamp on a colour page,
+and a frameless one on a grey page whose back shows through, stay as they are.
 """
 from __future__ import annotations
 
@@ -32,16 +39,21 @@ GROUP = 4  # coloured ink within about GROUP x STEP pixels is one group (a stamp
 CROSS_MIN, CROSS_SHARE = 20, 0.01  # a group crosses black type: this many dark pixels beside its
 # ink at least, and this share of its ink
 # grey pages
-MID = (0.12, 0.15)  # a stamp's grey: above this share of the way from black to paper, below this short of the paper
+MID = (0.12, 0.15)  # a stamp's grey: this share of the way from black to paper or more, and at
+# least this share of it short of the paper
 DARK_SHARE = 0.6  # type's black is measured on pixels darker than this share of the paper
 MIN_CONTRAST = 40  # a page with less between its black and its paper is not looked at
-QUICK_THICK = 0.0002
+QUICK_THICK = 0.0002  # a page with fewer thick mid-grey pixels than this share has no stamp to look for
 STROKES_MIN = 0.0003  # a frameless stamp: thick grey strokes at least this share of the page ...
+CROSS_MAX = 0.12  # ... crossing type, this many dark pixels beside them at most (a stamp 0.01-0.03,
+# bold type's blurred rim round its black 0.24-0.30) ...
 STAMP_SIZE = 0.4  # ... no wider or taller than this share of the page's shorter side (84 mm on A4) ...
-STAMP_LEVEL = 0.55  # ... their grey's median at most this far from black to paper (pad ink: 0.3-0.45) ...
+STAMP_LEVEL = 0.48  # ... their grey's median at most this far from black to paper (pad ink: 0.24-0.43;
+# a noisy page's grey type chained in groups 0.51-0.55) ...
+STROKES_FILL = 0.09  # ... filling this share of their box at least (stamps 0.11-0.22; chained grey type 0.07)
 LOCAL_SHARE = 0.6  # ... the stamps found this share of all the page's thick grey at least
-LIFT_LEVEL = 0.9  # near a stamp's strokes, a pixel this share of its darkest tenth or lighter is its ink  # a page with fewer thick mid-grey pixels than this share has no stamp to look for
-LIFT_CHROMA = 0.18  # inside a frame, pixels this coloured (and bright in a channel) are the stamp's
+LIFT_LEVEL = 0.9  # near a stamp's strokes, a pixel this share of its darkest tenth or lighter is its ink
+LIFT_CHROMA = 0.18  # in a stamp's group or frame, pixels this coloured (and bright in a channel) are its ink
 
 
 def _coloured(rgb: np.ndarray, paper: float, chroma: float) -> np.ndarray:
@@ -169,16 +181,16 @@ def lift_stamps(rgb: np.ndarray, grey: np.ndarray, skip: tuple[np.ndarray, int] 
 
 
 def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, float]]:
-    """A grey page's stamps (``g``: uint8): for each frame of mid-grey ink, its rows, columns,
-    the mask there of the stamp's strokes (those wider than type's) and a pixel beside them
-    within the frame, and the stamp's darkest tenth of grey.
+    """A grey page's stamps (``g``: uint8): for each, its rows and columns, the mask there of its
+    strokes (those wider than type's, within its frame if it has one) and a pixel around them,
+    and the grey of its darkest tenth.
 
     Pad ink scanned in grey lies between the paper and printed black (red ink at 0.35-0.45 of
-    the paper, 0.7 where it took little ink): a stamp is strokes 0.4-1 mm wide of that grey.
-    A frame of that grey (its ring and the type it crosses closed round a hole holding ink)
-    marks a stamp; without one, thick grey strokes crossing type are a stamp's only when they
-    are most of the page's thick grey: the back page showing through is grey crossing type too,
-    but all over the page."""
+    the paper, 0.7 where it took little ink), in strokes 0.4-1 mm wide. A frame of that grey
+    (its ring and the type it crosses closed round a hole holding ink) marks a stamp; without
+    one, thick grey strokes crossing type are a stamp's only when they are most of the page's
+    thick grey (the back page showing through is grey crossing type too, but all over the
+    page), as dark as pad ink and no larger than a stamp."""
     small = g[::STEP, ::STEP]
     look = small[::4, ::4]
     paper = float(np.percentile(look, 90))
@@ -223,12 +235,15 @@ def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, fl
         mine = thick[sl] & member
         n = int(mine.sum())
         hh, ww = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-        if n < STROKES_MIN * small.size or n > RING_FILL * hh * ww or max(hh, ww) > STAMP_SIZE * min(small.shape):
-            continue  # too little for a stamp's words; too solid for strokes (a photograph); too large
+        if (n < STROKES_MIN * small.size or not STROKES_FILL * hh * ww <= n <= RING_FILL * hh * ww
+                or max(hh, ww) > STAMP_SIZE * min(small.shape)):
+            continue  # too little for a stamp's words; too sparse (grey type chained by noise), too
+            # solid (a photograph) or too large for a stamp
         if np.median(small[sl][core[sl] & member]) > black + STAMP_LEVEL * (paper - black):
             continue  # lighter than pad ink (the back page showing through in columns)
-        if int((dark[sl] & ndi.binary_dilation(mine)).sum()) < max(CROSS_MIN, CROSS_SHARE * n):
-            continue
+        crossed = int((dark[sl] & ndi.binary_dilation(mine)).sum())
+        if crossed < max(CROSS_MIN, CROSS_SHARE * n) or crossed > CROSS_MAX * n:
+            continue  # crossing no type; or the grey rim round bold type's black (at 150 dpi)
         found.append((sl, mine))
         held += n
     if held >= LOCAL_SHARE * int(thick.sum()):
