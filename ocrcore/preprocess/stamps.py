@@ -30,10 +30,12 @@ STEP = 2  # stamps are looked for on every STEP-th pixel both ways (a frame is 2
 INK_CHROMA = 0.2  # coloured ink: (max - min) / max of its channels at least this ...
 INK_BRIGHT = 0.45  # ... its brightest channel at least this share of the paper's (black ink: ~0.1) ...
 INK_DARK = 0.85  # ... and its luminance at most this share of the paper's (it is ink, not a tint)
-FRAME_MIN = 0.025  # a frame at least this share of the page's shorter side wide and tall (6 mm on A4)
+FRAME_MIN = (0.025, 0.05)  # a frame's sides at least these shares of the page's shorter side (5 and
+# 10 mm on A4; a large letter O is a ring too)
 FRAME_HOLE = 1.0  # ... holding one hole at least this many times the ring's own area
 RING_FILL = 0.35  # ... covering at most this share of its box
-HOLE_INK = 0.02  # ... with at least this share of ink in it (a stamp's words)
+HOLE_INK = 0.08  # ... with at least this share of ink in it (a stamp's words: 0.16-0.31; specks of
+# noise in a large letter's counter less)
 SKIP_SHARE = 0.5  # a group with this share of its ink in blocks to skip is no stamp
 GROUP = 4  # coloured ink within about GROUP x STEP pixels is one group (a stamp's letters and frame)
 CROSS_MIN, CROSS_SHARE = 20, 0.01  # a group crosses black type: this many dark pixels beside its
@@ -51,7 +53,8 @@ STAMP_SIZE = 0.4  # ... no wider or taller than this share of the page's shorter
 STAMP_LEVEL = 0.48  # ... their grey's median at most this far from black to paper (pad ink: 0.24-0.43;
 # a noisy page's grey type chained in groups 0.51-0.55) ...
 STROKES_FILL = 0.09  # ... filling this share of their box at least (stamps 0.11-0.22; chained grey type 0.07)
-LOCAL_SHARE = 0.6  # ... the stamps found this share of all the page's thick grey at least
+LOCAL_SHARE = 0.6  # ... the stamps found this share of all the page's thick grey at least ...
+MAX_STAMPS = 4  # ... and no more of them than this (a page of large blurred type: every word)
 LIFT_LEVEL = 0.9  # near a stamp's strokes, a pixel this share of its darkest tenth or lighter is its ink
 LIFT_CHROMA = 0.18  # in a stamp's group or frame, pixels this coloured (and bright in a channel) are its ink
 
@@ -94,7 +97,6 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None,
         near, k = skip
         up = np.repeat(np.repeat(near, max(1, k // STEP), axis=0), max(1, k // STEP), axis=1)[:h, :w]
         marked[:up.shape[0], :up.shape[1]] = up
-    least = FRAME_MIN * min(rgb.shape[:2]) / STEP
     out = []
     for sl, member in _groups(ink):
         mine = ink[sl] & member
@@ -105,7 +107,7 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None,
         crossed = int((dark & ndi.binary_dilation(mine)).sum())
         region = member
         if crossed < max(CROSS_MIN, CROSS_SHARE * n):
-            if sl[0].stop - sl[0].start < least or sl[1].stop - sl[1].start < least:
+            if not _frame_sized(sl, rgb.shape):
                 continue
             filled = _framed(mine, dark, ink[sl] & ~mine)
             if filled is None:
@@ -132,6 +134,13 @@ def _groups(mask: np.ndarray):
               slice(bsl[1].start * GROUP, min(w, bsl[1].stop * GROUP)))
         member = np.repeat(np.repeat(groups[bsl] == k, GROUP, axis=0), GROUP, axis=1)
         yield sl, member[:sl[0].stop - sl[0].start, :sl[1].stop - sl[1].start]
+
+
+def _frame_sized(sl: tuple[slice, slice], shape: tuple) -> bool:
+    """Whether a box on every STEP-th pixel is large enough for a stamp's frame on a page of ``shape``."""
+    sides = sorted((sl[0].stop - sl[0].start, sl[1].stop - sl[1].start))
+    short = min(shape[:2]) / STEP
+    return sides[0] >= FRAME_MIN[0] * short and sides[1] >= FRAME_MIN[1] * short
 
 
 def _full(sl: tuple[slice, slice], region: np.ndarray, shape: tuple) -> tuple[slice, slice, np.ndarray]:
@@ -190,7 +199,8 @@ def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, fl
     (its ring and the type it crosses closed round a hole holding ink) marks a stamp; without
     one, thick grey strokes crossing type are a stamp's only when they are most of the page's
     thick grey (the back page showing through is grey crossing type too, but all over the
-    page), as dark as pad ink and no larger than a stamp."""
+    page), in a few groups (a page of large blurred type has every word so), as dark as pad
+    ink and no larger than a stamp."""
     small = g[::STEP, ::STEP]
     look = small[::4, ::4]
     paper = float(np.percentile(look, 90))
@@ -210,11 +220,10 @@ def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, fl
     dark = small < lo
     # type crossing the frame breaks its grey: a stamp's frame is its grey and the type it touches
     labels, _ = ndi.label(mid | dark, np.ones((3, 3), bool))
-    least = FRAME_MIN * min(g.shape) / STEP
     out = []
     framed = np.zeros_like(mid)
     for i, sl in enumerate(ndi.find_objects(labels), start=1):
-        if sl is None or sl[0].stop - sl[0].start < least or sl[1].stop - sl[1].start < least:
+        if sl is None or not _frame_sized(sl, g.shape):
             continue
         ring = labels[sl] == i
         filled = _framed(ring, dark[sl] & ~ring, (mid[sl] | dark[sl]) & ~ring)
@@ -246,7 +255,7 @@ def grey_stamp_regions(g: np.ndarray) -> list[tuple[slice, slice, np.ndarray, fl
             continue  # crossing no type; or the grey rim round bold type's black (at 150 dpi)
         found.append((sl, mine))
         held += n
-    if held >= LOCAL_SHARE * int(thick.sum()):
+    if len(found) <= MAX_STAMPS and held >= LOCAL_SHARE * int(thick.sum()):
         for sl, mine in found:
             rows, cols, near = _full(sl, ndi.binary_dilation(mine), g.shape)
             out.append((rows, cols, near, float(np.percentile(small[sl][mine], 10))))
