@@ -1615,9 +1615,10 @@ def test_only_a_stamp_is_taken_for_one():
 
     def canvas(draw_red) -> np.ndarray:
         c = np.full((600, 800, 3), 250, np.uint8)
-        for x in range(120, 680, 30):  # black words: strokes 4 px wide, 30 px tall
-            c[280:310, x:x + 4] = 20
-            c[280:284, x:x + 16] = 20
+        for y in (230, 280, 330):
+            for x in range(120, 680, 16):  # lines of black type: strokes 4 px wide, 30 px tall
+                c[y:y + 30, x:x + 4] = 20
+                c[y:y + 4, x:x + 10] = 20
         draw_red(c)
         return c
 
@@ -1632,7 +1633,7 @@ def test_only_a_stamp_is_taken_for_one():
 
     def beside(c):
         for x in range(120, 680, 30):  # red words a line below the black ones
-            c[340:370, x:x + 4] = (200, 40, 50)
+            c[390:420, x:x + 4] = (200, 40, 50)
 
     assert len(stamp_regions(canvas(frame))) == 1
     assert stamp_regions(canvas(letter_o)) == [] and stamp_regions(canvas(beside)) == []
