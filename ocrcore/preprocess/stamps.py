@@ -284,9 +284,10 @@ def _dilated3(m: np.ndarray) -> np.ndarray:
 
 
 def lift_grey_stamps(g: np.ndarray) -> np.ndarray:
-    """``g`` (a grey page, uint8) with the ink of its framed stamps turned to paper: the strokes
-    of the frame and inside it wider than type's; type under them, darker, kept. The same array
-    when there is none."""
+    """``g`` (a grey page, uint8) with the ink of its stamps turned to paper: their strokes
+    wider than type's (a frame's and those inside it, or a frameless stamp's) and the pixels
+    round them as light as their ink; type under them, darker, kept. The same array when there
+    is none."""
     regions = grey_stamp_regions(g)
     if not regions:
         return g

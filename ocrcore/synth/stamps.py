@@ -48,13 +48,15 @@ def stamp(rng: np.random.Generator, font_path: str, dpi: int) -> tuple[Image.Ima
         rows.append((_date(rng), rng.uniform(0.6, 0.9)))
     if kind == "box" and rng.random() < 0.3:
         rows.append((f"No. {int(rng.integers(10, 99999))}", rng.uniform(0.5, 0.7)))
-    fonts = [load_font(font_path, max(6, int(round(cap * s / 0.72)))) for _, s in rows]
-    widths = [f.getlength(t) for (t, _), f in zip(rows, fonts)]
+    def cut(cap: float) -> tuple[list, list[float]]:  # each row's font (capitals cap px tall) and width
+        fonts = [load_font(font_path, max(6, int(round(cap * s / 0.72)))) for _, s in rows]
+        return fonts, [f.getlength(t) for (t, _), f in zip(rows, fonts)]
+
+    fonts, widths = cut(cap)
     most = MAX_TEXT_MM[kind] * mm
     if max(widths) > most:  # a long title is cut in smaller letters, as stamps are
         cap *= most / max(widths)
-        fonts = [load_font(font_path, max(6, int(round(cap * s / 0.72)))) for _, s in rows]
-        widths = [f.getlength(t) for (t, _), f in zip(rows, fonts)]
+        fonts, widths = cut(cap)
     gap = cap * rng.uniform(0.35, 0.6)
     heights = [cap * s for _, s in rows]
     text_w, text_h = max(widths), sum(heights) + gap * (len(rows) - 1)
@@ -76,18 +78,14 @@ def stamp(rng: np.random.Generator, font_path: str, dpi: int) -> tuple[Image.Ima
         draw.text(((w - tw) / 2, y - top), text, fill=100, font=f)
         y += th + gap
     box = (margin, margin, w - margin - 1, h - margin - 1)
-    if kind == "box":
-        draw.rectangle(box, outline=100, width=line)
-        if rng.random() < 0.4:
-            inset = line + max(2, int(round(rng.uniform(0.5, 1.2) * mm)))
-            draw.rectangle((box[0] + inset, box[1] + inset, box[2] - inset, box[3] - inset), outline=100,
-                           width=max(1, line // 2))
-    elif kind == "oval":
-        draw.ellipse(box, outline=100, width=line)
-        if rng.random() < 0.5:
-            inset = line + max(2, int(round(rng.uniform(0.8, 2.0) * mm)))
-            draw.ellipse((box[0] + inset, box[1] + inset, box[2] - inset, box[3] - inset), outline=100,
-                         width=max(1, line // 2))
+    if kind != "plain":  # the frame, doubled on some: a box on 40%, an oval ring on half
+        outline = draw.rectangle if kind == "box" else draw.ellipse
+        outline(box, outline=100, width=line)
+        doubled, apart = (0.4, (0.5, 1.2)) if kind == "box" else (0.5, (0.8, 2.0))
+        if rng.random() < doubled:
+            inset = line + max(2, int(round(rng.uniform(*apart) * mm)))
+            outline((box[0] + inset, box[1] + inset, box[2] - inset, box[3] - inset), outline=100,
+                    width=max(1, line // 2))
     # the ink pressed unevenly: more and less of it in patches, one side lighter, grain where the
     # rubber took none, the edges softened
     a = np.asarray(img, np.float32)
