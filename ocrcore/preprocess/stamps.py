@@ -37,6 +37,7 @@ RING_FILL = 0.35  # ... covering at most this share of its box
 HOLE_INK = 0.08  # ... with at least this share of ink in it (a stamp's words: 0.16-0.31; specks of
 # noise in a large letter's counter less)
 SKIP_SHARE = 0.5  # a group with this share of its ink in blocks to skip is no stamp
+TYPE_GREY, TYPE_LIGHT = 0.1, 0.7  # light type: grey, and darker than this share of the paper
 GROUP = 4  # coloured ink within about GROUP x STEP pixels is one group (a stamp's letters and frame)
 CROSS_MIN, CROSS_SHARE = 20, 0.01  # a group crosses black type: this many dark pixels beside its
 # ink at least, and this share of its ink
@@ -66,6 +67,15 @@ def _coloured(rgb: np.ndarray, paper: float, chroma: float) -> np.ndarray:
     hi, lo = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
     return (((hi - lo) * 100 >= int(round(chroma * 100)) * hi) & (hi * 100 >= int(INK_BRIGHT * 100 * paper))
             & (299 * r + 587 * g + 114 * b <= int(INK_DARK * 1000 * paper)))
+
+
+def _type(rgb: np.ndarray, paper: float) -> np.ndarray:
+    """Pixels of printed type: dark in every channel (also under a stamp's ink), or grey (its
+    channels within TYPE_GREY of each other) and darker than TYPE_LIGHT of the paper (light type)."""
+    c = rgb.astype(np.int32)
+    hi, lo = c.max(axis=2), c.min(axis=2)
+    grey = ((hi - lo) * 100 <= int(TYPE_GREY * 100) * hi) & (hi * 100 <= int(TYPE_LIGHT * 100 * paper))
+    return (hi * 100 < int(INK_BRIGHT * 100 * paper)) | grey
 
 
 def _paper(rgb: np.ndarray) -> float:
@@ -103,7 +113,7 @@ def stamp_regions(rgb: np.ndarray, paper: float | None = None,
         n = int(mine.sum())
         if n < 20 or int((mine & marked[sl]).sum()) >= SKIP_SHARE * n:
             continue
-        dark = small[sl].max(axis=2) < INK_BRIGHT * paper  # black type (and type under the stamp's ink)
+        dark = _type(small[sl], paper)  # type (and type under the stamp's ink)
         crossed = int((dark & ndi.binary_dilation(mine)).sum())
         region = member
         if crossed < max(CROSS_MIN, CROSS_SHARE * n):
