@@ -1605,11 +1605,12 @@ def test_a_stamps_ink_turns_to_paper_and_the_type_under_it_stays():
 
 
 def test_only_a_stamp_is_taken_for_one():
-    """Coloured ink is a stamp's when it crosses black type or closes a frame round words: a
-    red frame round black words is; a large red letter O (its counter empty), red words beside
-    black ones and a colour page's coloured type are not. On grey pages only a frame is looked
-    for: plain pages, the back page showing through, photographs, ruled tables and heavily
-    degraded scans are left as they are (the same array)."""
+    """Coloured ink is a stamp's when it crosses type or closes a frame round words: a red frame
+    round lines of black type is; a large red letter O (its counter empty), red words beside
+    black ones and a yellowed page's tinted paper and type's edges are not (a colour page's
+    coloured type: ``test_coloured_type_is_not_taken_for_a_mark``). On grey pages, plain pages,
+    the back page showing through, photographs, ruled tables and heavily degraded scans are
+    left as they are (the same array)."""
     from ocrcore.preprocess.stamps import lift_grey_stamps, stamp_regions
     from ocrcore.synth import generate
 
@@ -1637,6 +1638,10 @@ def test_only_a_stamp_is_taken_for_one():
 
     assert len(stamp_regions(canvas(frame))) == 1
     assert stamp_regions(canvas(letter_o)) == [] and stamp_regions(canvas(beside)) == []
+    for i in range(2):  # a yellowed page: its paper and its type's edges are tinted, not ink
+        g = np.asarray(generate("pages", 5, i, {"dpi": 300}).image.convert("L"), np.float32)[:, :, None]
+        yellowed = np.clip(g * np.array((0.95, 0.85, 0.62), np.float32) + 0.5, 0, 255).astype(np.uint8)
+        assert stamp_regions(yellowed) == [], i
     for params in ({"dpi": 300}, {"dpi": 150}, {"dpi": 300, "show_through": 0.4}, {"dpi": 300, "figures": 1.0},
                    {"dpi": 300, "tables": 1.0}, {"dpi": 150, "degrade": 1.0}):
         for i in range(2):

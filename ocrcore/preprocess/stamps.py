@@ -60,34 +60,40 @@ LIFT_LEVEL = 0.9  # near a stamp's strokes, a pixel this share of its darkest te
 LIFT_CHROMA = 0.18  # in a stamp's group or frame, pixels this coloured (and bright in a channel) are its ink
 
 
-def _coloured(rgb: np.ndarray, paper: float, chroma: float) -> np.ndarray:
-    """Pixels of coloured ink: one channel bright, the others cut, darker than the paper (in
-    integers: a page's worth of floats took 0.2 s)."""
-    r, g, b = (rgb[:, :, k].astype(np.int32) for k in range(3))
+def _balanced(rgb: np.ndarray, white: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The channels in thousandths of the paper's (``white``: its level per channel), so that a
+    yellowed page's paper and type are grey again (integers: a page's worth of floats took 0.2 s)."""
+    return tuple((rgb[:, :, k].astype(np.int32) * int(round(1024000 / max(1.0, float(white[k]))))) >> 10
+                 for k in range(3))
+
+
+def _coloured(rgb: np.ndarray, white: np.ndarray, chroma: float) -> np.ndarray:
+    """Pixels of coloured ink: one channel bright, the others cut, darker than the paper."""
+    r, g, b = _balanced(rgb, white)
     hi, lo = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
-    return (((hi - lo) * 100 >= int(round(chroma * 100)) * hi) & (hi * 100 >= int(INK_BRIGHT * 100 * paper))
-            & (299 * r + 587 * g + 114 * b <= int(INK_DARK * 1000 * paper)))
+    return (((hi - lo) * 100 >= int(round(chroma * 100)) * hi) & (hi >= int(INK_BRIGHT * 1000))
+            & (299 * r + 587 * g + 114 * b <= int(INK_DARK * 1000000)))
 
 
-def _type(rgb: np.ndarray, paper: float) -> np.ndarray:
+def _type(rgb: np.ndarray, white: np.ndarray) -> np.ndarray:
     """Pixels of printed type: dark in every channel (also under a stamp's ink), or grey (its
     channels within TYPE_GREY of each other) and darker than TYPE_LIGHT of the paper (light type)."""
-    c = rgb.astype(np.int32)
-    hi, lo = c.max(axis=2), c.min(axis=2)
-    grey = ((hi - lo) * 100 <= int(TYPE_GREY * 100) * hi) & (hi * 100 <= int(TYPE_LIGHT * 100 * paper))
-    return (hi * 100 < int(INK_BRIGHT * 100 * paper)) | grey
+    r, g, b = _balanced(rgb, white)
+    hi, lo = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
+    grey = ((hi - lo) * 100 <= int(TYPE_GREY * 100) * hi) & (hi <= int(TYPE_LIGHT * 1000))
+    return (hi < int(INK_BRIGHT * 1000)) | grey
 
 
-def _paper(rgb: np.ndarray) -> float:
-    """The paper's level in its brightest channel (on every 8th pixel both ways)."""
-    return float(np.percentile(rgb[::8, ::8].max(axis=2), 90))
+def _paper(rgb: np.ndarray) -> np.ndarray:
+    """The paper's level per channel (on every 8th pixel both ways): white, or a yellowed page's tint."""
+    return np.percentile(rgb[::8, ::8].reshape(-1, 3), 90, axis=0).astype(np.float32)
 
 
-def stamp_regions(rgb: np.ndarray, paper: float | None = None,
+def stamp_regions(rgb: np.ndarray, paper: np.ndarray | None = None,
                   skip: tuple[np.ndarray, int] | None = None) -> list[tuple[slice, slice, np.ndarray]]:
     """Where the page's stamps lie: for each group of coloured ink that is a stamp, its rows and
     columns (slices of the page) and the mask within them whose coloured ink is the stamp's.
-    ``paper``: the paper's level in its brightest channel, measured when not given. ``skip``:
+    ``paper``: the paper's level per channel, measured when not given. ``skip``:
     blocks (a mask and its block size) a group lies in for the most part at its peril: a
     highlighter's marks, whose dye over black type would pass for a stamp's ink crossing it.
 
