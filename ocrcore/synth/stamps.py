@@ -48,6 +48,7 @@ def stamp(rng: np.random.Generator, font_path: str, dpi: int) -> tuple[Image.Ima
         rows.append((_date(rng), rng.uniform(0.6, 0.9)))
     if kind == "box" and rng.random() < 0.3:
         rows.append((f"No. {int(rng.integers(10, 99999))}", rng.uniform(0.5, 0.7)))
+
     def cut(cap: float) -> tuple[list, list[float]]:  # each row's font (capitals cap px tall) and width
         fonts = [load_font(font_path, max(6, int(round(cap * s / 0.72)))) for _, s in rows]
         return fonts, [f.getlength(t) for (t, _), f in zip(rows, fonts)]
