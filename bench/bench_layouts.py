@@ -1,11 +1,15 @@
-"""Page layouts real archives hold (tables, double spacing, book furniture): page CER, ours and Tesseract.
+"""Page layouts real archives hold (tables, double spacing, book furniture, typed): page CER, ours and Tesseract.
 
-Synthetic A4 pages (seed 77 like bench_recognize.py), the same pages drawn four ways: plain;
+Synthetic A4 pages (seed 77 like bench_recognize.py), the same pages drawn five ways: plain;
 with a table (``tables``: 2-5 columns of a label and figures, 3-10 rows and a header, ruled as
 a grid, with top/header/bottom rules only, or not ruled; the text around it is the plain
 page's); double-spaced (``min_leading``/``max_leading`` 2.0-2.4, line pitch in units of
 the type size); and with book furniture (``furniture``: a running head with the page number, a
-page number at the foot, footnotes in smaller type under a short rule). Each is read by the
+page number at the foot, footnotes in smaller type under a short rule); and typed on a
+typewriter (``typewriter``: a Courier-like face at 10 or 12 pt, one column, ragged, single to
+double spaced, each letter struck unevenly: off the line, tilted, lighter or heavier, grained,
+spread, some letters' counters filled; the page's text differs from the plain page's, as its
+face and size do). Each is read by the
 page recognizer (shipped model), by the same with segmentation as it was before these layouts
 were measured (``--before``: crops cut tight to the ink, no room for descenders; a leading
 minus sign left out; a table row read in the order of its glyphs' tops; a grid's rules left in
@@ -21,7 +25,7 @@ lines, and for tables the cell CER: for each true cell, the words found whose ce
 read in order, against the cell's text (recognition of the cells, whatever the line grouping).
 
     python bench/bench_layouts.py [--pages 8] [--dpi 300] [--no-tesseract] [--before]
-                                  [--model URL] [--compare-model URL]
+                                  [--model URL] [--compare-model URL] [--only KIND ...]
 """
 from __future__ import annotations
 
@@ -69,7 +73,7 @@ def cell_errors(cells, page) -> tuple[int, int]:
 
 
 VARIANTS = {"plain": {}, "tables": {"tables": 1.0}, "double-spaced": {"min_leading": 2.0, "max_leading": 2.4},
-            "furniture": {"furniture": 1.0}}
+            "furniture": {"furniture": 1.0}, "typewritten": {"typewriter": 1.0}}
 
 
 def segmentation_as_before(seg):
@@ -101,6 +105,7 @@ def main() -> None:
     ap.add_argument("--before", action="store_true", help="also read with segmentation as it was before")
     ap.add_argument("--model", default=None, help="model to read with (default: the shipped one)")
     ap.add_argument("--compare-model", default=None, help="also read with this model (e.g. the one shipped before)")
+    ap.add_argument("--only", choices=sorted(VARIANTS), action="append", help="read only these page kinds")
     args = ap.parse_args()
 
     import importlib
@@ -119,6 +124,8 @@ def main() -> None:
         print("tesseract not installed (scripts/system-deps.sh --bench installs it): skipped")
     rows = []
     for variant, params in VARIANTS.items():
+        if args.only and variant not in args.only:
+            continue
         samples = [generate("pages", 77, i, {"dpi": args.dpi, **params}) for i in range(args.pages)]
         truths = [truth_page(sample_to_row(s, "pages")) for s in samples]
         cells = [table_cells(s, t) for s, t in zip(samples, truths)]

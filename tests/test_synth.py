@@ -409,6 +409,47 @@ def test_stamps_are_coloured_ink_over_the_plain_page():
     assert skipped.meta["stamps"] is None and skipped.image == plain.image
 
 
+def test_typed_pages_and_lines_are_struck_unevenly_with_exact_boxes():
+    """``typewriter`` types the page or line: a Courier-like face, one ragged column, each letter
+    struck as one machine strikes it (a letter's strikes differ in darkness, a type bar lands
+    off the line the same way each time); every character's box holds its ink and the ink lies
+    in the boxes. Pages and lines the draw skips are the plain ones."""
+    from ocrcore.synth.fonts import FontSet
+    from ocrcore.synth.render import Glyph, Placed
+    from ocrcore.synth.typewriter import machine, strike, type_font
+
+    params = {"dpi": 150, "typewriter": 1.0, "degrade": 0.0, "max_skew": 0.0}
+    s = generate("pages", 77, 1, params)
+    m = s.meta["typewriter"]
+    assert m is not None and s.meta["columns"] == 1 and not s.meta["justified"]
+    assert "mono" in s.meta["font_body"].lower() and s.meta["size_px"] in (21, 25)  # 10 or 12 pt at 150 dpi
+    g = np.asarray(s.image, np.int16)
+    inked = g < s.meta["paper"] - 60
+    in_boxes = np.zeros_like(inked)
+    lightest = {}
+    for ch, (x0, y0, x1, y1) in s.chars:
+        assert (g[y0:y1, x0:x1] < s.meta["paper"] - 60).any(), ch  # each box holds ink
+        in_boxes[max(0, y0 - 1):y1 + 1, max(0, x0 - 1):x1 + 1] = True
+        lightest.setdefault(ch, []).append(int(g[y0:y1, x0:x1].min()))
+    specks = s.meta["specks"]
+    assert (inked & ~in_boxes).sum() <= 60 * specks  # ink outside the boxes: the page's specks only
+    darkest = [np.ptp(v) for ch, v in lightest.items() if len(v) >= 20]
+    assert darkest and np.median(darkest) > 30  # the same letter struck harder and lighter
+    # one bar, one offset: strikes of a letter land off the line alike (jitter aside)
+    rng = np.random.default_rng(3)
+    mach = machine(rng, load_font(type_font(FontSet(discover_fonts()), rng).path, 50))
+    mach.jitter, mach.bar = 0.0, 4.0
+    glyph = Glyph(Image.new("L", (20, 30), 255), 2, 10)
+    first = [Placed("k", 0, 100, glyph) for _ in range(5)]
+    strike(mach, first)
+    assert {p.y for p in first} == {100 + int(round(mach.bars["k"][1]))}
+    assert {p.x for p in first} == {int(round(mach.bars["k"][0]))}
+    line = generate("lines", 5, 2, {"typewriter": 1.0})
+    assert line.meta["typewriter"] is not None and line.meta["font_class"] == "mono"
+    assert generate("pages", 77, 1, {"dpi": 150, "typewriter": 0.01}).image == generate("pages", 77, 1, {"dpi": 150}).image
+    assert generate("lines", 5, 2, {"typewriter": 0.0}).image == generate("lines", 5, 2).image
+
+
 def test_shards_written_before_a_neutral_parameter_existed_still_match():
     """A shard stored before ``underlines`` (or ``figures``, or page ``symbols``) existed holds the
     very samples the neutral value draws, so a rerun after an upgrade resumes instead of

@@ -59,6 +59,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "cells": 0.0,  # share of lines that are table cells (a figure or a short label); 0 draws nothing
         "ligatures": 0.0,  # share of lines set with fi/fl/ff/ffi/ffl ligatures as books are; 0 keeps lines as they were
         "typographic": 0.0,  # share of lines whose quotes and dashes are drawn curly / long as print has them; 0 as above
+        "typewriter": 0.0,  # share of lines typed on a typewriter (Courier-like, each letter struck unevenly)
         "min_height": 24,  # text size (font em) in px: 24-56 px is about 6-13 pt at 300 dpi
         "max_height": 56,
         "max_letter_spacing": 0.08,
@@ -85,6 +86,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "highlights": 0.0,  # share of body words that start a run marked with a highlighter (a colour page)
         "annotations": 0.0,  # share of pages a reader wrote on with a pen: notes, ticks, circles, a signature
         "stamps": 0.0,  # share of pages with one or two rubber stamps (RECEIVED and a date, PAID, ...)
+        "typewriter": 0.0,  # share of pages typed on a typewriter (Courier-like, each letter struck unevenly)
         "ligatures": 0.0,  # share of pages whose text is set with fi/fl/ff/ffi/ffl ligatures; 0 as for symbols
         "typographic": 0.0,  # share of pages whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
@@ -244,6 +246,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["cells"] = _float(kind, "cells", p["cells"], 0.0, 1.0)
         p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
+        p["typewriter"] = _float(kind, "typewriter", p["typewriter"], 0.0, 1.0)
         p["min_height"] = _int(kind, "min_height", p["min_height"], 8, 512)
         p["max_height"] = _int(kind, "max_height", p["max_height"], 8, 512)
         _range(kind, "min_height", "max_height", p)
@@ -278,6 +281,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["highlights"] = _float(kind, "highlights", p["highlights"], 0.0, 1.0)
         p["annotations"] = _float(kind, "annotations", p["annotations"], 0.0, 1.0)
         p["stamps"] = _float(kind, "stamps", p["stamps"], 0.0, 1.0)
+        p["typewriter"] = _float(kind, "typewriter", p["typewriter"], 0.0, 1.0)
         p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)

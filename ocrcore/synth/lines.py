@@ -18,12 +18,16 @@ is near zero get them (typesetters drop ligatures from letter-spaced text). The 
 a stream of its own, so a line is the same line with or without them. ``typographic`` (a
 share, 0 by default) draws that share's quotes, apostrophes and dashes as print has them
 (``“ ” ‘ ’ – —``, :mod:`.typography`), labelled with their ASCII forms, unless the font is
-monospaced (typewriters print straight marks); from a stream of its own too.
+monospaced (typewriters print straight marks); from a stream of its own too. ``typewriter`` (a
+share, 0 by default) types that share on a typewriter (:mod:`.typewriter`): a Courier-like face
+at a fixed pitch, each letter struck as one machine and ribbon strike it (off the line, tilted,
+lighter or heavier, grained, spread, counters filled); from a stream of its own.
 """
 from __future__ import annotations
 
 from PIL import Image
 
+from ocrcore.synth import typewriter
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import map_boxes, random_degrade
@@ -49,7 +53,14 @@ class LinesGenerator(FontedGenerator):
                                p["symbols"])
         info = fonts.pick(rng)
         size = int(rng.integers(p["min_height"], p["max_height"] + 1))
+        wrng = sample_rng(seed, KIND + "-typewriter", index) if p["typewriter"] > 0 else None
+        machine = None
+        typed = typewriter.typed(wrng, p["typewriter"])
+        if typed:
+            info = typewriter.type_font(fonts, wrng)
         font = load_font(info.path, size)
+        if typed:
+            machine = typewriter.machine(wrng, font)
         strength = float(p["degrade"])
         n_drawn = len(text)  # rng draws below as for the plain text, so typesetting changes nothing else
         typographic = bool(p["typographic"] > 0 and info.font_class != "mono"  # typewriters print straight marks
@@ -64,12 +75,16 @@ class LinesGenerator(FontedGenerator):
         jitter = rng.normal(0.0, 0.012 * size, n_drawn) if p["max_letter_spacing"] > 0 else None
         extra = [tracking + (jitter[i] if jitter is not None else 0.0) for i in range(len(text))]
         space_extra = float(rng.uniform(-0.1, 0.6)) * font.getlength(" ")
+        if machine is not None:  # a fixed pitch: every letter and space one step
+            extra, space_extra, tracking = None, 0.0, 0.0
         steps = advances(font, drawn, extra, space_extra)
-        ligatures = bool(p["ligatures"] > 0 and tracking <= LIGATURE_MAX_TRACKING * size
+        ligatures = bool(machine is None and p["ligatures"] > 0 and tracking <= LIGATURE_MAX_TRACKING * size
                          and sample_rng(seed, KIND + "-ligatures", index).random() < p["ligatures"])
         placed = place(font, drawn, 0, 0, steps, ligatures=ligatures)
         for pl, ch in zip(placed, text):
             pl.ch = ch  # the label's character (drawn may be its typographic form)
+        if machine is not None:
+            typewriter.strike(machine, placed)
 
         ascent, descent = font.getmetrics()
         boxes = [pl.box for pl in placed if pl.box is not None]
@@ -105,6 +120,7 @@ class LinesGenerator(FontedGenerator):
             "tracking_px": round(tracking, 3),
             "ligatures": ligatures,
             "typographic": typographic,
+            "typewriter": machine.describe() if machine is not None else None,
             "paper": paper,
             "ink": ink,
             "degrade": strength,

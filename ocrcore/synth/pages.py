@@ -36,7 +36,11 @@ the page is RGB; not text; ``meta["annotations"]``); with ``stamps`` > 0, that s
 carries one or two rubber stamps (RECEIVED and a date, PAID, a library's oval; :mod:`.stamps`;
 red, blue, violet or green ink, pressed over the text or in the top or bottom part of the page,
 turned; a stream of its own; a filter as the dye is, so the page is RGB; not text;
-``meta["stamps"]``). The page is drawn glyph by glyph at full resolution, the back page
+``meta["stamps"]``); with ``typewriter`` > 0, that share of pages is typed (:mod:`.typewriter`: a
+Courier-like face at 10 or 12 pt whatever ``min_pt``/``max_pt`` say, one column, ragged right,
+single, one-and-a-half or double spaced, the heading typed in the body's face; each letter
+struck as one machine and ribbon strike it: off the line, tilted, lighter or heavier, grained,
+spread; a stream of its own; ``meta["typewriter"]``). The page is drawn glyph by glyph at full resolution, the back page
 shown through if asked, curled if asked, rotated once by the skew angle about the page centre
 (white fill), then degraded like a scan.
 
@@ -61,7 +65,7 @@ from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import (compose, curl, highlight, identity_map, map_boxes, random_degrade, rotate,
                                    show_through)
-from ocrcore.synth import handwriting, stamps
+from ocrcore.synth import handwriting, stamps, typewriter
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
@@ -173,12 +177,23 @@ class PagesGenerator(FontedGenerator):
         size = max(6, int(round(pt * dpi / 72.0)))
         font = load_font(body.path, size)
         leading = size * float(rng.uniform(p["min_leading"], p["max_leading"]))
+        # a typed page, from a stream of its own: the typewriter's face, size and spacing
+        wrng = sample_rng(seed, KIND + "-typewriter", index) if p["typewriter"] > 0 else None
+        machine = None
+        if typewriter.typed(wrng, p["typewriter"]):
+            body = typewriter.type_font(fonts, wrng)
+            cols, ligatures, typographic = 1, False, False
+            pt = float(wrng.choice([10.0, 12.0]))  # elite (12 letters an inch) or pica (10)
+            size = max(6, int(round(pt * dpi / 72.0)))
+            font = load_font(body.path, size)
+            leading = dpi / float(wrng.choice([6.0, 4.0, 3.0], p=[0.5, 0.2, 0.3]))  # single, 1.5, double
+            machine = typewriter.machine(wrng, font)
         ml, mr = (v * dpi for v in rng.uniform(0.6, 1.1, 2))
         mt, mb = (v * dpi for v in rng.uniform(0.6, 1.0, 2))
         gutter = float(rng.uniform(0.25, 0.45)) * dpi
         text_w = W - ml - mr
         colw = (text_w - gutter * (cols - 1)) / cols
-        justify = bool(rng.random() < 0.6)
+        justify = bool(rng.random() < 0.6) and machine is None  # typewriters do not justify
         indent = size * float(rng.uniform(1.0, 3.0)) if rng.random() < 0.7 else 0.0
         para_gap = leading * float(rng.uniform(0.3, 1.0)) if (indent == 0 or rng.random() < 0.3) else 0.0
 
@@ -197,10 +212,14 @@ class PagesGenerator(FontedGenerator):
         if rng.random() < 0.6:
             heading = fonts.variant(body, "bold") or fonts.pick(rng, style="bold")
             hsize = max(size + 2, int(round(size * float(rng.uniform(1.3, 2.0)))))
+            if machine is not None:  # one face, one size: a typed heading is in capitals or not
+                heading, hsize = body, size
             hfont = load_font(heading.path, hsize)
             htext = random_text(rng, 8, 45, charset, symbols=p["symbols"])
             if rng.random() < 0.5 and all(c in charset for c in htext.title()):
                 htext = htext.title()
+            if machine is not None and wrng.random() < 0.5 and all(c in charset for c in htext.upper()):
+                htext = htext.upper()
             centered = bool(rng.random() < 0.5)
             for words in _wrap(hfont, htext, text_w, text_w)[:3]:
                 lw = _word_width(hfont, " ".join(words))
@@ -286,6 +305,8 @@ class PagesGenerator(FontedGenerator):
         ink = int(round(rng.uniform(0, 60) * strength))
         img = Image.new("L", (W, H), paper)
         for ln in lines:
+            if machine is not None:
+                typewriter.strike(machine, ln.placed)
             paste(img, ln.placed, ink)
         figure_kinds = []
         for fx0, fy0, fx1, fy1 in fig_boxes:
@@ -364,6 +385,7 @@ class PagesGenerator(FontedGenerator):
             "highlights": marks,
             "annotations": pen,
             "stamps": stamped,
+            "typewriter": machine.describe() if machine is not None else None,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
             "furniture": ({"head": len(furn["head"]), "footnote_lines": len(furn["notes"]), "foot": len(furn["foot"])}
