@@ -40,9 +40,9 @@ turned; a stream of its own; a filter as the dye is, so the page is RGB; not tex
 Courier-like face at 10 or 12 pt whatever ``min_pt``/``max_pt`` say, one column, ragged right,
 single, one-and-a-half or double spaced, the heading typed in the body's face; each letter
 struck as one machine and ribbon strike it: off the line, tilted, lighter or heavier, grained,
-spread; a stream of its own; ``meta["typewriter"]``). The page is drawn glyph by glyph at full resolution, the back page
-shown through if asked, curled if asked, rotated once by the skew angle about the page centre
-(white fill), then degraded like a scan.
+spread, counters filled; a stream of its own; ``meta["typewriter"]``). The page is drawn glyph
+by glyph at full resolution, the back page shown through if asked, curled if asked, rotated
+once by the skew angle about the page centre (white fill), then degraded like a scan.
 
 Skew convention: ``meta["skew_deg"]`` is the angle the content was rotated by, positive =
 counter-clockwise on screen (as ``PIL.Image.rotate``); undoing it means rotating by the negative.

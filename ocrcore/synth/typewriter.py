@@ -4,9 +4,9 @@ Archives hold letters, reports and forms typed on office machines. A typewriter 
 letter by striking a type bar through an inked ribbon, so its letters are not the clean, evenly
 dark, perfectly aligned glyphs of print: each bar lands a little off the line (a bent bar the
 same way every time, and a little differently at each strike, tilted too), each strike has its
-own pressure (a light letter, heavy punctuation, one edge fainter when the slug hits at an
-angle), the ribbon's weave and wear leave grain and gaps, and a fresh, wet ribbon spreads ink and
-fills the small counters of ``e``, ``a``, ``o``.
+own pressure (one edge fainter when the slug hits at an angle), the ribbon's weave and wear
+leave grain and gaps, the ink spreads (more from a fresh, wet ribbon), and old ink clogging a
+slug fills the small counters of its ``e``, ``a`` or ``o`` at every strike.
 
 :func:`machine` draws one machine and ribbon (per page or line); :func:`strike` re-draws the
 glyphs of placed characters as that machine prints them, in place: shifted, turned, spread,
@@ -43,9 +43,10 @@ class Machine:
     ``bar`` and ``turn``: spread of the lasting offset (px) and tilt (degrees) of each type bar;
     ``jitter``: spread of each strike's own offset (px); ``pressure``: range of a strike's
     strength (1 = full ink); ``tilt``: how much fainter one edge of a struck letter may be;
-    ``spread``: px the ink spreads round the strokes (a fraction: part of one more px); ``grain``: 0-1, the ribbon's weave and
-    wear taking ink out; ``clog``: the share of letters with small counters whose slug is
-    clogged with old ink (those print their counters filled, more or less, at every strike).
+    ``spread``: px the ink spreads round the strokes (a fraction: part of one more px);
+    ``grain``: 0-1, the ribbon's weave and wear taking ink out; ``clog``: the share of letters
+    with small counters whose slug is clogged with old ink (those print their counters filled,
+    more or less, at every strike).
     """
 
     bar: float
@@ -117,9 +118,9 @@ def stem_width(font: ImageFont.FreeTypeFont) -> float:
 def machine(rng: np.random.Generator, font: ImageFont.FreeTypeFont) -> Machine:
     """A machine and ribbon for text in ``font`` (its size is the em in px): some well kept, some worn.
 
-    A typewriter's strokes are heavier than the digital Courier clones' (a stem of 0.07-0.10 em
-    against Nimbus Mono's 0.05 and FreeMono's 0.04): the ink spreads round every stroke to make
-    up the difference, more on a wet ribbon."""
+    Typed strokes are heavier than the digital Courier clones' (Nimbus Mono's stem is 0.05 em,
+    FreeMono's 0.04): the ink spreads round every stroke to a stem of 0.07-0.10 em, and further
+    on a wet ribbon."""
     size = int(font.size)
     worn = float(rng.random())  # 0 = a new machine and ribbon, 1 = an old one
     wet = float(rng.random()) < 0.4  # a fresh ribbon spreads ink
