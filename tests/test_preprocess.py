@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from scipy.ndimage import label as ndi_label
 
 from ocrcore.containers import bbox_iou
 from ocrcore.preprocess import (
@@ -544,6 +545,39 @@ def test_large_type_keeps_its_line_pitch():
     assert len(truth) == 32
     found = sum(any(bbox_iou(t, ln.bbox) >= 0.5 for ln in lines) for t in truth)
     assert found >= 30 and len(lines) <= 34, (found, len(lines))
+
+
+def test_touching_lines_of_heavy_typed_text_are_two_lines(monkeypatch):
+    """A typed page set single-spaced (lines 1/6 inch apart, the type's own size) by a machine
+    whose ink spread 2.3 px round the strokes: two lines' letters touch in places, so their
+    seeds joined through a few cells into one, and the two lines were found and read as one
+    (53 lines of 54). The narrow bridge is now cut; a tall seed without a waist stays whole."""
+    import importlib
+
+    from ocrcore.synth import generate
+
+    S = importlib.import_module("ocrcore.preprocess.segment")  # the package re-exports segment()
+    s = generate("pages", 77, 8, {"dpi": 300, "typewriter": 1.0})
+    assert s.meta["leading_px"] == 50.0 and s.meta["typewriter"]["spread_px"] > 2
+    truth = [ln.bbox for ln in s.page.lines]
+    b = binarize(s.image.convert("L"))
+    lines = segment(b)
+    assert len(truth) == 54 and len(lines) == 54
+    assert sum(any(bbox_iou(t, ln.bbox) >= 0.5 for ln in lines) for t in truth) == 54
+    with monkeypatch.context() as m:
+        m.setattr(S, "_cut_bridges", lambda lab, k: (lab, k))
+        assert len(segment(b)) == 53
+    # the rule alone: two bands joined by a 2-cell bridge are cut; a tall band is not
+    seeds = np.zeros((120, 40), bool)
+    for y in (5, 20, 35):  # three lines' seeds, 8 rows each
+        seeds[y:y + 8, 2:38] = True
+    seeds[50:58, 2:38] = seeds[65:73, 2:38] = True
+    seeds[58:65, 10:12] = True  # two more, joined by a bridge two cells wide
+    seeds[85:105, 5:30] = True  # a tall seed of large type, no waist
+    lab, k = ndi_label(seeds)
+    cut, n = S._cut_bridges(lab, k)
+    assert k == 5 and n == 6
+    assert (cut[85:105, 5:30] == cut[85, 5]).all() and cut[54, 5] != cut[69, 5]
 
 
 def test_pictures_not_found_again_at_the_text_scale_are_no_pictures():
