@@ -449,6 +449,8 @@ def test_typed_pages_and_lines_are_struck_unevenly_with_exact_boxes():
     skipped = generate("pages", 77, 1, {"dpi": 150, "typewriter": 0.01})
     assert skipped.meta["typewriter"] is None and skipped.image == generate("pages", 77, 1, {"dpi": 150}).image
     assert generate("lines", 5, 2, {"typewriter": 0.0}).image == generate("lines", 5, 2).image
+    with pytest.raises(FontError, match="monospaced"):  # said when the generator is made, not mid-shard
+        make_generator("pages", {"typewriter": 0.5, "font_classes": ["serif"]})
 
 
 def test_shards_written_before_a_neutral_parameter_existed_still_match():

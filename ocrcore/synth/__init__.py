@@ -314,6 +314,12 @@ def make_generator(kind: str, params: Optional[dict] = None) -> Callable[[int, i
 
         gen = PagesGenerator(p)
         gen.fonts  # noqa: B018
+    if kind != "captcha" and p["typewriter"] > 0:
+        import numpy as np
+
+        from ocrcore.synth.typewriter import type_font
+
+        type_font(gen.fonts, np.random.default_rng(0))  # no monospaced font: FontError now, not mid-shard
     return gen
 
 
