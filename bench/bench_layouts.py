@@ -9,7 +9,9 @@ page number at the foot, footnotes in smaller type under a short rule); and type
 typewriter (``typewriter``: a Courier-like face at 10 or 12 pt, one column, ragged, single to
 double spaced, each letter struck unevenly: off the line, tilted, lighter or heavier, grained,
 spread, some letters' counters filled; the page's text differs from the plain page's, as its
-face and size do). Each is read by the
+face and size do); and the same typed pages as carbon copies (``carbon``: the strikes blurred
+through the sheets above, grainier and lighter, on mottled onionskin smudged by the carbon,
+black, blue or violet). Each is read by the
 page recognizer (shipped model), by the same with segmentation as it was before these layouts
 were measured (``--before``: crops cut tight to the ink, no room for descenders; a leading
 minus sign left out; a table row read in the order of its glyphs' tops; a grid's rules left in
@@ -73,7 +75,8 @@ def cell_errors(cells, page) -> tuple[int, int]:
 
 
 VARIANTS = {"plain": {}, "tables": {"tables": 1.0}, "double-spaced": {"min_leading": 2.0, "max_leading": 2.4},
-            "furniture": {"furniture": 1.0}, "typewritten": {"typewriter": 1.0}}
+            "furniture": {"furniture": 1.0}, "typewritten": {"typewriter": 1.0},
+            "carbon copies": {"typewriter": 1.0, "carbon": 1.0}}
 
 
 def segmentation_as_before(seg):

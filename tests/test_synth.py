@@ -453,6 +453,52 @@ def test_typed_pages_and_lines_are_struck_unevenly_with_exact_boxes():
         make_generator("pages", {"typewriter": 0.5, "font_classes": ["serif"]})
 
 
+def test_typed_carbon_copies_are_blurred_lighter_and_keep_the_truth():
+    """``carbon`` makes typed pages carbon copies: the same text, each letter where the top
+    sheet's is (within the blur; a faint stroke's end may fade out of the box), its ink lighter and softer (more of it mid-grey), a blue carbon
+    a colour page whose ink is bluer than it is red; typed lines too. Refused without typed text;
+    a draw that skips the copy leaves the typed page as it was."""
+    base = {"dpi": 150, "typewriter": 1.0, "degrade": 0.0, "max_skew": 0.0}
+    for index, colour in ((1, "blue"), (2, "black")):
+        top = generate("pages", 77, index, base)
+        copy = generate("pages", 77, index, {**base, "carbon": 1.0})
+        c = copy.meta["carbon"]
+        assert c["colour"] == colour and c["blur_px"] > 0 and 1 <= c["copy"] <= 3 and c["smudges"]
+        assert copy.text == top.text and [ch for ch, _ in copy.chars] == [ch for ch, _ in top.chars]
+        shift = [max(abs(a - b) for a, b in zip(bt, bc)) for (_, bt), (_, bc) in zip(top.chars, copy.chars)]
+        assert np.median(shift) <= 1 and np.percentile(shift, 99) <= 2 + 2.5 * c["blur_px"] and max(shift) <= 6
+        stats = []
+        for s in (top, copy):
+            g = np.asarray(s.image.convert("L"), np.float32)
+            darkest, mid, inked = [], 0, 0
+            for _, (x0, y0, x1, y1) in s.chars:
+                box = g[y0:y1, x0:x1]
+                assert box.min() < s.meta["paper"] - 8  # every box holds ink (a blurred speck's faint)
+                darkest.append(box.min())
+                d = (255.0 - box) / (255.0 - box.min())
+                mid += int(((d > 0.2) & (d < 0.8)).sum())
+                inked += int((d >= 0.2).sum())
+            stats.append((float(np.median(darkest)), mid / inked))
+            assert np.mean(np.array(darkest) < s.meta["paper"] - 40) > 0.99
+        assert stats[1][0] > stats[0][0] + 40  # lighter
+        assert stats[1][1] > stats[0][1] + 0.02  # softer: more of the ink mid-grey
+        if colour == "blue":
+            assert copy.image.mode == "RGB"
+            a = np.asarray(copy.image, np.float32)
+            ink = a.mean(axis=2) < np.percentile(a.mean(axis=2), 3)
+            assert a[ink][:, 2].mean() > a[ink][:, 0].mean() + 30
+        else:
+            assert copy.image.mode == "L"
+    line = generate("lines", 5, 1, {"typewriter": 1.0, "carbon": 1.0})
+    assert line.meta["carbon"]["blur_px"] > 0 and line.image.mode == "L"
+    assert line.text == generate("lines", 5, 1, {"typewriter": 1.0}).text
+    for kind in ("pages", "lines"):
+        with pytest.raises(ValueError, match="set typewriter > 0"):
+            make_generator(kind, {"carbon": 0.5})
+    skipped = generate("pages", 77, 2, {**base, "carbon": 0.01})
+    assert skipped.meta["carbon"] is None and skipped.image == generate("pages", 77, 2, base).image
+
+
 def test_shards_written_before_a_neutral_parameter_existed_still_match():
     """A shard stored before ``underlines`` (or ``figures``, or page ``symbols``) existed holds the
     very samples the neutral value draws, so a rerun after an upgrade resumes instead of

@@ -60,6 +60,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "ligatures": 0.0,  # share of lines set with fi/fl/ff/ffi/ffl ligatures as books are; 0 keeps lines as they were
         "typographic": 0.0,  # share of lines whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "typewriter": 0.0,  # share of lines typed on a typewriter (Courier-like, each letter struck unevenly)
+        "carbon": 0.0,  # share of typed lines that are carbon copies (blurred, light, smudged; needs typewriter)
         "min_height": 24,  # text size (font em) in px: 24-56 px is about 6-13 pt at 300 dpi
         "max_height": 56,
         "max_letter_spacing": 0.08,
@@ -87,6 +88,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "annotations": 0.0,  # share of pages a reader wrote on with a pen: notes, ticks, circles, a signature
         "stamps": 0.0,  # share of pages with one or two rubber stamps (RECEIVED and a date, PAID, ...)
         "typewriter": 0.0,  # share of pages typed on a typewriter (Courier-like, each letter struck unevenly)
+        "carbon": 0.0,  # share of typed pages that are carbon copies (blurred, light, smudged; needs typewriter)
         "ligatures": 0.0,  # share of pages whose text is set with fi/fl/ff/ffi/ffl ligatures; 0 as for symbols
         "typographic": 0.0,  # share of pages whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
@@ -120,6 +122,16 @@ def _int(kind: str, name: str, v: Any, lo: int, hi: int) -> int:
     if not lo <= v <= hi:
         what = "too small" if v < lo else "too large"
         raise ValueError(f"{kind}: {name}={v} is {what}; allowed range is [{lo}, {hi}]")
+    return v
+
+
+def _carbon(kind: str, p: dict) -> float:
+    """``carbon``, a share of the typed lines or pages: refused when none are typed."""
+    v = _float(kind, "carbon", p["carbon"], 0.0, 1.0)
+    if v > 0 and p["typewriter"] == 0:
+        one = kind[:-1]
+        raise ValueError(f"{kind}: carbon={v} is a share of typed {kind}, and none are typed; set typewriter > 0 "
+                         f"too (typewriter=1, carbon=1 makes every {one} a carbon copy)")
     return v
 
 
@@ -247,6 +259,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["typewriter"] = _float(kind, "typewriter", p["typewriter"], 0.0, 1.0)
+        p["carbon"] = _carbon(kind, p)
         p["min_height"] = _int(kind, "min_height", p["min_height"], 8, 512)
         p["max_height"] = _int(kind, "max_height", p["max_height"], 8, 512)
         _range(kind, "min_height", "max_height", p)
@@ -282,6 +295,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["annotations"] = _float(kind, "annotations", p["annotations"], 0.0, 1.0)
         p["stamps"] = _float(kind, "stamps", p["stamps"], 0.0, 1.0)
         p["typewriter"] = _float(kind, "typewriter", p["typewriter"], 0.0, 1.0)
+        p["carbon"] = _carbon(kind, p)
         p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)

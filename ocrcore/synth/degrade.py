@@ -273,9 +273,9 @@ def highlight(img: Image.Image, dye: list[Image.Image], pens: list, *, blur: flo
     """The grey page with highlighter marks over it, as a colour scan sees them: each pen's
     ``dye`` image (100 = one coat) filters the light per channel by its transmission at one coat
     to the power of the coats (Beer-Lambert, so two overlapping strokes are darker), the marks'
-    edges blurred by ``blur`` pixels as the scanner's optics blur the ink. Returns RGB."""
-    g = np.asarray(img.convert("L"), np.float32)
-    out = np.repeat(g[:, :, None], 3, axis=2)
+    edges blurred by ``blur`` pixels as the scanner's optics blur the ink. ``img`` grey or RGB
+    (a page already in colour keeps it); returns RGB."""
+    out = np.array(img.convert("RGB"), np.float32)
     for d, pen in zip(dye, pens):
         coats = np.asarray(d, np.float32) / 100.0
         if blur > 0:

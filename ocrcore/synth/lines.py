@@ -21,7 +21,10 @@ share, 0 by default) draws that share's quotes, apostrophes and dashes as print 
 monospaced (typewriters print straight marks); from a stream of its own too. ``typewriter`` (a
 share, 0 by default) types that share on a typewriter (:mod:`.typewriter`): a Courier-like face
 at a fixed pitch, each letter struck as one machine and ribbon strike it (off the line, tilted,
-lighter or heavier, grained, spread, counters filled); from a stream of its own.
+lighter or heavier, grained, spread, counters filled); from a stream of its own. ``carbon`` (a
+share of the typed lines, 0 by default) makes that share carbon copies
+(:func:`.typewriter.carbon_copy`: strikes blurred and grainier, lighter ink, onionskin mottled and
+smudged; a blue or violet carbon drawn as its grey scan, lines being grey); a stream of its own.
 """
 from __future__ import annotations
 
@@ -61,6 +64,8 @@ class LinesGenerator(FontedGenerator):
         font = load_font(info.path, size)
         if typed:
             machine = typewriter.machine(wrng, font)
+        crng = sample_rng(seed, KIND + "-carbon", index) if machine is not None and p["carbon"] > 0 else None
+        carbon = typewriter.carbon_copy(machine, crng, size) if crng is not None and crng.random() < p["carbon"] else None
         strength = float(p["degrade"])
         n_drawn = len(text)  # rng draws below as for the plain text, so typesetting changes nothing else
         typographic = bool(p["typographic"] > 0 and info.font_class != "mono"  # typewriters print straight marks
@@ -102,10 +107,16 @@ class LinesGenerator(FontedGenerator):
 
         paper = int(round(255 - rng.uniform(0, 30) * strength))
         ink = int(round(rng.uniform(0, 70) * strength))
+        if carbon is not None:
+            ink = max(ink, carbon["ink"])
         img = Image.new("L", (width, height), paper)
         paste(img, placed, ink)
+        if carbon is not None:  # a line's type is about a sixth of an inch: its dpi from its size
+            carbon["smudges"] = typewriter.carbon_paper(img, crng, 6 * size)
 
         img, pmap, applied = random_degrade(img, rng, strength, geometric=True, font_px=size, fill=paper)
+        if carbon is not None:
+            img = typewriter.carbon_tint(img, carbon["colour"]).convert("L")
         visible = [pl for pl in placed if pl.ch != " "]
         raw = [pl.box or (pl.x, pl.y, pl.x, pl.y) for pl in visible]
         mapped = map_boxes(raw, pmap, img.size)
@@ -121,6 +132,7 @@ class LinesGenerator(FontedGenerator):
             "ligatures": ligatures,
             "typographic": typographic,
             "typewriter": machine.describe() if machine is not None else None,
+            "carbon": carbon,
             "paper": paper,
             "ink": ink,
             "degrade": strength,

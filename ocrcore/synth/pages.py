@@ -40,7 +40,11 @@ turned; a stream of its own; a filter as the dye is, so the page is RGB; not tex
 Courier-like face at 10 or 12 pt whatever ``min_pt``/``max_pt`` say, one column, ragged right,
 single, one-and-a-half or double spaced, the heading typed in the body's face; each letter
 struck as one machine and ribbon strike it: off the line, tilted, lighter or heavier, grained,
-spread, counters filled; a stream of its own; ``meta["typewriter"]``). The page is drawn glyph
+spread, counters filled; a stream of its own; ``meta["typewriter"]``); with ``carbon`` > 0, that
+share of typed pages is a carbon copy (:func:`.typewriter.carbon_copy`: the first, second or
+third sheet under the top one, its strikes blurred and grainier, its ink lighter, on onionskin
+mottled and smudged by the carbon, black, blue or violet (a colour page); a stream of its own;
+``meta["carbon"]``). The page is drawn glyph
 by glyph at full resolution, the back page shown through if asked, curled if asked, rotated
 once by the skew angle about the page centre (white fill), then degraded like a scan.
 
@@ -188,6 +192,10 @@ class PagesGenerator(FontedGenerator):
             font = load_font(body.path, size)
             leading = dpi / float(wrng.choice([6.0, 4.0, 3.0], p=[0.5, 0.2, 0.3]))  # single, 1.5, double
             machine = typewriter.machine(wrng, font)
+        # a typed carbon copy, from a stream of its own: the same strikes, blurred, on onionskin
+        crng = sample_rng(seed, KIND + "-carbon", index) if machine is not None and p["carbon"] > 0 else None
+        carbon = (typewriter.carbon_copy(machine, crng, size)
+                  if crng is not None and crng.random() < p["carbon"] else None)
         ml, mr = (v * dpi for v in rng.uniform(0.6, 1.1, 2))
         mt, mb = (v * dpi for v in rng.uniform(0.6, 1.0, 2))
         gutter = float(rng.uniform(0.25, 0.45)) * dpi
@@ -303,6 +311,8 @@ class PagesGenerator(FontedGenerator):
 
         paper = int(round(255 - rng.uniform(0, 25) * strength))
         ink = int(round(rng.uniform(0, 60) * strength))
+        if carbon is not None:
+            ink = max(ink, carbon["ink"])
         img = Image.new("L", (W, H), paper)
         for ln in lines:
             if machine is not None:
@@ -326,6 +336,8 @@ class PagesGenerator(FontedGenerator):
             r = float(rng.uniform(0.003, 0.012)) * dpi
             sx, sy = float(rng.uniform(0, W)), float(rng.uniform(0, H))
             draw.ellipse((sx - r, sy - r * rng.uniform(0.5, 1.0), sx + r, sy + r), fill=ink)
+        if carbon is not None:
+            carbon["smudges"] = typewriter.carbon_paper(img, crng, dpi)
 
         # highlighter marks from a stream of their own, drawn on the flat page like the ink
         marks = (self._highlight(sample_rng(seed, KIND + "-highlights", index), lines, line_fonts, font, size,
@@ -359,6 +371,8 @@ class PagesGenerator(FontedGenerator):
             pmap = identity_map
         pmap = compose(cmap, pmap)
         img, _, applied = random_degrade(img, rng, strength, geometric=False, font_px=size, fill=paper)
+        if carbon is not None:  # blue or violet carbon: a colour scan (marks over it filter it further)
+            img = typewriter.carbon_tint(img, carbon["colour"])
         for o in overlays:
             img = highlight(img, o.pop("dye"), o["pens"], blur=0.6 * dpi / 300.0)
 
@@ -386,6 +400,7 @@ class PagesGenerator(FontedGenerator):
             "annotations": pen,
             "stamps": stamped,
             "typewriter": machine.describe() if machine is not None else None,
+            "carbon": carbon,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
             "furniture": ({"head": len(furn["head"]), "footnote_lines": len(furn["notes"]), "foot": len(furn["foot"])}

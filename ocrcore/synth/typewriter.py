@@ -6,12 +6,17 @@ dark, perfectly aligned glyphs of print: each bar lands a little off the line (a
 same way every time, and a little differently at each strike, tilted too), each strike has its
 own pressure (one edge fainter when the slug hits at an angle), the ribbon's weave and wear
 leave grain and gaps, the ink spreads (more from a fresh, wet ribbon), and old ink clogging a
-slug fills the small counters of its ``e``, ``a`` or ``o`` at every strike.
+slug fills the small counters of its ``e``, ``a`` or ``o`` at every strike. Letters and reports
+were typed with carbon copies under the top sheet, and files often keep only the copy: its letters
+are the same strikes pressed through paper and carbon, so blurred (more for a second or third
+copy), lighter and unevenly inked, on thin onionskin that the carbon smudged, often in blue or
+violet.
 
 :func:`machine` draws one machine and ribbon (per page or line); :func:`strike` re-draws the
 glyphs of placed characters as that machine prints them, in place: shifted, turned, spread,
 filled, lightened and grained. Each character's box is its new ink's box, so ground truth stays
-exact.
+exact. :func:`carbon_copy` makes a machine strike a carbon copy instead (blurred strikes);
+:func:`carbon_paper` smudges and mottles the copy's paper and :func:`carbon_tint` colours its ink.
 """
 from __future__ import annotations
 
@@ -58,6 +63,7 @@ class Machine:
     grain: float
     clog: float
     rng: np.random.Generator = field(repr=False)
+    blur: float = 0.0  # px, a carbon copy's strikes blurred through the sheets above it
     bars: dict = field(default_factory=dict, repr=False)
     # per glyph, its ink spread and its counters (the same at every strike: computed once)
     inked: dict = field(default_factory=dict, repr=False)
@@ -169,6 +175,8 @@ def _struck(m: Machine, r: np.random.Generator, g: Glyph, dirty: bool, turn: flo
     a, holes = m.spread_ink(g)
     if dirty:  # old ink in the slug's counters: filled more or less at each strike
         a = np.where(holes, np.maximum(a, float(r.uniform(0.35, 1.0))), a)
+    if m.blur > 0:  # a carbon copy: the strike pressed through paper and carbon spreads and softens
+        a = ndi.gaussian_filter(np.pad(a, int(math.ceil(2.5 * m.blur))), m.blur)
     h, w = a.shape
     s = float(r.uniform(*m.pressure))
     if m.tilt > 0:  # one edge fainter: the slug met the paper at an angle
@@ -195,3 +203,67 @@ def _struck(m: Machine, r: np.random.Generator, g: Glyph, dirty: bool, turn: flo
 def typed(rng: Optional[np.random.Generator], share: float) -> bool:
     """Whether a page or line is typed (draws once from its own stream when ``share`` > 0)."""
     return bool(share > 0 and rng is not None and float(rng.random()) < share)
+
+
+# a carbon's colour: the share of light it lets through per channel (R, G, B) where it lies fully
+CARBON_INKS = {"black": (0.16, 0.16, 0.18), "blue": (0.30, 0.38, 0.82), "violet": (0.52, 0.34, 0.78)}
+
+
+def carbon_copy(m: Machine, rng: np.random.Generator, size: int) -> dict:
+    """Make ``m`` strike a carbon copy: the ``copy``-th sheet under the top one (1-3), its strikes
+    blurred by the sheets above it (sigma 1.5-3% of the em for the first copy, more under it) and
+    grainier (the carbon's coat worn unevenly). Returns what was drawn, for the page's meta; the
+    page's ink level, paper and colour are the caller's (:func:`carbon_paper`, :func:`carbon_tint`)."""
+    copy = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
+    m.blur = size * float(rng.uniform(0.015, 0.03)) * (0.7 + 0.3 * copy)
+    m.grain = min(0.9, m.grain + float(rng.uniform(0.1, 0.3)))
+    colour = str(rng.choice(list(CARBON_INKS), p=[0.4, 0.4, 0.2]))
+    ink = int(rng.integers(50, 121)) if colour == "black" else int(rng.integers(0, 61))  # a tint lightens it further
+    return {"copy": copy, "blur_px": round(m.blur, 2), "grain": round(m.grain, 2), "colour": colour, "ink": ink}
+
+
+def carbon_paper(img: Image.Image, rng: np.random.Generator, dpi: int) -> list[dict]:
+    """Onionskin and carbon on a typed copy, in place of ``img`` ("L"): the thin paper's mottle (a
+    fine cloudy texture, a few grey levels) and one to four smudges where the carbon rubbed off
+    (soft grey streaks up to a few inches long, mostly along the lines). Not text, so the truth is
+    unchanged. Returns the smudges drawn."""
+    W, H = img.size
+    a = np.asarray(img, np.float32)
+    small = (max(2, H // 8), max(2, W // 8))  # the mottle drawn at an eighth of the size, then enlarged
+    mottle = ndi.gaussian_filter(rng.standard_normal(small).astype(np.float32), 0.004 * dpi)
+    mottle = np.asarray(Image.fromarray(mottle / (float(mottle.std()) + 1e-6)).resize((W, H), Image.BILINEAR))
+    a = a - float(rng.uniform(2.0, 6.0)) * mottle
+    yy, xx = np.mgrid[0:H:8, 0:W:8].astype(np.float32)
+    smudges = []
+    dark = np.zeros(yy.shape, np.float32)
+    for _ in range(int(rng.integers(1, 5))):
+        cx, cy = float(rng.uniform(0, W)), float(rng.uniform(0, H))
+        length, width = float(rng.uniform(0.5, 3.0)) * dpi, float(rng.uniform(0.05, 0.3)) * dpi
+        ang = math.radians(float(rng.normal(0.0, 15.0)))
+        depth = float(rng.uniform(15.0, 50.0))
+        u = (xx - cx) * math.cos(ang) + (yy - cy) * math.sin(ang)
+        v = -(xx - cx) * math.sin(ang) + (yy - cy) * math.cos(ang)
+        dark += depth * np.exp(-0.5 * ((u / (0.5 * length)) ** 2 + (v / (0.5 * width)) ** 2))
+        smudges.append({"center": [round(cx), round(cy)], "length_px": round(length), "width_px": round(width),
+                        "angle_deg": round(math.degrees(ang), 1), "depth": round(depth, 1)})
+    dark = np.asarray(Image.fromarray(dark).resize((W, H), Image.BILINEAR))
+    out = np.clip(a - dark + 0.5, 0, 255).astype(np.uint8)
+    img.paste(Image.fromarray(out, "L"))
+    return smudges
+
+
+def carbon_tint(img: Image.Image, colour: str) -> Image.Image:
+    """The grey copy ``img`` as a colour scan sees it when its carbon is ``colour``: each pixel's
+    darkness against the paper (its 90th percentile) filters the light per channel by the carbon's
+    transmission. Black carbon returns the page unchanged (grey)."""
+    if colour == "black":
+        return img
+    g = img.convert("L")
+    paper = max(1.0, float(np.percentile(np.asarray(g)[::4, ::4], 90)))
+    level = np.arange(256, dtype=np.float32)
+    cover = np.clip((paper - level) / paper, 0.0, 1.0)
+    bands = []
+    for t in CARBON_INKS[colour]:  # per channel, a table from grey level: paper (1 - cover (1 - t))
+        lut = np.clip(level + paper * cover * t + 0.5, 0, 255).astype(np.uint8)
+        bands.append(g.point(lut.tolist()))
+    return Image.merge("RGB", bands)
