@@ -32,6 +32,14 @@ from ocrcore.imageio import square_pixels, to_gray, unsquare
 # thresholds catch blur and neighbours' residue above and below the glyphs at low resolution).
 BOX_INK = 0.8
 CUT_INK = 0.6
+# On a faint, noisy crop (a carbon copy, a faded scan) normalization stretches the paper's noise
+# until single grains pass BOX_INK above and below the letters, and boxes grow to the crop's
+# height. There a pixel is box ink only if darker than the paper's median by NOISE_SIGMAS times
+# the paper's noise (its upper quartile's spread; ink fills less than half a crop). Measured on
+# synthetic pages: 3 noisy carbon copies at 300 dpi, character / word IoU 0.704 / 0.693 -> 0.937
+# / 0.933; 6 plain pages at 300 dpi and 4 at 200 unchanged (0.820 / 0.922, 0.733 / 0.886); 3 or 5
+# sigmas gave 0.906 / 0.895 and 0.937 / 0.936 on the copies, 5 lost 0.02 on heavily degraded pages.
+NOISE_SIGMAS = 4.0
 
 # Lines read below this confidence are left out of a page (``PageRecognizer``'s
 # ``min_line_confidence``; 0 keeps every line). What falls under it is mostly not text: the dots
@@ -129,6 +137,15 @@ def _valley_cuts(profile: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.nd
     return (np.maximum(run_start, lo) + np.minimum(run_end, hi)) / 2.0
 
 
+def box_ink_level(gray: np.ndarray) -> float:
+    """The grey level below which a line crop's pixel is ink for its boxes: :data:`BOX_INK`, or
+    lower where the paper is noisy (:data:`NOISE_SIGMAS`; measured on every other pixel)."""
+    sub = gray[::2, ::2]
+    counts = np.bincount(np.clip(sub * 255.0 + 0.5, 0, 255).astype(np.uint8).ravel(), minlength=256)
+    p50, p75 = np.searchsorted(np.cumsum(counts), (0.5 * sub.size, 0.75 * sub.size)) / 255.0  # to 1/255
+    return min(BOX_INK, float(p50 - NOISE_SIGMAS * (p75 - p50) / 0.674))
+
+
 def char_boxes(gray: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[BBox]:
     """Boxes in line-crop coordinates for characters whose CTC spans are ``[x0, x1)`` columns.
 
@@ -141,7 +158,7 @@ def char_boxes(gray: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[BBox]
     n = len(spans)
     if n == 0:
         return []
-    ink = gray < BOX_INK
+    ink = gray < box_ink_level(gray)
     col_ink = ink.any(axis=0)
     ink_cols = np.flatnonzero(col_ink)
     top = np.where(col_ink, ink.argmax(axis=0), h)  # first ink row per column

@@ -66,6 +66,27 @@ def test_char_boxes_cut_at_ink_valleys_when_spikes_are_off_centre():
     assert np.mean(ious) >= 0.8, np.mean(ious)
 
 
+def test_char_boxes_hold_to_the_letters_on_a_faint_noisy_crop(monkeypatch):
+    """A faint line (a carbon copy, a faded scan) normalized to its paper and ink leaves the
+    paper's grains as dark as BOX_INK above and below the letters: the boxes still hold to the
+    letters (not the crop's height); a clean crop's boxes are what the fixed level gives."""
+    import ocrcore.recognize as rec
+
+    rng = np.random.default_rng(0)
+    ious, fixed = [], []
+    for i in range(4):
+        s = generate("lines", 21, i, {"degrade": 0.0})
+        clean = to_gray(s.image)
+        noisy = np.clip(0.93 - 0.9 * (1.0 - clean) + rng.normal(0.0, 0.05, clean.shape), 0.0, 1.0).astype(np.float32)
+        spans = [(c.x0, c.x1) for c in _spikes(s) if c.text != " "]
+        assert rec.box_ink_level(clean) == rec.BOX_INK and rec.box_ink_level(noisy) < rec.BOX_INK - 0.05
+        ious += [bbox_iou(b, t[1]) for b, t in zip(char_boxes(noisy, spans), s.chars)]
+        with monkeypatch.context() as m:
+            m.setattr(rec, "NOISE_SIGMAS", 0.0)  # the fixed level alone
+            fixed += [bbox_iou(b, t[1]) for b, t in zip(char_boxes(noisy, spans), s.chars)]
+    assert np.mean(ious) >= 0.8 and np.mean(fixed) < np.mean(ious) - 0.1, (np.mean(ious), np.mean(fixed))
+
+
 def test_build_line_maps_to_page_and_makes_words():
     s = generate("lines", 22, 3, {"degrade": 0.0})
     g = to_gray(s.image)

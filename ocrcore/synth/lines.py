@@ -113,10 +113,9 @@ class LinesGenerator(FontedGenerator):
         paste(img, placed, ink)
         if carbon is not None:  # a line's type is about a sixth of an inch: its dpi from its size
             carbon["smudges"] = typewriter.carbon_paper(img, crng, 6 * size)
+            img = typewriter.carbon_grey(img, carbon["colour"])
 
         img, pmap, applied = random_degrade(img, rng, strength, geometric=True, font_px=size, fill=paper)
-        if carbon is not None:
-            img = typewriter.carbon_tint(img, carbon["colour"]).convert("L")
         visible = [pl for pl in placed if pl.ch != " "]
         raw = [pl.box or (pl.x, pl.y, pl.x, pl.y) for pl in visible]
         mapped = map_boxes(raw, pmap, img.size)

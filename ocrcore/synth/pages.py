@@ -43,7 +43,8 @@ struck as one machine and ribbon strike it: off the line, tilted, lighter or hea
 spread, counters filled; a stream of its own; ``meta["typewriter"]``); with ``carbon`` > 0, that
 share of typed pages is a carbon copy (:func:`.typewriter.carbon_copy`: the first, second or
 third sheet under the top one, its strikes blurred and grainier, its ink lighter, on onionskin
-mottled and smudged by the carbon, black, blue or violet (a colour page); a stream of its own;
+mottled and smudged by the carbon, black, blue or violet (a colour page unless the scan was
+thresholded); a stream of its own;
 ``meta["carbon"]``). The page is drawn glyph
 by glyph at full resolution, the back page shown through if asked, curled if asked, rotated
 once by the skew angle about the page centre (white fill), then degraded like a scan.
@@ -370,9 +371,11 @@ class PagesGenerator(FontedGenerator):
         else:
             pmap = identity_map
         pmap = compose(cmap, pmap)
+        if carbon is not None:  # a blue or violet carbon is lighter in grey
+            img = typewriter.carbon_grey(img, carbon["colour"])
         img, _, applied = random_degrade(img, rng, strength, geometric=False, font_px=size, fill=paper)
-        if carbon is not None:  # blue or violet carbon: a colour scan (marks over it filter it further)
-            img = typewriter.carbon_tint(img, carbon["colour"])
+        if carbon is not None and not any(d["name"] == "threshold" for d in applied):
+            img = typewriter.carbon_tint(img, carbon["colour"])  # a colour scan (marks over it filter it further)
         for o in overlays:
             img = highlight(img, o.pop("dye"), o["pens"], blur=0.6 * dpi / 300.0)
 

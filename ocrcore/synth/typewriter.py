@@ -38,6 +38,7 @@ _TYPE_FACE = re.compile(r"nimbusmono|freemono|liberationmono|courier|typewriter"
 CLOG_CHARS = frozenset("aeobdpqgADOPQRB@&%#0689")
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
 _INK_LUT = [0] * 24 + [255] * 232  # what counts as a strike's ink for its box (about a tenth of full ink)
+_SOFT_INK_LUT = [0] * 64 + [255] * 192  # a blurred strike's: a quarter, where a reader sees its edge
 WEAVE = 256  # px, the side of the ribbon's grain tile
 
 
@@ -175,8 +176,9 @@ def _struck(m: Machine, r: np.random.Generator, g: Glyph, dirty: bool, turn: flo
     a, holes = m.spread_ink(g)
     if dirty:  # old ink in the slug's counters: filled more or less at each strike
         a = np.where(holes, np.maximum(a, float(r.uniform(0.35, 1.0))), a)
-    if m.blur > 0:  # a carbon copy: the strike pressed through paper and carbon spreads and softens
-        a = ndi.gaussian_filter(np.pad(a, int(math.ceil(2.5 * m.blur))), m.blur)
+    if m.blur > 0:  # a carbon copy: the strike pressed through paper and carbon spreads and softens,
+        # dense where pressed (the blurred strokes' cores saturate)
+        a = np.minimum(1.4 * ndi.gaussian_filter(np.pad(a, int(math.ceil(2.5 * m.blur))), m.blur), 1.0)
     h, w = a.shape
     s = float(r.uniform(*m.pressure))
     if m.tilt > 0:  # one edge fainter: the slug met the paper at an angle
@@ -194,7 +196,7 @@ def _struck(m: Machine, r: np.random.Generator, g: Glyph, dirty: bool, turn: flo
         cx, cy = ox + w / 2.0, oy + h / 2.0
         img = img.rotate(turn, resample=Image.BICUBIC, expand=True)
         ox, oy = int(round(cx - img.width / 2.0)), int(round(cy - img.height / 2.0))
-    ink = img.point(_INK_LUT).getbbox()
+    ink = img.point(_SOFT_INK_LUT if m.blur > 0 else _INK_LUT).getbbox()
     if ink is None:  # struck too lightly to leave a mark a reader sees: keep the plain glyph
         return g
     return Glyph(img.crop(ink), ox + ink[0], oy + ink[1])
@@ -206,7 +208,8 @@ def typed(rng: Optional[np.random.Generator], share: float) -> bool:
 
 
 # a carbon's colour: the share of light it lets through per channel (R, G, B) where it lies fully
-CARBON_INKS = {"black": (0.16, 0.16, 0.18), "blue": (0.30, 0.38, 0.82), "violet": (0.52, 0.34, 0.78)}
+# (a black carbon's copy stays a grey page)
+CARBON_INKS = {"black": (0.16, 0.16, 0.18), "blue": (0.15, 0.22, 0.62), "violet": (0.38, 0.20, 0.62)}
 
 
 def carbon_copy(m: Machine, rng: np.random.Generator, size: int) -> dict:
@@ -216,9 +219,10 @@ def carbon_copy(m: Machine, rng: np.random.Generator, size: int) -> dict:
     page's ink level, paper and colour are the caller's (:func:`carbon_paper`, :func:`carbon_tint`)."""
     copy = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
     m.blur = size * float(rng.uniform(0.015, 0.03)) * (0.7 + 0.3 * copy)
-    m.grain = min(0.9, m.grain + float(rng.uniform(0.1, 0.3)))
+    m.grain = min(0.9, m.grain + float(rng.uniform(0.05, 0.2)))
     colour = str(rng.choice(list(CARBON_INKS), p=[0.4, 0.4, 0.2]))
-    ink = int(rng.integers(50, 121)) if colour == "black" else int(rng.integers(0, 61))  # a tint lightens it further
+    # lighter under more sheets; a tint lightens a coloured carbon's grey further
+    ink = int(rng.integers(0, 51) if colour == "black" else rng.integers(0, 31)) + 15 * (copy - 1)
     return {"copy": copy, "blur_px": round(m.blur, 2), "grain": round(m.grain, 2), "colour": colour, "ink": ink}
 
 
@@ -252,18 +256,41 @@ def carbon_paper(img: Image.Image, rng: np.random.Generator, dpi: int) -> list[d
     return smudges
 
 
+def _paper_level(g: Image.Image) -> float:
+    return max(1.0, float(np.percentile(np.asarray(g)[::4, ::4], 90)))
+
+
+def _luma(t: Sequence[float]) -> float:
+    return 0.299 * t[0] + 0.587 * t[1] + 0.114 * t[2]  # ITU-R 601, as Pillow's convert("L")
+
+
+def carbon_grey(img: Image.Image, colour: str) -> Image.Image:
+    """The grey page ``img`` ("L", ink drawn black) as its luminance is when the carbon is
+    ``colour``: a blue or violet carbon is lighter in grey than a black one of the same density.
+    Drawn before the scan's degradations (a scan sees the carbon's luminance); see
+    :func:`carbon_tint` for its colour."""
+    if colour == "black":
+        return img
+    paper = _paper_level(img)
+    level = np.arange(256, dtype=np.float32)
+    lut = level + np.clip(paper - level, 0.0, None) * _luma(CARBON_INKS[colour])
+    return img.point(np.clip(lut + 0.5, 0, 255).astype(np.uint8).tolist())
+
+
 def carbon_tint(img: Image.Image, colour: str) -> Image.Image:
-    """The grey copy ``img`` as a colour scan sees it when its carbon is ``colour``: each pixel's
-    darkness against the paper (its 90th percentile) filters the light per channel by the carbon's
-    transmission. Black carbon returns the page unchanged (grey)."""
+    """The grey scan ``img`` of a ``colour`` carbon (:func:`carbon_grey`, then degraded) as a
+    colour scan sees it: each pixel's darkness against the paper (its 90th percentile) is that
+    much of the carbon, which lets through its share of each channel; the luminance is kept.
+    Black carbon returns the page unchanged (grey)."""
     if colour == "black":
         return img
     g = img.convert("L")
-    paper = max(1.0, float(np.percentile(np.asarray(g)[::4, ::4], 90)))
+    paper = _paper_level(g)
+    t = CARBON_INKS[colour]
     level = np.arange(256, dtype=np.float32)
-    cover = np.clip((paper - level) / paper, 0.0, 1.0)
+    cover = np.clip(paper - level, 0.0, None) / (paper * (1.0 - _luma(t)))  # 1 = the carbon's full density
     bands = []
-    for t in CARBON_INKS[colour]:  # per channel, a table from grey level: paper (1 - cover (1 - t))
-        lut = np.clip(level + paper * cover * t + 0.5, 0, 255).astype(np.uint8)
-        bands.append(g.point(lut.tolist()))
+    for tc in t:  # per channel, a table from grey level; paper and lighter stay as they are
+        lut = np.where(level < paper, paper * (1.0 - cover * (1.0 - tc)), level)
+        bands.append(g.point(np.clip(lut + 0.5, 0, 255).astype(np.uint8).tolist()))
     return Image.merge("RGB", bands)
