@@ -1576,6 +1576,28 @@ def test_coloured_type_is_not_taken_for_a_mark():
     assert np.median(lum[mark & ~ndi_dilated(text | black)]) < 230  # what luminance gave
 
 
+def test_a_blue_carbon_copy_keeps_its_letters(monkeypatch):
+    """A colour scan of a blue carbon copy (blurred, light letters, the carbon's smudges): the
+    letters' light, tinted fringes and the smudges had passed for a highlighter's dye over type,
+    and the letters were turned towards paper (a page read at 24% CER, 0.9% as luminance). Its
+    type is told as coloured (:func:`coloured_type`), so the letters keep their luminance;
+    highlighted pages are not (the tests above)."""
+    import ocrcore.preprocess.marks as marks
+    from ocrcore.synth import generate
+
+    s = generate("pages", 9997, 1, {"dpi": 200, "typewriter": 1.0, "carbon": 1.0, "degrade": 1.0})
+    assert s.image.mode == "RGB" and s.meta["carbon"]["colour"] == "blue"
+    assert marks.coloured_type(np.asarray(s.image))
+    lum = np.asarray(s.image.convert("L"), np.float32)
+
+    def darkest_gain(grey: np.ndarray) -> np.ndarray:  # how much lighter each letter's darkest pixel came out
+        return np.array([grey[y0:y1, x0:x1].min() - lum[y0:y1, x0:x1].min() for _, (x0, y0, x1, y1) in s.chars])
+
+    assert np.percentile(darkest_gain(np.asarray(marks.page_grey(s.image), np.float32)), 95) <= 5
+    monkeypatch.setattr(marks, "coloured_type", lambda rgb: False)  # as before: taken for a mark
+    assert np.percentile(darkest_gain(np.asarray(marks.page_grey(s.image), np.float32)), 95) > 30
+
+
 def ndi_dilated(mask: np.ndarray) -> np.ndarray:
     from scipy import ndimage as ndi
 

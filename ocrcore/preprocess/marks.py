@@ -53,6 +53,8 @@ MARK_FLAT = 0.05  # ... nor one whose level varies more than this (standard devi
 MARK_EDGE = 0.4  # the paper 2-3 blocks around a band is this much as dark as the band at most
 MARK_PAPER = 0.85  # in a mark, a pixel this share of its level or lighter is paper (the dye's streaks)
 QUICK_PIXELS = 6  # a colour page with fewer tinted pixels than this in a glance has no marks
+TYPE_BLOCK, TYPE_CHROMA = 16, 0.2  # type in coloured ink (see coloured_type; carbon copies 0.27-0.35, black
+# type 0-0.07 also under highlighters)
 QUICK_BAND_SHARE = 0.002  # a grey page with less of a glance in grey bands has none to look for
 # (clean pages: at most 0.15%, their type's edges and shading; 2% of words marked: 0.37% and up)
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's convert("L")
@@ -75,7 +77,7 @@ def page_grey(image: Image.Image) -> Image.Image:
         if _glance(colour, _tinted_pixels)[0] < QUICK_PIXELS:
             return to_gray_image(image)  # a colour scan shows its marks in colour: none here
         rgb = np.asarray(colour)
-        dye = dye_colour(rgb)
+        dye = None if coloured_type(rgb) else dye_colour(rgb)
         grey = undyed_luma(rgb, *dye) if dye is not None else np.asarray(to_gray_image(image))
         # and a stamp's coloured ink taken out (not the marks' dye: :mod:`.stamps`)
         return Image.fromarray(lift_stamps(rgb, grey, None if dye is None else (dye[2], dye[3])))
@@ -86,6 +88,29 @@ def page_grey(image: Image.Image) -> Image.Image:
     out = g if marks is None else lifted(g, *marks)
     out = lift_grey_stamps(out)  # and a stamp's frame and the grey strokes in it (:mod:`.stamps`)
     return grey if out is g else Image.fromarray(out)
+
+
+def coloured_type(rgb: np.ndarray) -> bool:
+    """Whether the page's type is coloured ink (a blue or violet carbon copy, a ditto): in the
+    blocks of TYPE_BLOCK x TYPE_BLOCK pixels holding ink (their darkest pixel under INK_SHARE of
+    their brightest, which is paper: a block is wider than a stroke), the ink's share of the paper
+    differs by TYPE_CHROMA or more between channels, in most of them. Black type's does not, also
+    under a highlighter's dye (dyed paper and the type under it are dyed alike). Highlighter marks
+    are not looked for on such a page: the dye's test, on smaller blocks, took a blurred coloured
+    letter's light fringe for dyed paper and the letter for the type under it."""
+    k = TYPE_BLOCK
+    h, w = rgb.shape[0] // k, rgb.shape[1] // k
+    if h < 2 or w < 2:
+        return False
+    part = rgb[:h * k, :w * k]
+    top = _blocks(part, np.maximum, k).astype(np.float32)
+    low = _blocks(part, np.minimum, k).astype(np.float32)
+    under = [low[:, :, c] / np.maximum(top[:, :, c], 1.0) for c in range(3)]
+    ink = _luma(under) < INK_SHARE
+    if int(ink.sum()) < MIN_DYED_BLOCKS:
+        return False
+    spread = np.maximum(np.maximum(under[0], under[1]), under[2]) - np.minimum(np.minimum(under[0], under[1]), under[2])
+    return bool(float(np.median(spread[ink])) >= TYPE_CHROMA)
 
 
 def _glance(image: Image.Image, count) -> tuple[int, int]:
