@@ -44,9 +44,8 @@ spread, counters filled; a stream of its own; ``meta["typewriter"]``); with ``ca
 share of typed pages is a carbon copy (:func:`.typewriter.carbon_copy`: the first, second or
 third sheet under the top one, its strikes blurred and grainier, its ink lighter, on onionskin
 mottled and smudged by the carbon, black, blue or violet (a colour page unless the scan was
-thresholded); a stream of its own;
-``meta["carbon"]``). The page is drawn glyph
-by glyph at full resolution, the back page shown through if asked, curled if asked, rotated
+thresholded); a stream of its own; ``meta["carbon"]``). The page is drawn glyph by glyph at full
+resolution, the back page shown through if asked, curled if asked, rotated
 once by the skew angle about the page centre (white fill), then degraded like a scan.
 
 Skew convention: ``meta["skew_deg"]`` is the angle the content was rotated by, positive =

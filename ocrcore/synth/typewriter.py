@@ -16,7 +16,8 @@ violet.
 glyphs of placed characters as that machine prints them, in place: shifted, turned, spread,
 filled, lightened and grained. Each character's box is its new ink's box, so ground truth stays
 exact. :func:`carbon_copy` makes a machine strike a carbon copy instead (blurred strikes);
-:func:`carbon_paper` smudges and mottles the copy's paper and :func:`carbon_tint` colours its ink.
+:func:`carbon_paper` smudges and mottles the copy's paper, :func:`carbon_grey` gives a blue or violet
+carbon's luminance and :func:`carbon_tint` its colour.
 """
 from __future__ import annotations
 
@@ -216,7 +217,8 @@ def carbon_copy(m: Machine, rng: np.random.Generator, size: int) -> dict:
     """Make ``m`` strike a carbon copy: the ``copy``-th sheet under the top one (1-3), its strikes
     blurred by the sheets above it (sigma 1.5-3% of the em for the first copy, more under it) and
     grainier (the carbon's coat worn unevenly). Returns what was drawn, for the page's meta; the
-    page's ink level, paper and colour are the caller's (:func:`carbon_paper`, :func:`carbon_tint`)."""
+    page's ink level, paper and colour are the caller's (:func:`carbon_paper`, :func:`carbon_grey`,
+    :func:`carbon_tint`)."""
     copy = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
     m.blur = size * float(rng.uniform(0.015, 0.03)) * (0.7 + 0.3 * copy)
     m.grain = min(0.9, m.grain + float(rng.uniform(0.05, 0.2)))
