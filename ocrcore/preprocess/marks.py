@@ -102,14 +102,10 @@ def coloured_type(rgb: np.ndarray) -> bool:
     h, w = rgb.shape[0] // k, rgb.shape[1] // k
     if h < 2 or w < 2:
         return False
-    part = rgb[:h * k, :w * k]
-    top = _blocks(part, np.maximum, k).astype(np.float32)
-    low = _blocks(part, np.minimum, k).astype(np.float32)
-    under = [low[:, :, c] / np.maximum(top[:, :, c], 1.0) for c in range(3)]
+    under, spread = _under_paper(rgb, _blocks(rgb[:h * k, :w * k], np.maximum, k).astype(np.float32), k)
     ink = _luma(under) < INK_SHARE
     if int(ink.sum()) < MIN_DYED_BLOCKS:
         return False
-    spread = np.maximum(np.maximum(under[0], under[1]), under[2]) - np.minimum(np.minimum(under[0], under[1]), under[2])
     return bool(float(np.median(spread[ink])) >= TYPE_CHROMA)
 
 
@@ -157,9 +153,7 @@ def dye_colour(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int
         return None
     # ink: a block's darkest pixel well below its own paper, and grey against it (black type
     # under a dye is dyed too; a coloured letter's edge against white paper is not grey)
-    darkest = _blocks(rgb[:h * k, :w * k], np.minimum, k).astype(np.float32)
-    under = [darkest[:, :, c] / np.maximum(small[:, :, c], 1.0) for c in range(3)]
-    spread = np.maximum(np.maximum(under[0], under[1]), under[2]) - np.minimum(np.minimum(under[0], under[1]), under[2])
+    under, spread = _under_paper(rgb, small, k)
     ink = (_luma(under) < INK_SHARE) & (spread < INK_SPREAD)
     dyed = _over_ink(_opened(tinted, DYE_OPENING), ink)
     if int(dyed.sum()) < MIN_DYED_BLOCKS:
@@ -301,6 +295,15 @@ def _blocks(a: np.ndarray, op, k: int) -> np.ndarray:
     for j in range(1, k):
         out = op(out, rows[:, j::k])
     return out
+
+
+def _under_paper(rgb: np.ndarray, top: np.ndarray, k: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each k x k block's darkest pixel as a share of its brightest (``top``, the blocks' maxima
+    per channel), per channel, and how far apart the channels' shares are (0: grey ink)."""
+    h, w = top.shape[:2]
+    darkest = _blocks(rgb[:h * k, :w * k], np.minimum, k).astype(np.float32)
+    under = [darkest[:, :, c] / np.maximum(top[:, :, c], 1.0) for c in range(3)]
+    return under, np.maximum(np.maximum(under[0], under[1]), under[2]) - np.minimum(np.minimum(under[0], under[1]), under[2])
 
 
 def _balanced(chans: list[np.ndarray], white: np.ndarray) -> list[np.ndarray]:
