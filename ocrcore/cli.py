@@ -48,6 +48,10 @@ def _prefect_env(args) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Dask's INFO chatter (worker start/stop, closed comms at shutdown) drowns the progress bar.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    # Without a server (``--no-server``) Prefect starts a temporary one for the run and waits 20 s
+    # for it by default: on a busy two-core machine it answered later and the run failed before
+    # it began ("Timed out while attempting to connect to ephemeral Prefect API server").
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows.server import ensure_api, ui_url
 
     url = ensure_api(start=not getattr(args, "no_server", False))

@@ -167,6 +167,22 @@ def test_cli_unreachable_s3(tmp_path):
     assert "s\n" not in r.stderr and "AWS_SECRET_ACCESS_KEY=" not in r.stderr
 
 
+def test_no_server_gives_prefects_temporary_server_time_to_start():
+    """``--no-server`` runs on the temporary server Prefect starts itself, which it waits 20 s
+    for by default: on a busy two-core machine it answered later and ``ocr synth --no-server``
+    failed before it began. The CLI gives it 120 s (a user's own setting kept), set before
+    Prefect reads its settings."""
+    code = ("import argparse, os; from ocrcore.cli import _prefect_env; "
+            "_prefect_env(argparse.Namespace(no_server=True)); "
+            "from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as S; print(S.value())")
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and r.stdout.split()[-1] == "120", r.stderr[-2000:]
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "45"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and r.stdout.split()[-1] == "45", r.stderr[-2000:]
+
+
 def test_artifacts_reach_the_prefect_api(prefect_api, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey

@@ -511,6 +511,39 @@ def test_punch_holes_are_not_text():
     assert all(bbox_iou(x.bbox, y.bbox) > 0.9 for x, y in zip(a, b))
 
 
+def test_fan_fold_paper_is_not_text():
+    """Printouts on fan-fold paper. Sprocket holes down both tractor strips (5/32 inch, about 2
+    scales beside such print, too small or too ragged at the rim for the punch-hole rule) were
+    read as lines "0" (here the one cut by the page's edge: 58 lines for 57; 35 of them on a
+    24-pin page drawn while the generator was written). Pale bars every other half inch (23 grey
+    levels), in the margins where no text sets the ink level, became black blocks that
+    swallowed the lines: 29 lines for 72. Each true line is found now, and nothing else."""
+    from ocrcore.synth import generate
+
+    for index, form in ((1, "holes"), (5, "bars")):
+        s = generate("pages", 77, index, {"dpi": 300, "dotmatrix": 1.0})
+        assert s.meta["dotmatrix"]["form"][form]
+        lines = segment(binarize(s.image.convert("L")))
+        truth = [ln.bbox for ln in s.page.lines]
+        assert len(lines) == len(truth)
+        assert all(any(bbox_iou(t, ln.bbox) >= 0.5 for ln in lines) for t in truth)
+
+
+def test_a_broken_print_pins_row_does_not_cut_lines_in_two():
+    """A dot-matrix printer with a broken pin leaves the same row of dots out of every letter:
+    the tops of capitals and ascenders above it, cut from their line, became 44 "lines" of
+    their own on this page (read as junk). They are folded into the line they belong to."""
+    from ocrcore.synth import generate
+
+    s = generate("pages", 77, 2, {"dpi": 300, "dotmatrix": 1.0})
+    assert s.meta["dotmatrix"]["dead_pin_row"] is not None
+    lines = segment(binarize(s.image.convert("L")))
+    truth = [ln.bbox for ln in s.page.lines]
+    assert all(any(bbox_iou(t, ln.bbox) >= 0.5 for ln in lines) for t in truth)
+    false = [ln for ln in lines if max(bbox_iou(t, ln.bbox) for t in truth) < 0.5]
+    assert len(false) <= 6
+
+
 def test_no_lines_are_found_in_pictures():
     """Photographs and halftones on a page hold no text. Binarized they turn into dense blobs and
     fields of dots that once gave 37 false lines on these 4 pages (read as garbage downstream);

@@ -508,6 +508,71 @@ def test_typed_carbon_copies_are_blurred_lighter_and_keep_the_truth():
     assert skipped.meta["carbon"] is None and skipped.image == generate("pages", 77, 2, base).image
 
 
+def test_dot_matrix_printouts_print_letters_as_dots_and_keep_the_truth():
+    """``dotmatrix`` prints pages (and lines) as a dot-matrix printer does: each letter the dots
+    of a small bitmap font (in 9-pin draft they stand apart: several blobs a letter, where print
+    makes one), a broken pin's row left out of every letter, on fan-fold paper (pale bars,
+    sprocket holes); every character's box holds its dots. Typed text is not printed too; a
+    share out of range is refused; a draw that skips leaves the page as it was."""
+    from scipy import ndimage as ndi
+
+    from ocrcore.synth.dotmatrix import Printer, continuous_form, dot_print, dot_face, printer
+    from ocrcore.synth.fonts import FontSet
+    from ocrcore.synth.render import Placed, glyph
+
+    base = {"dpi": 300, "degrade": 0.0, "max_skew": 0.0}
+    s = generate("pages", 77, 2, {**base, "dotmatrix": 1.0})
+    d = s.meta["dotmatrix"]
+    assert d["pins"] == 9 and d["dead_pin_row"] is not None and d["lines_per_inch"] in (3.0, 6.0, 8.0)
+    assert "".join(ch for ch, _ in s.chars) == s.text.replace(" ", "").replace("\n", "")
+    g = np.asarray(s.image.convert("L"))
+    blobs = []
+    for ch, (x0, y0, x1, y1) in s.chars:
+        assert g[y0:y1, x0:x1].min() < s.meta["paper"] - 60  # every box holds ink
+        if ch.isalnum() and ch not in "il1":
+            blobs.append(ndi.label(g[y0:y1, x0:x1] < s.meta["paper"] - 60)[1])
+    assert np.median(blobs) >= 4  # dots, not strokes
+    plain = generate("pages", 77, 2, base)
+    assert plain.meta["dotmatrix"] is None and np.median([
+        ndi.label(np.asarray(plain.image)[y0:y1, x0:x1] < plain.meta["paper"] - 60)[1]
+        for ch, (x0, y0, x1, y1) in plain.chars if ch.isalnum() and ch not in "il1"]) == 1
+
+    # a broken pin: its row of dots is missing from every letter that has ink there
+    fonts = FontSet(discover_fonts())
+    face = dot_face(fonts, np.random.default_rng(0))
+    font = load_font(face.path, 50)
+    pr = printer(np.random.default_rng(3), face, font, 300)
+    pr.jitter, pr.grain, pr.fade, pr.ink, pr.bold = 0.0, 0.0, 0.0, (1.0, 1.0), False
+    rows = pr.cells_of("H")[:, 0]
+    pr.dead, pr.dead_ink = int(np.median(rows)), 0.0  # the crossbar's row
+    placed = [Placed("H", 0, 0, glyph(font, "H"))]
+    dot_print(pr, placed)
+    a = np.asarray(placed[0].glyph.mask, np.float32) / 255.0
+    y = int(round(pr.lift + (pr.dead + 0.5) * pr.pitch)) - placed[0].glyph.dy
+    assert isinstance(pr, Printer) and a[y].max() < 0.35 * a.max(axis=1).max()  # no dot on the broken pin's row
+    assert a[y - int(pr.pitch)].max() > 0.8  # the stems above it printed
+
+    # fan-fold paper: bars every other half inch, holes in the tractor strips
+    img = Image.new("L", (600, 900), 250)
+    form = {}
+    for seed in range(40):
+        img = Image.new("L", (600, 900), 250)
+        form = continuous_form(img, np.random.default_rng(seed), 100)
+        if form["bars"] and form["holes"]:
+            break
+    a = np.asarray(img)
+    assert form["bars"] and form["holes"] and (a == 250 - form["bars"]["depth"]).mean() > 0.3
+    assert (a <= form["holes"]["level"]).sum() > 0 and (a[:, 50:550] <= form["holes"]["level"]).sum() == 0
+
+    line = generate("lines", 5, 2, {"dotmatrix": 1.0})
+    assert line.meta["dotmatrix"]["pins"] in (9, 24) and line.text
+    assert generate("lines", 5, 2, {"dotmatrix": 1.0, "typewriter": 1.0}).meta["dotmatrix"] is None
+    with pytest.raises(ValueError, match="dotmatrix"):
+        make_generator("pages", {"dotmatrix": 1.5})
+    skipped = generate("pages", 77, 3, {**base, "dotmatrix": 0.01, "dpi": 100})
+    assert skipped.meta["dotmatrix"] is None and skipped.image == generate("pages", 77, 3, {**base, "dpi": 100}).image
+
+
 def test_shards_written_before_a_neutral_parameter_existed_still_match():
     """A shard stored before ``underlines`` (or ``figures``, or page ``symbols``) existed holds the
     very samples the neutral value draws, so a rerun after an upgrade resumes instead of

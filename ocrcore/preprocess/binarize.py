@@ -919,7 +919,21 @@ def _level_maps(g8, small, f, bg_window, ink_percentile, min_contrast, contrast_
     # faint text is still text, on a noisy one the contrast needed rises with the noise.
     noise = float(np.median(part[:, :, k50].astype(np.float32) - part[:, :, k25])) / 0.674 / 255.0
     min_c = float(np.clip(6.0 * noise, contrast_floor, max(min_contrast, contrast_floor)))
-    valid = (bg_t - ink_t) >= min_c
+    contrast = bg_t - ink_t
+    valid = contrast >= min_c
+    if valid.sum() >= 4:
+        # Nor do tiles on the paper whose darkest pixels are a flat, pale shade: under 0.12 and a
+        # fifth of the page's usual contrast, and a tile of two levels (its lightest three
+        # quarters at the paper's, or its darkest quarter at the shade's). That is shading with
+        # sharp edges, not ink: the pale bars across fan-fold "green bar" paper, 10-25 grey
+        # levels, once became black blocks in the margins, where no text sets the ink level. A
+        # photograph's smooth tiles lie under its own lighter parts or shade gradually (their
+        # darkest quarter half way), and keep their level.
+        p25 = part[:, :, k25].astype(np.float32) / 255.0
+        share = (bg_t - p25) / np.maximum(contrast, 1e-3)
+        pale = (contrast < 0.2 * float(np.percentile(contrast[valid], 75))) & (contrast < 0.12)
+        flat = (share < 0.15) | (share > 0.85)
+        valid &= ~(pale & flat & (bg_t >= float(np.percentile(bg_t, 90)) - 0.05))
     # Text-free tiles: a level far below the background (noise never reaches the threshold there).
     fallback = np.maximum(bg_t - 2.5 * min_c, 0.0) if not valid.any() else np.minimum(
         np.float32(np.median(ink_t[valid])), np.maximum(bg_t - 2.5 * min_c, 0.0))

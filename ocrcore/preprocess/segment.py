@@ -375,6 +375,7 @@ def segment(
     lines = _merge_pieces(lines, colsep, s, b.shape)
     lines = [ln for ln in lines if not _is_speck(ln, labels, objs, s)]
     lines = _absorb_fragments(lines, s)
+    lines = _fold_slivers(lines, s)
     if not lines:
         return []
     _attach_small(lines, kind, bb, s)
@@ -1427,20 +1428,67 @@ def _absorb_fragments(lines, s) -> list[dict]:
     return [ln for k, ln in enumerate(lines) if k not in drop]
 
 
+def _fold_slivers(lines, s, max_height: float = 0.7, max_gap: float = 0.35) -> list[dict]:
+    """Fold slivers into the line they were cut from: a "line" within another line's width,
+    that line at least 1.5 times as tall, and either inside its box and under a scale tall, or
+    under ``max_height`` scales tall and at most ``max_gap`` scales above or below it. A
+    dot-matrix printer with a broken pin leaves the same row of dots out of every letter, which
+    cut the tops of capitals and ascenders (or the descenders) from each line as a line of its
+    own (0.75-0.9 scales tall, inside the line's box), read as junk. Real lines do not lie
+    inside another's box, and are taller (lowercase alone is about a scale) or farther apart
+    (a row of dashes under a heading sits in a line pitch of its own)."""
+    if len(lines) < 2:
+        return lines
+    bx = np.array([ln["box"] for ln in lines], dtype=np.float64)
+    h = bx[:, 3] - bx[:, 1]
+    drop: set[int] = set()
+    for i in np.flatnonzero(h < s):
+        gap = np.maximum(bx[:, 1] - bx[i, 3], 0) + np.maximum(bx[i, 1] - bx[:, 3], 0)
+        inside = (bx[:, 1] <= bx[i, 1]) & (bx[:, 3] >= bx[i, 3])
+        near = inside | ((gap <= max_gap * s) & (h[i] < max_height * s))
+        ok = near & (h >= 1.5 * h[i]) & (bx[:, 0] <= bx[i, 0] + 0.5 * s) & (bx[:, 2] >= bx[i, 2] - 0.5 * s)
+        ok[i] = False
+        ok[list(drop)] = False
+        if not ok.any():
+            continue
+        j = int(np.flatnonzero(ok)[np.argmin(gap[ok])])
+        t = lines[j]
+        x0, y0, x1, y1 = t["box"]
+        u0, v0, u1, v1 = lines[i]["box"]
+        t["box"] = (min(x0, u0), min(y0, v0), max(x1, u1), max(y1, v1))
+        bx[j] = t["box"]
+        t["ccs"] = np.concatenate([t["ccs"], lines[i]["ccs"]])
+        t["pix"] = t["pix"] + lines[i]["pix"]
+        drop.add(int(i))
+    return [ln for k, ln in enumerate(lines) if k not in drop]
+
+
 def _is_speck(ln, labels, objs, s) -> bool:
-    """A "line" that is one solid blob about a character in size: a speck of dirt, not text.
+    """A "line" that is one solid blob: a speck of dirt about a character in size, or a larger
+    squat one inked all through (a punch hole, whole or cut by the page's edge; the sprocket
+    holes down fan-fold paper's tractor strips, 1.5-3 scales beside 10-point print, too small
+    or too ragged at its rim for :func:`_solid_blobs`, were each read as a line "0"), not text.
     A blob with a hole is a glyph: two digits run together in small bold type ("96", a page
-    number at 150 dpi) fill their box as much as a speck does."""
+    number at 150 dpi) fill their box as much as a speck does; a large glyph without one (a
+    bold heading's ``m``) leaves gaps inside the ellipse its box holds."""
     if len(ln["ccs"]) != 1 or ln["pix"]:
         return False
     x0, y0, x1, y1 = ln["box"]
-    if x1 - x0 > 1.5 * s or y1 - y0 > 1.5 * s:
+    w, h = x1 - x0, y1 - y0
+    big = w > 1.5 * s or h > 1.5 * s
+    if big and max(w, h) > 2.0 * min(w, h):
         return False
     c = int(ln["ccs"][0])
     blob = labels[objs[c - 1]] == c
     ink = np.count_nonzero(blob)
-    if ink <= 0.6 * (x1 - x0) * (y1 - y0):
+    if ink <= 0.6 * w * h:  # a disc fills 79% of its box, less once binarized at its rim
         return False
+    if big:  # inked all through: the middle of the ellipse within its box (a cut disc's too)
+        yy, xx = np.ogrid[0:blob.shape[0], 0:blob.shape[1]]
+        cy, cx = (blob.shape[0] - 1) / 2.0, (blob.shape[1] - 1) / 2.0
+        core = ((yy - cy) / (0.4 * blob.shape[0])) ** 2 + ((xx - cx) / (0.4 * blob.shape[1])) ** 2 <= 1.0
+        if np.count_nonzero(blob & core) < 0.97 * np.count_nonzero(core):
+            return False
     return np.count_nonzero(ndi.binary_fill_holes(blob)) == ink
 
 

@@ -61,6 +61,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "typographic": 0.0,  # share of lines whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "typewriter": 0.0,  # share of lines typed on a typewriter (Courier-like, each letter struck unevenly)
         "carbon": 0.0,  # share of typed lines that are carbon copies (blurred, light, smudged; needs typewriter)
+        "dotmatrix": 0.0,  # share of lines (not typed) printed on a dot-matrix printer (letters of pin dots)
         "min_height": 24,  # text size (font em) in px: 24-56 px is about 6-13 pt at 300 dpi
         "max_height": 56,
         "max_letter_spacing": 0.08,
@@ -89,6 +90,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "stamps": 0.0,  # share of pages with one or two rubber stamps (RECEIVED and a date, PAID, ...)
         "typewriter": 0.0,  # share of pages typed on a typewriter (Courier-like, each letter struck unevenly)
         "carbon": 0.0,  # share of typed pages that are carbon copies (blurred, light, smudged; needs typewriter)
+        "dotmatrix": 0.0,  # share of pages (not typed) printed on a dot-matrix printer, on fan-fold paper
         "ligatures": 0.0,  # share of pages whose text is set with fi/fl/ff/ffi/ffl ligatures; 0 as for symbols
         "typographic": 0.0,  # share of pages whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
@@ -260,6 +262,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["typewriter"] = _float(kind, "typewriter", p["typewriter"], 0.0, 1.0)
         p["carbon"] = _carbon(kind, p)
+        p["dotmatrix"] = _float(kind, "dotmatrix", p["dotmatrix"], 0.0, 1.0)
         p["min_height"] = _int(kind, "min_height", p["min_height"], 8, 512)
         p["max_height"] = _int(kind, "max_height", p["max_height"], 8, 512)
         _range(kind, "min_height", "max_height", p)
@@ -296,6 +299,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["stamps"] = _float(kind, "stamps", p["stamps"], 0.0, 1.0)
         p["typewriter"] = _float(kind, "typewriter", p["typewriter"], 0.0, 1.0)
         p["carbon"] = _carbon(kind, p)
+        p["dotmatrix"] = _float(kind, "dotmatrix", p["dotmatrix"], 0.0, 1.0)
         p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)
@@ -334,6 +338,12 @@ def make_generator(kind: str, params: Optional[dict] = None) -> Callable[[int, i
         from ocrcore.synth.typewriter import type_font
 
         type_font(gen.fonts, np.random.default_rng(0))  # no monospaced font: FontError now, not mid-shard
+    if kind != "captcha" and p["dotmatrix"] > 0:
+        import numpy as np
+
+        from ocrcore.synth.dotmatrix import dot_face
+
+        dot_face(gen.fonts, np.random.default_rng(0))
     return gen
 
 

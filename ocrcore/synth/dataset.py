@@ -61,11 +61,12 @@ class ShardResult:
 # what was drawn before they existed: a shard written without the key matches one asking for
 # that value, so a rerun after an upgrade resumes instead of refusing the old shards.
 NEUTRAL_ADDITIONS = {
-    "lines": {"symbols": 0.0, "cells": 0.0, "ligatures": 0.0, "typographic": 0.0, "typewriter": 0.0, "carbon": 0.0},
+    "lines": {"symbols": 0.0, "cells": 0.0, "ligatures": 0.0, "typographic": 0.0, "typewriter": 0.0, "carbon": 0.0,
+              "dotmatrix": 0.0},
     "pages": {"symbols": 0.0, "figures": 0.0, "underlines": 0.0, "tables": 0.0, "min_leading": 1.12,
               "max_leading": 1.45, "furniture": 0.0, "curl": 0.0,
               "show_through": 0.0, "ligatures": 0.0, "typographic": 0.0, "highlights": 0.0,
-              "annotations": 0.0, "stamps": 0.0, "typewriter": 0.0, "carbon": 0.0},
+              "annotations": 0.0, "stamps": 0.0, "typewriter": 0.0, "carbon": 0.0, "dotmatrix": 0.0},
 }
 
 

@@ -25,12 +25,16 @@ lighter or heavier, grained, spread, counters filled); from a stream of its own.
 share of the typed lines, 0 by default) makes that share carbon copies
 (:func:`.typewriter.carbon_copy`: strikes blurred and grainier, lighter ink, onionskin mottled and
 smudged; a blue or violet carbon drawn as its grey scan, lines being grey); a stream of its own.
+``dotmatrix`` (a share of the lines not typed, 0 by default) prints that share on a dot-matrix
+printer (:mod:`.dotmatrix`: each letter the dots of a 9- or 24-pin printer's bitmap font, at 10,
+12 or 17 characters an inch; a fifth in capitals; a green bar's edge may cross the line); a
+stream of its own.
 """
 from __future__ import annotations
 
 from PIL import Image
 
-from ocrcore.synth import typewriter
+from ocrcore.synth import dotmatrix, typewriter
 from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import map_boxes, random_degrade
@@ -61,9 +65,20 @@ class LinesGenerator(FontedGenerator):
         typed = typewriter.typed(wrng, p["typewriter"])
         if typed:
             info = typewriter.type_font(fonts, wrng)
+        # a dot-matrix line (one not typed), from a stream of its own; its dpi from its size and pitch
+        drng = sample_rng(seed, KIND + "-dotmatrix", index) if p["dotmatrix"] > 0 and not typed else None
+        printed = drng is not None and drng.random() < p["dotmatrix"]
+        if printed:
+            info = dotmatrix.dot_face(fonts, drng)
         font = load_font(info.path, size)
         if typed:
             machine = typewriter.machine(wrng, font)
+        printer = None
+        if printed:
+            pt = float(drng.choice([12.0, 10.0, 7.0], p=[0.45, 0.4, 0.15]))  # 10, 12 or 17 characters an inch
+            printer = dotmatrix.printer(drng, info, font, size * 72.0 / pt)
+            if drng.random() < 0.2 and all(c in p["charset"] for c in text.upper()):
+                text = text.upper()  # listings printed in capitals
         crng = sample_rng(seed, KIND + "-carbon", index) if machine is not None and p["carbon"] > 0 else None
         carbon = typewriter.carbon_copy(machine, crng, size) if crng is not None and crng.random() < p["carbon"] else None
         strength = float(p["degrade"])
@@ -80,16 +95,18 @@ class LinesGenerator(FontedGenerator):
         jitter = rng.normal(0.0, 0.012 * size, n_drawn) if p["max_letter_spacing"] > 0 else None
         extra = [tracking + (jitter[i] if jitter is not None else 0.0) for i in range(len(text))]
         space_extra = float(rng.uniform(-0.1, 0.6)) * font.getlength(" ")
-        if machine is not None:  # a fixed pitch: every letter and space one step
+        if machine is not None or printer is not None:  # a fixed pitch: every letter and space one step
             extra, space_extra, tracking = None, 0.0, 0.0
         steps = advances(font, drawn, extra, space_extra)
-        ligatures = bool(machine is None and p["ligatures"] > 0 and tracking <= LIGATURE_MAX_TRACKING * size
-                         and sample_rng(seed, KIND + "-ligatures", index).random() < p["ligatures"])
+        ligatures = bool(machine is None and printer is None and p["ligatures"] > 0
+                         and tracking <= LIGATURE_MAX_TRACKING * size and sample_rng(seed, KIND + "-ligatures", index).random() < p["ligatures"])
         placed = place(font, drawn, 0, 0, steps, ligatures=ligatures)
         for pl, ch in zip(placed, text):
             pl.ch = ch  # the label's character (drawn may be its typographic form)
         if machine is not None:
             typewriter.strike(machine, placed)
+        if printer is not None:
+            dotmatrix.dot_print(printer, placed)
 
         ascent, descent = font.getmetrics()
         boxes = [pl.box for pl in placed if pl.box is not None]
@@ -110,6 +127,8 @@ class LinesGenerator(FontedGenerator):
         if carbon is not None:
             ink = max(ink, carbon["ink"])
         img = Image.new("L", (width, height), paper)
+        form = (dotmatrix.continuous_form(img, drng, size * 72.0 / pt, holes=False) if printer is not None
+                else None)  # a green bar's edge may cross the line
         paste(img, placed, ink)
         if carbon is not None:  # a line's type is about a sixth of an inch: its dpi from its size
             carbon["smudges"] = typewriter.carbon_paper(img, crng, 6 * size)
@@ -132,6 +151,7 @@ class LinesGenerator(FontedGenerator):
             "typographic": typographic,
             "typewriter": machine.describe() if machine is not None else None,
             "carbon": carbon,
+            "dotmatrix": {**printer.describe(), "form": form} if printer is not None else None,
             "paper": paper,
             "ink": ink,
             "degrade": strength,

@@ -44,7 +44,12 @@ spread, counters filled; a stream of its own; ``meta["typewriter"]``); with ``ca
 share of typed pages is a carbon copy (:func:`.typewriter.carbon_copy`: the first, second or
 third sheet under the top one, its strikes blurred and grainier, its ink lighter, on onionskin
 mottled and smudged by the carbon, black, blue or violet (a colour page unless the scan was
-thresholded); a stream of its own; ``meta["carbon"]``). The page is drawn glyph by glyph at full
+thresholded); a stream of its own; ``meta["carbon"]``); with ``dotmatrix`` > 0, that share of
+the pages not typed is a dot-matrix printout (:mod:`.dotmatrix`: one column in a monospaced face
+at 10, 12 or 17 characters an inch, 6, 8 or 3 lines an inch, a fifth of them in capitals, each
+letter the dots of a 9- or 24-pin printer's bitmap font, a worn ribbon's fading edge and a broken
+pin's missing row of dots; on fan-fold paper, pale bars across it or sprocket holes down its
+edges; a stream of its own; ``meta["dotmatrix"]``). The page is drawn glyph by glyph at full
 resolution, the back page shown through if asked, curled if asked, rotated
 once by the skew angle about the page centre (white fill), then degraded like a scan.
 
@@ -69,7 +74,7 @@ from ocrcore.synth.base import Sample, sample_id, sample_rng
 from ocrcore.synth.corpus import get_corpus, random_text
 from ocrcore.synth.degrade import (compose, curl, highlight, identity_map, map_boxes, random_degrade, rotate,
                                    show_through)
-from ocrcore.synth import handwriting, stamps, typewriter
+from ocrcore.synth import dotmatrix, handwriting, stamps, typewriter
 from ocrcore.synth.figures import figure
 from ocrcore.synth.fonts import FontedGenerator, load_font
 from ocrcore.synth.render import Placed, advance, advances, paste, place
@@ -196,12 +201,27 @@ class PagesGenerator(FontedGenerator):
         crng = sample_rng(seed, KIND + "-carbon", index) if machine is not None and p["carbon"] > 0 else None
         carbon = (typewriter.carbon_copy(machine, crng, size)
                   if crng is not None and crng.random() < p["carbon"] else None)
+        # a dot-matrix printout (a page not typed), from a stream of its own: printer, pitch, spacing
+        drng = sample_rng(seed, KIND + "-dotmatrix", index) if p["dotmatrix"] > 0 and machine is None else None
+        printer, lpi, upper = None, 6.0, False
+        if drng is not None and drng.random() < p["dotmatrix"]:
+            body = dotmatrix.dot_face(fonts, drng)
+            cols, ligatures, typographic = 1, False, False
+            pt = float(drng.choice([12.0, 10.0, 7.0], p=[0.45, 0.4, 0.15]))  # 10, 12 or 17 characters an inch
+            size = max(6, int(round(pt * dpi / 72.0)))
+            font = load_font(body.path, size)
+            printer = dotmatrix.printer(drng, body, font, dpi)
+            lpi = (float(drng.choice([6.0, 8.0, 3.0], p=[0.6, 0.2, 0.2])) if printer.pins == 9  # lines an inch
+                   else float(drng.choice([6.0, 3.0], p=[0.75, 0.25])))  # 24 pins reach 0.133 inch: not 8
+            leading = dpi / lpi
+            upper = bool(drng.random() < 0.2)  # listings printed in capitals
+        fixed = machine is not None or printer is not None  # one face, one size, one pitch
         ml, mr = (v * dpi for v in rng.uniform(0.6, 1.1, 2))
         mt, mb = (v * dpi for v in rng.uniform(0.6, 1.0, 2))
         gutter = float(rng.uniform(0.25, 0.45)) * dpi
         text_w = W - ml - mr
         colw = (text_w - gutter * (cols - 1)) / cols
-        justify = bool(rng.random() < 0.6) and machine is None  # typewriters do not justify
+        justify = bool(rng.random() < 0.6) and not fixed  # typewriters and printers do not justify
         indent = size * float(rng.uniform(1.0, 3.0)) if rng.random() < 0.7 else 0.0
         para_gap = leading * float(rng.uniform(0.3, 1.0)) if (indent == 0 or rng.random() < 0.3) else 0.0
 
@@ -220,13 +240,15 @@ class PagesGenerator(FontedGenerator):
         if rng.random() < 0.6:
             heading = fonts.variant(body, "bold") or fonts.pick(rng, style="bold")
             hsize = max(size + 2, int(round(size * float(rng.uniform(1.3, 2.0)))))
-            if machine is not None:  # one face, one size: a typed heading is in capitals or not
+            if fixed:  # one face, one size: a typed or printed heading is in capitals or not
                 heading, hsize = body, size
             hfont = load_font(heading.path, hsize)
             htext = random_text(rng, 8, 45, charset, symbols=p["symbols"])
             if rng.random() < 0.5 and all(c in charset for c in htext.title()):
                 htext = htext.title()
             if machine is not None and wrng.random() < 0.5 and all(c in charset for c in htext.upper()):
+                htext = htext.upper()
+            if printer is not None and (upper or drng.random() < 0.5) and all(c in charset for c in htext.upper()):
                 htext = htext.upper()
             centered = bool(rng.random() < 0.5)
             for words in _wrap(hfont, htext, text_w, text_w)[:3]:
@@ -288,6 +310,8 @@ class PagesGenerator(FontedGenerator):
                         continue
                 if not pending:
                     ptext = random_text(rng, 80, 900, charset, symbols=p["symbols"])
+                    if upper and all(c in charset for c in ptext.upper()):
+                        ptext = ptext.upper()
                     wrapped = _wrap(font, ptext, colw, colw - indent)
                     pending = [(w, i == 0, i == len(wrapped) - 1) for i, w in enumerate(wrapped)]
                     if y > top and para_gap:
@@ -314,9 +338,12 @@ class PagesGenerator(FontedGenerator):
         if carbon is not None:
             ink = max(ink, carbon["ink"])
         img = Image.new("L", (W, H), paper)
+        form = dotmatrix.continuous_form(img, drng, dpi, lpi) if printer is not None else None
         for ln in lines:
             if machine is not None:
                 typewriter.strike(machine, ln.placed)
+            if printer is not None:
+                dotmatrix.dot_print(printer, ln.placed)
             paste(img, ln.placed, ink)
         figure_kinds = []
         for fx0, fy0, fx1, fy1 in fig_boxes:
@@ -403,6 +430,8 @@ class PagesGenerator(FontedGenerator):
             "stamps": stamped,
             "typewriter": machine.describe() if machine is not None else None,
             "carbon": carbon,
+            "dotmatrix": {**printer.describe(), "lines_per_inch": lpi, "capitals": upper, "form": form}
+            if printer is not None else None,
             "figures": [{"kind": k, "bbox": list(b)} for k, b in zip(figure_kinds, map_boxes(fig_boxes, pmap, img.size))],
             "tables": [{"rules": st, "bbox": list(b)} for st, b in zip(tab_styles, map_boxes(tab_boxes, pmap, img.size))],
             "furniture": ({"head": len(furn["head"]), "footnote_lines": len(furn["notes"]), "foot": len(furn["foot"])}
