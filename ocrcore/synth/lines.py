@@ -99,7 +99,8 @@ class LinesGenerator(FontedGenerator):
             extra, space_extra, tracking = None, 0.0, 0.0
         steps = advances(font, drawn, extra, space_extra)
         ligatures = bool(machine is None and printer is None and p["ligatures"] > 0
-                         and tracking <= LIGATURE_MAX_TRACKING * size and sample_rng(seed, KIND + "-ligatures", index).random() < p["ligatures"])
+                         and tracking <= LIGATURE_MAX_TRACKING * size
+                         and sample_rng(seed, KIND + "-ligatures", index).random() < p["ligatures"])
         placed = place(font, drawn, 0, 0, steps, ligatures=ligatures)
         for pl, ch in zip(placed, text):
             pl.ch = ch  # the label's character (drawn may be its typographic form)
