@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ocrcore.synth.fonts import FontError, FontInfo, FontSet, load_font
+from ocrcore.synth.fonts import FontInfo, FontSet, load_font
 from ocrcore.synth.render import Glyph, Placed
 
 # sans monospaced faces first: their hinted bitmaps at 9-10 px are what printer ROM fonts look like
@@ -106,12 +106,7 @@ class Printer:
 
 def dot_face(fonts: FontSet, rng: np.random.Generator) -> FontInfo:
     """A monospaced face for a printer's bitmaps (sans faces first), or FontError if none is there."""
-    regular = fonts.by_key.get(("mono", "regular"), [])
-    faces = [f for f in regular if _DOT_FACE.search(f.path) or _DOT_FACE.search(f.family.replace(" ", ""))]
-    pool = faces or regular
-    if not pool:
-        raise FontError("dot-matrix text needs a monospaced regular font: keep 'mono' in font_classes")
-    return pool[int(rng.integers(len(pool)))]
+    return fonts.mono_regular(rng, _DOT_FACE, "dot-matrix text")
 
 
 def printer(rng: np.random.Generator, face: FontInfo, font: ImageFont.FreeTypeFont, dpi: float) -> Printer:
@@ -196,8 +191,8 @@ def continuous_form(img: Image.Image, rng: np.random.Generator, dpi: float, line
                     holes: bool = True) -> dict:
     """Fan-fold paper under a printout, in place of ``img`` ("L"): in half the draws pale bars
     across the sheet every other half inch ("green bar", drawn as the grey a scan of the tint
-    gives), and in a third the tractor strips' sprocket holes (5/32 inch every half inch, half
-    an inch from each edge) showing the scanner's dark lid. Not text: the truth is unchanged.
+    gives), and in a third the tractor strips' sprocket holes (5/32 inch every half inch, a
+    quarter inch from each edge) showing the scanner's dark lid. Not text: the truth is unchanged.
     Drawn on the blank sheet, before the print. ``holes`` False: none (a line's crop). Returns
     what was drawn."""
     W, H = img.size

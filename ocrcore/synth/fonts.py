@@ -231,6 +231,17 @@ class FontSet:
         group = self.by_key[(cls, style)]
         return group[int(rng.integers(len(group)))]
 
+    def mono_regular(self, rng, prefer: "re.Pattern[str]", need: str, hint: str = "") -> FontInfo:
+        """A regular monospaced font, those whose file or family name matches ``prefer`` first
+        (a typewriter's or a printer's faces); FontError, saying what ``need`` s it (and
+        ``hint``), if there is none."""
+        regular = self.by_key.get(("mono", "regular"), [])
+        faces = [f for f in regular if prefer.search(f.path) or prefer.search(f.family.replace(" ", ""))]
+        pool = faces or regular
+        if not pool:
+            raise FontError(f"{need} needs a monospaced regular font: keep 'mono' in font_classes{hint}")
+        return pool[int(rng.integers(len(pool)))]
+
     def variant(self, base: FontInfo, style: str) -> Optional[FontInfo]:
         """The font of ``base``'s family in ``style`` (e.g. its bold), or None."""
         same = [f for f in self.by_key.get((base.font_class, style), []) if f.family == base.family]

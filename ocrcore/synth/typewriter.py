@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageFont
 from scipy import ndimage as ndi
 
-from ocrcore.synth.fonts import FontError, FontInfo, FontSet
+from ocrcore.synth.fonts import FontInfo, FontSet
 from ocrcore.synth.render import Glyph, Placed, glyph
 
 # typewriter faces first (Courier's clones); any monospaced regular font after them
@@ -148,13 +148,7 @@ def machine(rng: np.random.Generator, font: ImageFont.FreeTypeFont) -> Machine:
 
 def type_font(fonts: FontSet, rng: np.random.Generator) -> FontInfo:
     """A typewriter face from ``fonts`` (Courier's clones first), or FontError if none is monospaced."""
-    regular = fonts.by_key.get(("mono", "regular"), [])
-    faces = [f for f in regular if _TYPE_FACE.search(f.path) or _TYPE_FACE.search(f.family.replace(" ", ""))]
-    pool = faces or regular
-    if not pool:
-        raise FontError("typewritten text needs a monospaced regular font: keep 'mono' in font_classes "
-                        "(or add a Courier-like font)")
-    return pool[int(rng.integers(len(pool)))]
+    return fonts.mono_regular(rng, _TYPE_FACE, "typewritten text", " (or add a Courier-like font)")
 
 
 def strike(m: Machine, placed: Sequence[Placed]) -> None:
