@@ -22,6 +22,7 @@ from PIL import Image
 
 from ocrcore.containers import BBox, Char, Line, Page, Word, map_page_boxes, union_bbox
 from ocrcore.imageio import square_pixels, to_gray, unsquare
+from ocrcore.preprocess.dots import join_dots
 
 # Grey levels (1.0 = white paper) on the normalized line crop. A box holds every pixel darker than
 # BOX_INK, so it takes in most of a glyph's antialiased edge as a tight ink box does; cuts between
@@ -298,10 +299,15 @@ class PageRecognizer:
     ``min_line_confidence`` (pages only): lines read below it are left out, as not text
     (:data:`MIN_LINE_CONFIDENCE`; 0 keeps all); ``dropped_lines`` counts them over the pages read
     so far. A single line (a captcha, a line image) is always kept: it is the input.
+    ``join_dots`` (pages only): lines printed in separate pin dots (dot-matrix draft) are read
+    blurred so their dots merge into strokes (:mod:`ocrcore.preprocess.dots`; boxes still come
+    from the line as found); ``dotted_lines`` counts the crops read so.
     """
 
     def __init__(self, recognizer, *, single_line: bool = False, batch_size: int = 32, model_name: str = "",
-                 orient: bool = True, min_line_confidence: float = MIN_LINE_CONFIDENCE):
+                 orient: bool = True, min_line_confidence: float = MIN_LINE_CONFIDENCE, join_dots: bool = True):
+        self.join_dots = join_dots and not single_line
+        self.dotted_lines = 0
         self.min_line_confidence = check_min_line_confidence(min_line_confidence)
         self.dropped_lines = 0
         self.recognizer = recognizer
@@ -315,6 +321,10 @@ class PageRecognizer:
     def _read(self, images: list) -> list:
         if not images:
             return []
+        if self.join_dots:
+            joined = [join_dots(g) for g in images]
+            self.dotted_lines += sum(j is not g for j, g in zip(joined, images))
+            images = joined
         rec = self.recognizer
         read = lambda ims: rec.recognize_lines(ims, batch_size=self.batch_size, reframe=self._reframe)  # noqa: E731
         max_width, height = getattr(rec, "max_width", None), getattr(rec, "input_height", None)

@@ -544,6 +544,21 @@ def test_a_broken_print_pins_row_does_not_cut_lines_in_two():
     assert len(false) <= 6
 
 
+def test_dot_matrix_drafts_lines_are_not_cut_by_their_dots_scale():
+    """At 200 dpi a 9-pin draft's letters binarize to separate dots and small clusters of them,
+    and the text scale taken from those components (5 px against a 17-px line pitch at the work
+    resolution) cut lines into pieces: 65 lines for 59 on this page. A page whose ink is mostly
+    round dots evenly spaced takes its scale from the line pitch."""
+    from ocrcore.synth import generate
+
+    s = generate("pages", 77, 2, {"dpi": 200, "dotmatrix": 1.0})
+    assert s.meta["dotmatrix"]["pins"] == 9
+    lines = segment(binarize(s.image.convert("L")))
+    truth = [ln.bbox for ln in s.page.lines]
+    assert len(lines) == len(truth)
+    assert all(any(bbox_iou(t, ln.bbox) >= 0.5 for ln in lines) for t in truth)
+
+
 def test_no_lines_are_found_in_pictures():
     """Photographs and halftones on a page hold no text. Binarized they turn into dense blobs and
     fields of dots that once gave 37 false lines on these 4 pages (read as garbage downstream);
