@@ -887,9 +887,10 @@ def test_odd_images_are_read_as_pages_without_error():
 
 def test_only_dot_matrix_draft_is_taken_for_dots():
     """The crops read blurred are those whose letters are separate pin dots: most of a 9-pin
-    draft page's lines; none of plain print at 150 dpi broken into small pieces (these pages'
-    crops held up to 37% of their ink in small components) or of a typed carbon copy, whose
-    grain breaks strokes into ragged bits. A crop not dotted is passed on as it is."""
+    draft page's lines; none of plain print at 150 dpi, broken into small pieces (crops of plain
+    pages at 150-200 dpi hold up to a third of their ink in small round components), or of a
+    typed carbon copy, whose grain breaks strokes into ragged bits. A crop not dotted is passed
+    on as it is."""
     from ocrcore.preprocess.dots import is_dotted, join_dots
     from ocrcore.recognize import page_lines
 
