@@ -13,11 +13,11 @@ page gave 0.814.
 
 Thresholds, measured on crops cut by our page segmenter from synthetic pages (seed 77): of 958
 lines of plain print at 150-300 dpi and 127 of typed carbon copies, none passes all of the
-tests below; of 686 dot-matrix lines at 200 and 300 dpi, 424 do (the rest: 24-pin and bold
+tests below; of 686 dot-matrix lines at 200 and 300 dpi, 418 do (the rest: 24-pin and bold
 print, whose dots touch, and short lines with few dots). Typed carbon copies' grainy strokes
 break into many small pieces too, but ragged ones (median fill of their boxes 0.65, dots 0.80).
 The page reader uses this on the crops it cuts; line images are read as given (the models
-learnt them so, and 9 of 300 generated carbon-copy line images pass for dots).
+learnt them so, and 8 of 300 generated carbon-copy line images pass for dots).
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ from scipy import ndimage as ndi
 DOT_SIZE = 0.2  # a dot's box is at most this share of the crop's height (and at most 2:1)
 MIN_DOT_SHARE = 0.15  # share of the line's ink in dots
 MIN_DOT_DENSITY = 4.0  # dots per crop height of inked columns
-MAX_DOT_PITCH = 0.22  # median distance between neighbouring dots, as a share of the crop height
+MAX_DOT_PITCH = 0.18  # median distance between neighbouring dots, as a share of the crop height
+# (0.22 let heavily eroded plain print at 200 dpi pass, its specks 0.19-0.22 apart)
 MIN_DOT_FILL = 0.72  # median share of a dot's box that is ink (a disc fills 0.785 of its square)
 MIN_DOTS = 8
 # Gaussian blur, as a share of the crop's height. Measured with the page reader on 8 dot-matrix
