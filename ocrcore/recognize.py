@@ -22,7 +22,7 @@ from PIL import Image
 
 from ocrcore.containers import BBox, Char, Line, Page, Word, map_page_boxes, union_bbox
 from ocrcore.imageio import square_pixels, to_gray, unsquare
-from ocrcore.preprocess.dots import join_dots
+from ocrcore.preprocess import dots
 
 # Grey levels (1.0 = white paper) on the normalized line crop. A box holds every pixel darker than
 # BOX_INK, so it takes in most of a glyph's antialiased edge as a tight ink box does; cuts between
@@ -322,7 +322,7 @@ class PageRecognizer:
         if not images:
             return []
         if self.join_dots:
-            joined = [join_dots(g) for g in images]
+            joined = [dots.join_dots(g) for g in images]
             self.dotted_lines += sum(j is not g for j, g in zip(joined, images))
             images = joined
         rec = self.recognizer

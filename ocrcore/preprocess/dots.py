@@ -35,10 +35,10 @@ MAX_DOT_PITCH = 0.18  # median distance between neighbouring dots, as a share of
 MIN_DOT_FILL = 0.72  # median share of a dot's box that is ink (a disc fills 0.785 of its square)
 MIN_DOTS = 8
 # Gaussian blur, as a share of the crop's height. Measured with the page reader on 8 dot-matrix
-# pages at 300 and at 200 dpi (bench_layouts' seed; a first version of the tests): page CER 13.84% / 17.29% unblurred, 6.44% /
-# 14.62% at 0.03, 6.43% / 14.90% at 0.04, 7.96% / 16.70% at 0.05. A blur by the measured dot
-# pitch instead (0.35 of it) gave 6.47% at 300 dpi but 18.20% at 200, where neighbouring dots
-# merge and the pitch measured is too long.
+# pages at 300 and at 200 dpi (bench_layouts' seed; a first version of the tests): page CER
+# 13.84% / 17.29% unblurred, 6.44% / 14.62% at 0.03, 6.43% / 14.90% at 0.04, 7.96% / 16.70% at
+# 0.05. A blur by the measured dot pitch instead (0.35 of it) gave 6.47% at 300 dpi but 18.20% at
+# 200, where neighbouring dots merge and the pitch measured is too long.
 DOT_BLUR = 0.035
 
 

@@ -35,8 +35,8 @@ from scipy.spatial import ConvexHull, QhullError
 
 from ocrcore.containers import BBox
 from ocrcore.preprocess.binarize import BinarizeResult, _slice_padded, dilate3x3, to_gray_u8
-from ocrcore.preprocess.geometry import PageTransform
 from ocrcore.preprocess.dots import page_is_dotted
+from ocrcore.preprocess.geometry import PageTransform
 
 __all__ = ["LineCrop", "LineRegion", "segment", "single_line", "estimate_scale"]
 
@@ -277,8 +277,8 @@ def segment(
     s = _text_scale(ch, cw, pitch, scale, f, band)
     if not scale and pitch is not None and s < 0.8 * pitch / 2.5 and page_is_dotted(B, pitch * f):
         # Dot-matrix draft: a letter's dots, apart or in small clusters, are the components,
-        # and the scale they give (4.9 px against a pitch of 17 at 200 dpi) split each line into
-        # pieces (66 lines for 57). The pitch is the scale to take.
+        # and the scale they give (5 px against a 17-px pitch at the work resolution of a 200-dpi
+        # page) split lines into pieces (65 lines for 59). The pitch is the scale to take.
         s = pitch / 2.5
     if s < 2.0 and f > 1 and not scale:
         return _full_resolution(binarized, min_gutter, max_gutter, colsep_min_height, pad, masks)
