@@ -1424,14 +1424,18 @@ def _absorb_fragments(lines, s) -> list[dict]:
         d = np.where(dx <= 0.5 * s, dy, np.inf)
         j = int(np.argmin(d))
         if d[j] <= 0.5 * s:
-            t = lines[big[j]]
-            x0, y0, x1, y1 = t["box"]
-            u0, v0, u1, v1 = lines[i]["box"]
-            t["box"] = (min(x0, u0), min(y0, v0), max(x1, u1), max(y1, v1))
-            t["ccs"] = np.concatenate([t["ccs"], lines[i]["ccs"]])
-            t["pix"] = t["pix"] + lines[i]["pix"]
+            _fold_into(lines[big[j]], lines[i])
             drop.add(int(i))
     return [ln for k, ln in enumerate(lines) if k not in drop]
+
+
+def _fold_into(line: dict, piece: dict) -> None:
+    """Make ``piece`` (a line's dict) part of ``line``: its components, pixels and box."""
+    x0, y0, x1, y1 = line["box"]
+    u0, v0, u1, v1 = piece["box"]
+    line["box"] = (min(x0, u0), min(y0, v0), max(x1, u1), max(y1, v1))
+    line["ccs"] = np.concatenate([line["ccs"], piece["ccs"]])
+    line["pix"] = line["pix"] + piece["pix"]
 
 
 def _fold_slivers(lines, s, max_height: float = 0.7, max_gap: float = 0.35) -> list[dict]:
@@ -1458,13 +1462,8 @@ def _fold_slivers(lines, s, max_height: float = 0.7, max_gap: float = 0.35) -> l
         if not ok.any():
             continue
         j = int(np.flatnonzero(ok)[np.argmin(gap[ok])])
-        t = lines[j]
-        x0, y0, x1, y1 = t["box"]
-        u0, v0, u1, v1 = lines[i]["box"]
-        t["box"] = (min(x0, u0), min(y0, v0), max(x1, u1), max(y1, v1))
-        bx[j] = t["box"]
-        t["ccs"] = np.concatenate([t["ccs"], lines[i]["ccs"]])
-        t["pix"] = t["pix"] + lines[i]["pix"]
+        _fold_into(lines[j], lines[i])
+        bx[j] = lines[j]["box"]
         drop.add(int(i))
     return [ln for k, ln in enumerate(lines) if k not in drop]
 
