@@ -14,7 +14,9 @@ through the sheets above, grainier and lighter, on mottled onionskin smudged by 
 black, blue or violet); and printed on a dot-matrix printer (``dotmatrix``: each letter the
 dots of a 9- or 24-pin printer's bitmap font, at 10, 12 or 17 characters an inch, 6, 8 or 3
 lines an inch, a worn ribbon's fading edge, a broken pin's missing row; on fan-fold paper with
-pale bars or sprocket holes; the text differs from the plain page's). Each is read by the
+pale bars or sprocket holes; the text differs from the plain page's), and the same printouts
+at 8 lines an inch where the printer is a 9-pin one (``dotmatrix_lpi`` 8: its 9 rows of dots fill
+the whole line pitch, so descenders touch the capitals below). Each is read by the
 page recognizer (shipped model), by the same with segmentation as it was before these layouts
 were measured (``--before``: crops cut tight to the ink, no room for descenders; a leading
 minus sign left out; a table row read in the order of its glyphs' tops; a grid's rules left in
@@ -79,7 +81,8 @@ def cell_errors(cells, page) -> tuple[int, int]:
 
 VARIANTS = {"plain": {}, "tables": {"tables": 1.0}, "double-spaced": {"min_leading": 2.0, "max_leading": 2.4},
             "furniture": {"furniture": 1.0}, "typewritten": {"typewriter": 1.0},
-            "carbon copies": {"typewriter": 1.0, "carbon": 1.0}, "dot-matrix": {"dotmatrix": 1.0}}
+            "carbon copies": {"typewriter": 1.0, "carbon": 1.0}, "dot-matrix": {"dotmatrix": 1.0},
+            "dot-matrix 8 lpi": {"dotmatrix": 1.0, "dotmatrix_lpi": 8}}
 
 
 def segmentation_as_before(seg):

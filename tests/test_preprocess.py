@@ -559,6 +559,49 @@ def test_dot_matrix_drafts_lines_are_not_cut_by_their_dots_scale():
     assert all(any(bbox_iou(t, ln.bbox) >= 0.5 for ln in lines) for t in truth)
 
 
+def test_pieces_of_lines_stacked_one_above_the_other_are_not_merged():
+    """Two long pieces of neighbouring lines whose cores touch, and a small bit between them
+    that overlaps both cores: merging pieces pair by pair chained the two lines into one. Pieces
+    overlapping across more than 2 scales with cores a line pitch apart are never merged; pieces
+    side by side on one line still are."""
+    from ocrcore.preprocess.segment import _merge_pieces
+
+    def piece(box, core, c):
+        return {"box": box, "core": core, "ccs": np.array([c]), "pix": []}
+
+    s, pitch = 6.0, 19.0
+    upper = piece((0, 100, 600, 121), (102, 121), 1)
+    lower = piece((0, 118, 600, 139), (119, 139), 2)
+    bit = piece((300, 117, 304, 122), (117, 121), 3)
+    upper_right = piece((610, 101, 900, 121), (103, 121), 4)  # the same line, beyond a word gap
+    out = _merge_pieces([upper, lower, bit, upper_right], None, s, (300, 1000), pitch)
+    assert len(out) == 2
+    top, bottom = sorted(out, key=lambda ln: ln["box"][1])
+    assert sorted(top["ccs"].tolist())[:1] == [1] and 4 in top["ccs"].tolist()
+    assert bottom["ccs"].tolist() == [2]
+    assert top["box"][3] <= 122 and bottom["box"][1] >= 117
+
+
+def test_dot_matrix_at_8_lines_an_inch_keeps_its_lines_apart():
+    """A 9-pin printer at 8 lines an inch fills the whole line pitch with its 9 rows of dots, so
+    one line's descenders touch the next line's capitals and every line's core reaches its
+    neighbours'. Its pieces were merged across lines: 68 lines for 78 on this page, 10 boxes
+    holding two lines or more."""
+    from ocrcore.synth import generate
+
+    def covers(box, t):  # most of a true line's height, and half its width, inside the box
+        return (min(box[3], t[3]) - max(box[1], t[1]) >= 0.8 * (t[3] - t[1])
+                and min(box[2], t[2]) - max(box[0], t[0]) >= 0.5 * (t[2] - t[0]))
+
+    s = generate("pages", 77, 10, {"dpi": 300, "dotmatrix": 1.0})
+    assert s.meta["dotmatrix"]["lines_per_inch"] == 8.0
+    lines = segment(binarize(s.image.convert("L")))
+    truth = [ln.bbox for ln in s.page.lines]
+    assert len(truth) - 3 <= len(lines) <= len(truth) + 2
+    assert sum(any(bbox_iou(t, ln.bbox) >= 0.5 for ln in lines) for t in truth) >= len(truth) - 3
+    assert sum(sum(covers(ln.bbox, t) for t in truth) >= 2 for ln in lines) <= 4
+
+
 def test_no_lines_are_found_in_pictures():
     """Photographs and halftones on a page hold no text. Binarized they turn into dense blobs and
     fields of dots that once gave 37 false lines on these 4 pages (read as garbage downstream);

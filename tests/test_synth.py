@@ -573,6 +573,26 @@ def test_dot_matrix_printouts_print_letters_as_dots_and_keep_the_truth():
     assert skipped.meta["dotmatrix"] is None and skipped.image == generate("pages", 77, 3, {**base, "dpi": 100}).image
 
 
+def test_dot_matrix_line_spacing_can_be_asked_for():
+    """``dotmatrix_lpi`` sets the printouts' lines an inch (the benchmark's 8 lines an inch,
+    where a 9-pin printer's rows fill the whole pitch): drawn after the usual draw, so the printer,
+    the text and the paper stay as drawn; 8 only where the printer's letters fit (9 pins); values
+    other than 0, 3, 6, 8 are refused."""
+    base = {"dpi": 100, "degrade": 0.0, "dotmatrix": 1.0}
+    drawn = generate("pages", 77, 3, base)
+    assert drawn.meta["dotmatrix"]["lines_per_inch"] == 6.0
+    assert generate("pages", 77, 3, {**base, "dotmatrix_lpi": 0}).image == drawn.image
+    eight = generate("pages", 77, 3, {**base, "dotmatrix_lpi": 8})
+    d8 = eight.meta["dotmatrix"]
+    assert d8["lines_per_inch"] == 8.0 and d8["pins"] == 9 and d8["face"] == drawn.meta["dotmatrix"]["face"]
+    assert eight.meta["leading_px"] == 100 / 8 and eight.text.split()[:5] == drawn.text.split()[:5]
+    wide = generate("pages", 77, 8, {**base, "dotmatrix_lpi": 8}).meta["dotmatrix"]  # a 24-pin printer
+    assert wide["pins"] == 24 and wide["lines_per_inch"] == 6.0  # keeps its drawn spacing
+    assert generate("pages", 77, 8, {**base, "dotmatrix_lpi": 3}).meta["dotmatrix"]["lines_per_inch"] == 3.0
+    with pytest.raises(ValueError, match="dotmatrix_lpi"):
+        make_generator("pages", {"dotmatrix": 1.0, "dotmatrix_lpi": 7})
+
+
 def test_shards_written_before_a_neutral_parameter_existed_still_match():
     """A shard stored before ``underlines`` (or ``figures``, or page ``symbols``) existed holds the
     very samples the neutral value draws, so a rerun after an upgrade resumes instead of

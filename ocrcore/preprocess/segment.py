@@ -374,11 +374,11 @@ def segment(
     seeds, nseeds, hb = _line_seeds(text, s, colsep)
     if nseeds == 0:
         return []
-    assign, splits, seeds = _assign_components(labels, n, objs, seeds, hb, kind, bb, s)
+    assign, splits, seeds = _assign_components(labels, n, objs, seeds, hb, kind, bb, s, pitch=pitch)
     lines = _build_lines(assign, splits, kind, bb, s, seeds)
     if not lines:
         return []
-    lines = _merge_pieces(lines, colsep, s, b.shape)
+    lines = _merge_pieces(lines, colsep, s, b.shape, pitch)
     lines = [ln for ln in lines if not _is_speck(ln, labels, objs, s)]
     lines = _absorb_fragments(lines, s)
     lines = _fold_slivers(lines, s)
@@ -1206,6 +1206,8 @@ def _line_seeds(text, s, colsep):
     return lab, k, hb
 
 
+STACKED_SEEDS = 0.8  # line pitches between the centres of two seeds that are never joined
+STACKED_PIECES = 0.6  # ... between the cores of two pieces that are never merged (both overlapping)
 BRIDGE_TALL = 1.6  # a seed this many times the median seed's height may be two lines' seeds joined
 BRIDGE_SHARE = 0.2  # ... by rows holding at most this share of its widest row's cells
 
@@ -1240,7 +1242,7 @@ def _cut_bridges(lab: np.ndarray, k: int) -> tuple[np.ndarray, int]:
     return ndi.label(lab > 0)
 
 
-def _assign_components(labels, n, objs, seeds, hb, kind, bb, s, merge_seeds=True):
+def _assign_components(labels, n, objs, seeds, hb, kind, bb, s, merge_seeds=True, pitch=None):
     """Seed number per text component (0 = none), and pixel splits of components joining lines.
 
     A component goes to the seed it overlaps most, else to the nearest seed straight above or
@@ -1249,7 +1251,7 @@ def _assign_components(labels, n, objs, seeds, hb, kind, bb, s, merge_seeds=True
     would. Small marks are left out here and attached to finished lines (:func:`_attach_small`),
     so that a speck beside a line cannot stretch it along the seed's smeared ends.
     Returns ``(assign, splits, seeds)``, ``splits`` = {component: (ys, xs, seed per pixel)},
-    ``seeds`` possibly with seeds of one line joined.
+    ``seeds`` possibly with seeds of one line joined (never two a ``pitch`` apart).
     """
     h, w = labels.shape
     hs, wbs = seeds.shape
@@ -1307,6 +1309,18 @@ def _assign_components(labels, n, objs, seeds, hb, kind, bb, s, merge_seeds=True
                     ra, rb_ = rows[a_ - 1], rows[b_ - 1]
                     vgap = np.maximum(ra[:, 0], rb_[:, 0]) - np.minimum(ra[:, 1], rb_[:, 1])
                     join &= vgap < 0.5 * s
+                    if pitch:
+                        # ... nor seeds of two lines stacked a pitch apart, sharing the glyphs that
+                        # touch across them (8 lines an inch of 9-pin print: each descender meets
+                        # the capitals below); seeds inside one line lie closer (a broken pin's
+                        # slivers 0.5 of a pitch apart there).
+                        cols = np.array([(o[1].start, o[1].stop) if o is not None else (0, 0) for o in so]) * hb
+                        ca, cb_ = cols[a_ - 1], cols[b_ - 1]
+                        over = np.minimum(ca[:, 1], cb_[:, 1]) - np.maximum(ca[:, 0], cb_[:, 0])
+                        dist = np.abs((ra[:, 0] + ra[:, 1]) - (rb_[:, 0] + rb_[:, 1])) / 2.0
+                        short = np.maximum(ra[:, 1] - ra[:, 0], rb_[:, 1] - rb_[:, 0]) <= pitch  # not a photo's blobs
+                        band = pc >= 0.8 * np.minimum(per_seed[a_], per_seed[b_])  # one inside the other's glyphs
+                        join &= ~((over >= 2 * s) & (dist >= STACKED_SEEDS * pitch) & short & ~band)
                 if join.any():
                     parent = np.arange(ns + 1)
 
@@ -1630,8 +1644,9 @@ def _nearest_line(lb: np.ndarray, lc: np.ndarray, b: np.ndarray, s: float, reach
 MARGIN_GAP = 0.25  # text scales beyond the furthest that long lines reach where a margin begins
 
 
-def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
-    """Merge pieces of one line: same band of rows, small horizontal gap, no separator between."""
+def _merge_pieces(lines, colsep, s, shape, pitch: Optional[float] = None) -> list[dict]:
+    """Merge pieces of one line: same band of rows, small horizontal gap, no separator between,
+    and no two pieces in one line that lie one above the other (``pitch``: the line pitch)."""
     if len(lines) < 2:
         return lines
     bx = np.array([ln["box"] for ln in lines], dtype=np.int64)
@@ -1669,6 +1684,28 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
     margin = np.zeros(len(lines), bool)
     if wide.sum() >= 5:
         margin = (x0 > x1[wide].max() + MARGIN_GAP * s) | (x1 < x0[wide].min() - MARGIN_GAP * s)
+    # Pieces stacked one above the other (overlapping across more than 2 scales, their cores a
+    # good part of a line pitch apart) are never one line, whatever lies between them: lines set
+    # so close that each one's core reaches the next (8 lines an inch of 9-pin print) were
+    # chained together through pairs of pieces and small bits between the lines. Pieces of large
+    # type (boxes half again as tall as most) are left out, and so are two pieces that together
+    # span less than 1.5 pitches (a heading cut into an upper and a lower band of pieces).
+    lp = float(pitch) if pitch else 2.5 * s
+    mid = (c0 + c1) / 2.0
+    bw = x1 - x0
+    tall_box = bh >= 1.5 * np.median(bh[bw >= 2 * s]) if (bw >= 2 * s).any() else np.zeros(len(lines), bool)
+    checked = (bw >= 2 * s) & ~tall_box
+    members = {i: [i] for i in np.flatnonzero(checked).tolist()}
+
+    def stacked(ra, rb) -> bool:
+        a, b = members.get(ra), members.get(rb)
+        if not a or not b:
+            return False
+        a, b = np.asarray(a)[:, None], np.asarray(b)[None, :]
+        over = np.minimum(x1[a], x1[b]) - np.maximum(x0[a], x0[b])
+        span = np.maximum(y1[a], y1[b]) - np.minimum(y0[a], y0[b])
+        return bool(((over >= 2 * s) & (np.abs(mid[a] - mid[b]) >= STACKED_PIECES * lp) & (span >= 1.5 * lp)).any())
+
     for i, j, g in zip(pi.tolist(), pj.tolist(), gap.tolist()):
         if margin[i] != margin[j]:
             continue
@@ -1680,7 +1717,11 @@ def _merge_pieces(lines, colsep, s, shape) -> list[dict]:
                     continue
         ri, rj = find(i), find(j)
         if ri != rj:
+            if stacked(ri, rj):
+                continue
             parent[rj] = ri
+            if rj in members:
+                members.setdefault(ri, []).extend(members.pop(rj))
     groups: dict[int, list[int]] = {}
     for i in range(len(lines)):
         groups.setdefault(find(i), []).append(i)

@@ -91,6 +91,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "typewriter": 0.0,  # share of pages typed on a typewriter (Courier-like, each letter struck unevenly)
         "carbon": 0.0,  # share of typed pages that are carbon copies (blurred, light, smudged; needs typewriter)
         "dotmatrix": 0.0,  # share of pages (not typed) printed on a dot-matrix printer, on fan-fold paper
+        "dotmatrix_lpi": 0,  # lines an inch of those printouts: 0 drawn (6, 8 or 3), else 3, 6 or 8 (8: 9-pin only)
         "ligatures": 0.0,  # share of pages whose text is set with fi/fl/ff/ffi/ffl ligatures; 0 as for symbols
         "typographic": 0.0,  # share of pages whose quotes and dashes are drawn curly / long as print has them; 0 as above
         "min_leading": 1.12,  # line pitch of the body text in units of its type size (2+ = double-spaced)
@@ -125,6 +126,13 @@ def _int(kind: str, name: str, v: Any, lo: int, hi: int) -> int:
         what = "too small" if v < lo else "too large"
         raise ValueError(f"{kind}: {name}={v} is {what}; allowed range is [{lo}, {hi}]")
     return v
+
+
+def _lpi(kind: str, v: Any) -> int:
+    """``dotmatrix_lpi``: 0 (drawn) or the lines an inch a printer spaces at, 3, 6 or 8."""
+    if isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v) in (0.0, 3.0, 6.0, 8.0):
+        return int(v)
+    raise ValueError(f"{kind}: dotmatrix_lpi must be 0 (drawn), 3, 6 or 8 lines an inch, got {v!r}")
 
 
 def _carbon(kind: str, p: dict) -> float:
@@ -300,6 +308,7 @@ def validate_params(kind: str, params: Optional[dict] = None) -> dict:
         p["typewriter"] = _float(kind, "typewriter", p["typewriter"], 0.0, 1.0)
         p["carbon"] = _carbon(kind, p)
         p["dotmatrix"] = _float(kind, "dotmatrix", p["dotmatrix"], 0.0, 1.0)
+        p["dotmatrix_lpi"] = _lpi(kind, p["dotmatrix_lpi"])
         p["ligatures"] = _float(kind, "ligatures", p["ligatures"], 0.0, 1.0)
         p["typographic"] = _float(kind, "typographic", p["typographic"], 0.0, 1.0)
         p["min_leading"] = _float(kind, "min_leading", p["min_leading"], 1.0, 4.0)

@@ -66,7 +66,8 @@ NEUTRAL_ADDITIONS = {
     "pages": {"symbols": 0.0, "figures": 0.0, "underlines": 0.0, "tables": 0.0, "min_leading": 1.12,
               "max_leading": 1.45, "furniture": 0.0, "curl": 0.0,
               "show_through": 0.0, "ligatures": 0.0, "typographic": 0.0, "highlights": 0.0,
-              "annotations": 0.0, "stamps": 0.0, "typewriter": 0.0, "carbon": 0.0, "dotmatrix": 0.0},
+              "annotations": 0.0, "stamps": 0.0, "typewriter": 0.0, "carbon": 0.0, "dotmatrix": 0.0,
+              "dotmatrix_lpi": 0},
 }
 
 

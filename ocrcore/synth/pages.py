@@ -213,6 +213,8 @@ class PagesGenerator(FontedGenerator):
             printer = dotmatrix.printer(drng, body, font, dpi)
             lpi = (float(drng.choice([6.0, 8.0, 3.0], p=[0.6, 0.2, 0.2])) if printer.pins == 9  # lines an inch
                    else float(drng.choice([6.0, 3.0], p=[0.75, 0.25])))  # 24 pins reach 0.133 inch: not 8
+            if p["dotmatrix_lpi"] and (printer.pins == 9 or p["dotmatrix_lpi"] != 8):
+                lpi = float(p["dotmatrix_lpi"])  # asked for (after the draw, so the rest is drawn as before)
             leading = dpi / lpi
             upper = bool(drng.random() < 0.2)  # listings printed in capitals
         fixed = machine is not None or printer is not None  # one face, one size, one pitch
