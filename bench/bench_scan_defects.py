@@ -11,7 +11,8 @@ scanned open: the page and page 100 + i of the seed, the truth both texts, left 
 curled at the spine (the same page drawn with the generator's ``curl``: a book's page bending
 into its binding on the left or right, lines bending away from the page's middle height by up
 to ``--curl`` of the page height within 30% of the width from the spine, the paper darkening
-into the fold; its own true boxes); grey with the back page showing through (the generator's
+into the fold; its own true boxes); the same curled hard (``--curl-hard``, 10% of the height
+by default: lines near the spine rise 3-4 line heights at up to 45 degrees); grey with the back page showing through (the generator's
 ``show_through``: another page mirrored and blurred, darkening the paper by up to
 ``--show-through`` where its ink lies, as on thin paper); a fax in standard mode (the page's
 rows halved, thresholded as we threshold, a group 4 TIFF tagged ``dpi`` x ``dpi / 2``: pixels
@@ -40,7 +41,8 @@ CER/WER, lines found against true lines, and the mean IoU of character and word 
 truth where the geometry is the page's own or known (not for the turned page or the spread).
 
     python bench/bench_scan_defects.py [--pages 8] [--dpi 300] [--specks 0.005] [--salt-pepper 0.04]
-                                       [--turn 7] [--curl 0.03] [--show-through 0.4] [--highlights 0.05]
+                                       [--turn 7] [--curl 0.03] [--curl-hard 0.1] [--show-through 0.4]
+                                       [--highlights 0.05]
                                        [--annotations 1.0] [--stamps 1.0]
                                        [--only NAME]
                                        [--no-tesseract] [--no-before] [--model M] [--compare-model M2]
@@ -142,6 +144,7 @@ def variants(sample, index: int, args, wanted) -> dict[str, tuple]:
                                                                 float(sample.meta["skew_deg"]), dpi), None),
         "grey, two facing pages": spread,
         "grey, curled at the spine": lambda: redrawn({"curl": args.curl}),
+        "grey, curled hard at the spine": lambda: redrawn({"curl": args.curl_hard}),
         f"grey, back page showing through {100 * args.show_through:g}%":
             lambda: redrawn({"show_through": args.show_through}),
         "bilevel fax, standard mode": faxed,
@@ -183,13 +186,14 @@ class Before:
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
                       B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-                      T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks, S.MARGIN_GAP)
+                      R.estimate_curl, T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks,
+                      S.MARGIN_GAP)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = B.IMPULSE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
         R.spread_split = lambda image: None  # one page per image
         R.reversed_bars = lambda image: []  # no bars looked for
-        R.estimate_warp = lambda *a, **k: None  # no page flattened
+        R.estimate_warp = R.estimate_curl = lambda *a, **k: None  # no page flattened
         T.SHADED_SHARE = T.SOFT_SHARE = float("inf")  # no page shows through
         REC.square_pixels = lambda image, **k: (image, 1.0, 1.0)  # pixels taken as square
         R.page_grey = P.to_gray_image  # colour pages read as luminance, marks and stamps and all
@@ -200,7 +204,8 @@ class Before:
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
          B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-         T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks, S.MARGIN_GAP) = self.saved
+         R.estimate_curl, T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks,
+         S.MARGIN_GAP) = self.saved
 
 
 def main() -> None:
@@ -211,6 +216,8 @@ def main() -> None:
     ap.add_argument("--salt-pepper", type=float, default=0.04, help="share of a grey page's pixels turned black or white")
     ap.add_argument("--turn", type=float, default=7.0, help="degrees the turned variant is rotated by")
     ap.add_argument("--curl", type=float, default=0.03, help="how far the curled page's lines bend, as a share of its height")
+    ap.add_argument("--curl-hard", type=float, default=0.1,
+                    help="the same for the page curled hard (0.1: as far as the generator goes)")
     ap.add_argument("--show-through", type=float, default=0.4,
                     help="how far the back page darkens the paper where its ink lies (0..0.8)")
     ap.add_argument("--highlights", type=float, default=0.05,
