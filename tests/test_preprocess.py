@@ -1165,16 +1165,14 @@ def test_a_single_line_keeps_its_dots():
     assert not np.array_equal(binarize(dotted).binary, a)  # a page would lose them
 
 
-def _bend_of(image, modelled: bool = False):
-    """The warp :func:`estimate_warp` finds on an image, from the page analysis's measures (or,
-    ``modelled``, the one :func:`estimate_curl` finds alone, at the bend it needs to)."""
-    from ocrcore.preprocess.dewarp import CURL_MIN_BEND, estimate_curl, estimate_warp
+def _bend_of(image):
+    """The warp :func:`estimate_warp` finds on an image, from the page analysis's measures."""
+    from ocrcore.preprocess.dewarp import estimate_warp
     from ocrcore.preprocess.pages import analyse_page
 
     layout = analyse_page(image, measure=True)
     m = layout.measures
-    args = (m["text"], m["scale"], m["factor"], layout.binarized.transform.size)
-    return estimate_curl(*args, min_bend=CURL_MIN_BEND) if modelled else estimate_warp(*args, columns=m["columns"])
+    return estimate_warp(m["text"], m["scale"], m["factor"], layout.binarized.transform.size, columns=m["columns"])
 
 
 def test_straight_pages_are_not_flattened():
@@ -1185,8 +1183,7 @@ def test_straight_pages_are_not_flattened():
     for params, seed, i in (({"dpi": 200, "columns": 2}, 5, 0), ({"dpi": 150, "tables": 1.0}, 9, 1),
                             ({"dpi": 150, "degrade": 1.0}, 5, 3), ({"dpi": 200, "figures": 1.0}, 31, 1),
                             ({"dpi": 100}, 3, 1)):
-        image = generate("pages", seed, i, params).image
-        assert _bend_of(image) is None and _bend_of(image, modelled=True) is None, (params, i)
+        assert _bend_of(generate("pages", seed, i, params).image) is None, (params, i)
 
 
 def test_flattening_reads_each_column_as_map_coordinates_does():
@@ -1324,7 +1321,6 @@ def test_a_page_flattened_by_mistake_keeps_its_lines(monkeypatch):
     page = Image.fromarray(np.clip(front * (1 - 0.45 * (255 - back) / 255), 0, 255).astype(np.uint8))
     got = scan.analyse_scan(page)
     monkeypatch.setattr(scan, "estimate_warp", lambda *a, **k: None)
-    monkeypatch.setattr(scan, "estimate_curl", lambda *a, **k: None)
     unflattened = scan.analyse_scan(page)
     assert len(got.lines) >= 0.85 * len(unflattened.lines), (len(got.lines), len(unflattened.lines))
 

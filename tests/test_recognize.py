@@ -565,7 +565,6 @@ def test_a_curled_page_is_flattened_and_read(monkeypatch):
     assert flat.parts[0].flattened is not None
     _, got = _read_scored(reader, s)
     monkeypatch.setattr(scan, "estimate_warp", lambda *a, **k: None)
-    monkeypatch.setattr(scan, "estimate_curl", lambda *a, **k: None)
     _, before = _read_scored(reader, s)
     assert got.cer <= 0.005 and before.cer >= 3 * got.cer + 0.005, (got.cer, before.cer)
     assert np.mean(got.word_ious) >= 0.88 and np.mean(got.char_ious) >= 0.75
@@ -594,23 +593,23 @@ def test_a_page_curled_hard_is_flattened_in_passes(monkeypatch):
 
 def test_a_page_curled_as_far_as_the_generator_goes_is_read(monkeypatch):
     """Curled by 10% of its height (200 dpi), a page's lines near the spine rise 3-4 line heights
-    at up to 45 degrees. Followed line by line they were left bent (seed 85 page 1: 44 of 50
-    lines); set solid in small type, no line could be followed and the page was not flattened
-    at all (seed 86 page 4: 30 of 54 lines). The bend modelled from the lines' slopes
-    (:func:`~ocrcore.preprocess.dewarp.estimate_curl`) flattens both."""
+    at up to 45 degrees. Followed line by line they were left bent: 44 of 50 lines found and
+    11% CER (seed 85 page 1), 21 of 32 and 36% (seed 86 page 3). Flattened first by the bend
+    modelled from the lines' slopes (:func:`~ocrcore.preprocess.dewarp.estimate_curl`), they
+    read at 0.07% and 0.32%."""
     from ocrcore.model.predict import Recognizer
     from ocrcore.preprocess import scan
 
     reader = PageRecognizer(Recognizer.load("shipped-fast", num_threads=1))
-    for seed, index, most in ((85, 1, 0.01), (86, 4, 0.06)):
+    for seed, index in ((85, 1), (86, 3)):
         s = generate("pages", seed, index, {"dpi": 200, "curl": 0.1})
         page, got = _read_scored(reader, s)
         with monkeypatch.context() as m:
             m.setattr(scan, "estimate_curl", lambda *a, **k: None)
             old, before = _read_scored(reader, s)
-        assert len(s.page.lines) - 1 <= len(page.lines) <= len(s.page.lines), (seed, len(page.lines))
-        assert len(old.lines) < 0.9 * len(s.page.lines), (seed, len(old.lines))
-        assert got.cer <= most and before.cer >= 0.1, (seed, got.cer, before.cer)
+        assert len(page.lines) == len(s.page.lines) and len(old.lines) < 0.9 * len(s.page.lines), (
+            seed, len(page.lines), len(old.lines))
+        assert got.cer <= 0.01 and before.cer >= 0.1, (seed, got.cer, before.cer)
         assert np.mean(got.word_ious) >= 0.8
 
 

@@ -10,6 +10,11 @@ A page whose lines bend less than :data:`MIN_BEND` line heights is left alone (`
 :class:`VerticalWarp` makes the flat page, ``flat(x, y) = page(x, y + d(x, y))``, and maps boxes
 found on it back onto the page.
 
+Where a page curls hard, lines rise several line heights over a few words near the spine and
+cannot be followed there; :func:`estimate_curl` models the bend instead, from the slopes the
+text's texture shows (each column's slope changing linearly down the page), and the lines
+followed on the page it flattens take out what is left.
+
 Leptonica's dewarping (textline centres fitted one by one, a disparity model built from them)
 does the same job; this keeps to the vertical disparity, which is what bends lines.
 """
@@ -33,13 +38,6 @@ MIN_BEND = 0.4
 MIN_BENT_CELLS = 3
 SMEAR = 3.0  # text scales a stroke is smeared sideways, across letter and word spaces
 WORK_SCALE = 4.0  # text scale, in pixels, of the reduced image the bends are measured on
-# :func:`estimate_curl` alone finds a page bent when 3 rows of its model rise and fall by
-# CURL_MIN_BEND line heights or more over text, less one tilt of the whole page. On 42 flat
-# synthetic pages of 14 layouts at 100-300 dpi (pictures, tables, two columns, typed, dot-matrix,
-# pen marks, stamps, the back page showing through) none reached 0.5; the same pages curled by
-# 10%: 37 at 1.0 or more, and 2 of the 3 that line following missed. Without the tilt taken
-# out, a fax read with its pixels twice as tall as wide was "bent" by a line height.
-CURL_MIN_BEND = 1.0
 CURL_SCALE = 3.0  # text scale, in pixels, of the image :func:`estimate_curl` reads slopes on
 
 
@@ -211,8 +209,7 @@ def estimate_warp(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
     return VerticalWarp(grid=(disp * factor).astype(np.float64), cell=(cx * g * factor, cy * factor), size=(W, H))
 
 
-def estimate_curl(text: np.ndarray, scale: float, factor: int, size: tuple[int, int], *,
-                  min_bend: float = 0.0) -> Optional[VerticalWarp]:
+def estimate_curl(text: np.ndarray, scale: float, factor: int, size: tuple[int, int]) -> Optional[VerticalWarp]:
     """How a page curls, modelled: each column's lines sheared by a slope that changes linearly
     down the page (``slope(x, y) = p(x) + q(x) y``), as a page bending into a spine bends its
     lines away from (or towards) one height. ``None`` when the page holds too little text.
@@ -278,24 +275,6 @@ def estimate_curl(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
             k2 = p[j + step] + q[j + step] * (y + step * k1) / hb
             y = y + step * 0.5 * (k1 + k2)
             ys[:, j + step] = y
-    if min_bend > 0:
-        # the bend along each flat row, over the columns where it crosses text: rows bent by
-        # ``min_bend`` line heights (about 2 text scales) or more, at least 3 of them
-        inked = ndi.map_coordinates(t, [ys - 0.5, np.broadcast_to(np.arange(wb, dtype=np.float64), ys.shape)],
-                                    order=1, mode="constant", cval=0.0, prefilter=False) > 0.2 * float(t.max())
-        rows = inked.sum(axis=1) >= 8
-        if not rows.any():
-            return None
-        # less one tilt of the whole page (what deskewing left; a tilt is no bend): the least
-        # squares slope of each row's displacement about its own mean, over all rows
-        dd, on = (ys - y0[:, None])[rows], inked[rows]
-        xc = np.where(on, np.arange(wb, dtype=np.float64)[None, :], 0.0)
-        xc = np.where(on, xc - xc.sum(axis=1, keepdims=True) / on.sum(axis=1, keepdims=True), 0.0)
-        tilt = float((xc * dd).sum() / max((xc * xc).sum(), 1e-12))
-        dd = np.where(on, dd - tilt * np.arange(wb, dtype=np.float64)[None, :], np.nan)
-        spread = np.nanmax(dd, axis=1) - np.nanmin(dd, axis=1)
-        if int((spread >= min_bend * 2.0 * s).sum()) < 3:
-            return None
     d = (ys - y0[:, None]) * (g * factor)
     return VerticalWarp(grid=d.astype(np.float64), cell=(float(g * factor), cy * g * factor), size=(W, H))
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from ocrcore.containers import BBox, bbox_iou
 from ocrcore.preprocess.binarize import BinarizeResult
-from ocrcore.preprocess.dewarp import CURL_MIN_BEND, VerticalWarp, estimate_curl, estimate_warp
+from ocrcore.preprocess.dewarp import VerticalWarp, estimate_curl, estimate_warp
 from ocrcore.preprocess.marks import page_grey
 from ocrcore.preprocess.pageparts import bar_layout, reversed_bars, reversed_image, spread_split
 from ocrcore.preprocess.pages import PageLayout, analyse_page
@@ -181,13 +181,11 @@ def _flattened(part: PagePart, binarize_params: Optional[dict], segment_params: 
         return part
     args = (text, m["scale"], m["factor"], first.transform.size)
     warp = estimate_warp(*args, columns=m.pop("columns"))
-    # Lines followed one by one fall short where a page curls hard (:func:`estimate_curl`): the
-    # page is flattened first by the bend its lines' slopes model, and what is left is followed.
-    # The model alone finds pages whose lines are too close to follow (small type set solid,
-    # curled hard: no line followed), when its lines bend by a line height or more.
-    warp = estimate_curl(*args, min_bend=0.0 if warp is not None else CURL_MIN_BEND) or warp
     if warp is None:
         return part
+    # Lines followed one by one fall short where a page curls hard (:func:`estimate_curl`): the
+    # page is flattened first by the bend its lines' slopes model, and what is left is followed.
+    warp = estimate_curl(*args) or warp
     # The page as given (grey, dark text on light), deskewed, then flattened, is analysed afresh.
     # Flattening the first analysis's normalized grey instead lost all but 5 of 104 lines on a
     # page with its back showing through at 45% (read bent by the back page's text; 47 lines
