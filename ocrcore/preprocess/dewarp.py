@@ -218,13 +218,13 @@ def estimate_curl(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
     near the spine, rising 3-4 line pitches over a few words), its strokes smeared sideways run
     into the next line's, it measures nothing there, and the bend it holds from the last text
     measured leaves lines 2-3 pitches askew (6 pages curled by 10% of their height, 300 dpi: up to
-    3.5 line heights left after three passes). Here the slope is read from the texture: letters
+    3.5 line heights left after three analyses). Here the slope is read from the texture: letters
     smeared a little along their line and blurred into bands, the bands' shear is ``-Jxy / Jyy``
     of the structure tensor (exact for a vertical shear, whatever the glyphs), fitted column by
     column over the whole height, so each column's estimate rests on every line in it. The
     displacement is the slope integrated along each line from the column where lines are
-    flattest. Steep bends read a little shallow; :func:`estimate_warp` measures what is left on
-    the flattened page (the same 6 pages: at most 0.5 line heights left after two passes)."""
+    flattest. Steep bends read a little shallow (0.86-1.19 line heights left on the same pages);
+    :func:`estimate_warp` measures what is left on the flattened page (0.27-0.51 left)."""
     W, H = size
     g = max(1, int(scale / CURL_SCALE + 0.5))
     s = scale / g
