@@ -12,9 +12,10 @@ curled at the spine (the same page drawn with the generator's ``curl``: a book's
 into its binding on the left or right, lines bending away from the page's middle height by up
 to ``--curl`` of the page height within 30% of the width from the spine, the paper darkening
 into the fold; its own true boxes); the same curled hard (``--curl-hard``, 10% of the height
-by default: lines near the spine rise 3-4 line heights at up to 45 degrees); grey with the back page showing through (the generator's
-``show_through``: another page mirrored and blurred, darkening the paper by up to
-``--show-through`` where its ink lies, as on thin paper); a fax in standard mode (the page's
+by default: lines near the spine rise 3-4 line heights at up to 45 degrees); grey with the back
+page showing through (the generator's ``show_through``: another page mirrored and blurred,
+darkening the paper by up to ``--show-through`` where its ink lies, as on thin paper); a fax in
+standard mode (the page's
 rows halved, thresholded as we threshold, a group 4 TIFF tagged ``dpi`` x ``dpi / 2``: pixels
 twice as tall as wide; its truth's boxes halved in height too); a colour scan of the page with
 ``--highlights`` of its body words starting a run marked with a highlighter (the generator's
