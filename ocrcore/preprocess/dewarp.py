@@ -282,7 +282,7 @@ def estimate_curl(text: np.ndarray, scale: float, factor: int, size: tuple[int, 
 def _block_mean(b: np.ndarray, g: int) -> np.ndarray:
     """Mean of a bool image over ``g`` x ``g`` blocks (float32; Pillow's ``reduce``, partial
     last blocks averaged over what they hold)."""
-    img = Image.fromarray(b.astype(np.uint8) * np.uint8(255))
+    img = Image.fromarray(b.view(np.uint8) * np.uint8(255))
     return np.asarray(img.reduce(g) if g > 1 else img, np.float32) / np.float32(255.0)
 
 

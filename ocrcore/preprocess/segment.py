@@ -1305,7 +1305,9 @@ def _assign_components(labels, n, objs, seeds, hb, kind, bb, s, merge_seeds=True
                     # ... and only seeds touching each other: the x-height bands of neighbouring
                     # lines whose glyphs touch are a descender-plus-ascender height apart.
                     so = ndi.find_objects(seeds)
-                    rows = np.array([(o[0].start, o[0].stop) if o is not None else (0, 0) for o in so])
+                    ext = np.array([(o[0].start, o[0].stop, o[1].start, o[1].stop) if o is not None else (0, 0, 0, 0)
+                                    for o in so])
+                    rows, cols = ext[:, :2], ext[:, 2:] * hb
                     ra, rb_ = rows[a_ - 1], rows[b_ - 1]
                     vgap = np.maximum(ra[:, 0], rb_[:, 0]) - np.minimum(ra[:, 1], rb_[:, 1])
                     join &= vgap < 0.5 * s
@@ -1314,7 +1316,6 @@ def _assign_components(labels, n, objs, seeds, hb, kind, bb, s, merge_seeds=True
                         # touch across them (8 lines an inch of 9-pin print: each descender meets
                         # the capitals below); seeds inside one line lie closer (a broken pin's
                         # slivers 0.5 of a pitch apart there).
-                        cols = np.array([(o[1].start, o[1].stop) if o is not None else (0, 0) for o in so]) * hb
                         ca, cb_ = cols[a_ - 1], cols[b_ - 1]
                         over = np.minimum(ca[:, 1], cb_[:, 1]) - np.maximum(ca[:, 0], cb_[:, 0])
                         dist = np.abs((ra[:, 0] + ra[:, 1]) - (rb_[:, 0] + rb_[:, 1])) / 2.0
@@ -1692,9 +1693,9 @@ def _merge_pieces(lines, colsep, s, shape, pitch: Optional[float] = None) -> lis
     # span less than 1.5 pitches (a heading cut into an upper and a lower band of pieces).
     lp = float(pitch) if pitch else 2.5 * s
     mid = (c0 + c1) / 2.0
-    bw = x1 - x0
-    tall_box = bh >= 1.5 * np.median(bh[bw >= 2 * s]) if (bw >= 2 * s).any() else np.zeros(len(lines), bool)
-    checked = (bw >= 2 * s) & ~tall_box
+    piece = (x1 - x0) >= 2 * s
+    tall_box = bh >= 1.5 * np.median(bh[piece]) if piece.any() else np.zeros(len(lines), bool)
+    checked = piece & ~tall_box
     members = {i: [i] for i in np.flatnonzero(checked).tolist()}
 
     def stacked(ra, rb) -> bool:
