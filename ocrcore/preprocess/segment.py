@@ -1813,10 +1813,16 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         # to bottom, a crossing line read by height, interleaved with the next column's lines.
         near_sep = (seps[None, :, 0] <= yc[:, None] + 4 * s) & (seps[None, :, 1] >= yc[:, None] - 4 * s)
         span = ((x0[:, None] < seps[None, :, 2] - s) & (x1[:, None] > seps[None, :, 2] + s) & near_sep).any(axis=1)
+        beside = (seps[None, :, 0] <= yc[:, None] + s) & (seps[None, :, 1] >= yc[:, None] - s)
+        # ... unless another gutter beside it bounds it: then it is a line of one column, over the
+        # gutter of a table set in that column. Read by height, the lines over a table in the
+        # left column were read between the right column's lines, and the right column's lines
+        # above them before them (a page read at 26% CER, every line found).
+        bound = beside & ((x1[:, None] <= seps[None, :, 2] + 0.5 * s) | (x0[:, None] >= seps[None, :, 2] - 0.5 * s))
+        span &= ~bound.any(axis=1)
         # A line on the row of one that crosses a gutter (the page number beside a running head
         # that runs over the gutter) is no column's line either.
         span |= _same_row(span, core, x0, x1)
-        beside = (seps[None, :, 0] <= yc[:, None] + s) & (seps[None, :, 1] >= yc[:, None] - s)
         left = seps[None, :, 2] < x0[:, None] + 0.5 * s
         for i in range(n):
             xs = np.sort(seps[beside[i] & left[i], 2])
