@@ -1483,7 +1483,12 @@ def test_text_in_a_field_of_noise_dots_is_read_without_the_dots():
 @pytest.mark.parametrize("seed,index,dpi,params", [(15, 7, 200, {"degrade": 1.0}), (103, 6, 200, {}), (107, 8, 200, {}),
                                                     (142, 4, 300, {}),
                                                     (163, 10, 300, {"furniture": 1.0, "tables": 0.5, "figures": 0.5}),
-                                                    (167, 6, 300, {"furniture": 1.0, "tables": 1.0, "figures": 0.5})])
+                                                    (167, 6, 300, {"furniture": 1.0, "tables": 1.0, "figures": 0.5}),
+                                                    (242, 11, 300, {"columns": 2, "furniture": 0.7, "tables": 0.5,
+                                                                    "figures": 0.5, "underlines": 0.03,
+                                                                    "annotations": 0.2, "stamps": 0.2,
+                                                                    "highlights": 0.05}),
+                                                    (92, 3, 300, {"figures": 1.0, "columns": 2})])
 def test_two_columns_are_read_one_after_the_other(seed, index, dpi, params):
     """Two pages whose columns were read interleaved, line by line across the gutter.
     Seed 15 page 7 (200 dpi, degraded): word gaps lining up over a few lines of several short
@@ -1506,7 +1511,11 @@ def test_two_columns_are_read_one_after_the_other(seed, index, dpi, params):
     each side is now measured on the rows with text on that side. Seed 167 page 6 (300 dpi): a
     photo at the top of the right column stopped the gutter (no text beside it), and the three
     lines under the photo, too few for a gutter of their own, ran into the left column's (38%);
-    a gutter now carries on beside pictures, and from each of its pieces."""
+    a gutter now carries on beside pictures, and from each of its pieces. Seed 242 page 11 (300
+    dpi, ragged right): the right column holds one line, a photo and five lines; those lines
+    alone were too few for a gutter, and each ran into the left column's line beside it (21%);
+    a picture now counts as what stands beside a gap, so photo and lines make one gutter. Seed
+    92 page 3: the same under a photo (72 pairs of lines out of order)."""
     from ocrcore.pagescore import truth_page
     from ocrcore.preprocess.scan import analyse_scan
     from ocrcore.synth import generate

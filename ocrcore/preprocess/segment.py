@@ -957,8 +957,12 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     blank = ndi.maximum_filter1d(blank, minh, axis=0).view(bool)
     if not blank.any():
         return None
-    # Text within max_gutter to the left and to the right, rows smeared over about two lines.
-    tv = ndi.maximum_filter1d(tc.view(np.uint8), _odd(3 * sc), axis=0).astype(np.int32)
+    # Text within max_gutter to the left and to the right, rows smeared over about two lines. A
+    # picture counts as what stands beside a gap (lines are still needed at the gap's right edge,
+    # below): a column's few lines under a photo set in it, with the photo, make a gutter tall
+    # enough; alone they did not, and each ran into the line of the column beside it.
+    pc = _reduce_any(pictures, cf) if pictures is not None and pictures.any() else None
+    tv = ndi.maximum_filter1d((tc if pc is None else tc | pc).view(np.uint8), _odd(3 * sc), axis=0).astype(np.int32)
     D = max(2, int(round(max_gutter * sc)))
     cs = np.zeros((hc, wc + 1), np.int32)
     np.cumsum(tv, axis=1, out=cs[:, 1:])
@@ -1060,7 +1064,7 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     # line up with the gutter below it) are not part of the separator, and neither is what
     # reaches sideways beyond the gutter's usual edges (a blank band above the columns, between
     # a heading and their first lines, would otherwise cut those lines into words).
-    beside = tc if pictures is None or not pictures.any() else tc | _reduce_any(pictures, cf)
+    beside = tc if pc is None else tc | pc
     for g in accepted:
         objs_g = [(p[0], p[7]) for p in g]
         # gap per row: the candidate's width plus what the gw-wide blank test took off its sides
