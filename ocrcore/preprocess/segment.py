@@ -939,8 +939,8 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
     (scale units) with text within ``max_gutter`` on both sides, whose right-hand lines start at
     one x (``align_min`` of at least ``min_lines`` lines), between columns at least
     ``min_column`` wide. ``pitch``: line pitch (work pixels) if known. ``pictures``: pixels of
-    pictures, which a gutter, once found, may run beside (:func:`_extend_gutter`). Bool mask at
-    work resolution or None.
+    pictures, which stand beside a gap as text does, and which a gutter, once found, may run
+    beside (:func:`_extend_gutter`). Bool mask at work resolution or None.
     """
     h, w = ink.shape
     cf = max(1, int(s // 4))
@@ -1774,7 +1774,8 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     left of a column gutter and v right of it, and no third line overlapping both horizontally
     lies between them in height.
     Lines crossing a column gutter (headings, full-width paragraphs), and lines on their row, are
-    read strictly by height against every other line (on one row from left to right); a running
+    read strictly by height against every other line (not those another gutter bounds: lines of
+    one column over a table's gutter) (on one row from left to right); a running
     head over the columns is read across before them (:func:`_head_row`). So columns are read
     left to right, a column that ends early does not pull the rest of its neighbour after it,
     and a full-width heading comes before the columns below it. Ties go to the higher, then the
