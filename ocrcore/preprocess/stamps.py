@@ -95,7 +95,9 @@ def stamp_regions(rgb: np.ndarray, paper: np.ndarray | None = None,
     columns (slices of the page) and the mask within them whose coloured ink is the stamp's.
     ``paper``: the paper's level per channel, measured when not given. ``skip``:
     blocks (a mask and its block size) a group lies in for the most part at its peril: a
-    highlighter's marks, whose dye over black type would pass for a stamp's ink crossing it.
+    highlighter's marks, whose dye over black type would pass for a stamp's ink crossing it. Such
+    a group's ink outside those blocks is grouped again, on its own: a stamp pressed beside marked
+    words was one group with their dye, and was kept.
 
     Coloured ink is grouped by blocks (pieces a block or two apart, as a stamp's letters are);
     a group is a stamp when it crosses black type (printed colour lies beside black type, never
@@ -114,10 +116,18 @@ def stamp_regions(rgb: np.ndarray, paper: np.ndarray | None = None,
         up = np.repeat(np.repeat(near, max(1, k // STEP), axis=0), max(1, k // STEP), axis=1)[:h, :w]
         marked[:up.shape[0], :up.shape[1]] = up
     out = []
-    for sl, member in _groups(ink):
+    todo = [(sl, member, True) for sl, member in _groups(ink)]
+    while todo:
+        sl, member, whole = todo.pop()
         mine = ink[sl] & member
         n = int(mine.sum())
-        if n < 20 or int((mine & marked[sl]).sum()) >= SKIP_SHARE * n:
+        if n < 20:
+            continue
+        if int((mine & marked[sl]).sum()) >= SKIP_SHARE * n:
+            if whole:  # the marks' dye, or a stamp joined to it: what lies outside the marks, alone
+                todo.extend(((slice(sl[0].start + a.start, sl[0].start + a.stop),
+                              slice(sl[1].start + b.start, sl[1].start + b.stop)), m, False)
+                            for (a, b), m in _groups(mine & ~marked[sl]))
             continue
         dark = _type(small[sl], paper)  # type (and type under the stamp's ink)
         crossed = int((dark & ndi.binary_dilation(mine)).sum())
