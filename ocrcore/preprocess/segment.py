@@ -1774,9 +1774,9 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     left of a column gutter and v right of it, and no third line overlapping both horizontally
     lies between them in height.
     Lines crossing a column gutter (headings, full-width paragraphs), and lines on their row, are
-    read strictly by height against every other line (not those another gutter bounds: lines of
-    one column over a table's gutter) (on one row from left to right); a running
-    head over the columns is read across before them (:func:`_head_row`). So columns are read
+    read strictly by height against every other line, on one row from left to right (a line
+    another gutter bounds is its column's: a table's gutter within a column); a running head
+    over the columns is read across before them (:func:`_head_row`). So columns are read
     left to right, a column that ends early does not pull the rest of its neighbour after it,
     and a full-width heading comes before the columns below it. Ties go to the higher, then the
     left line, except that a line ready to be read on the same row further left goes first
