@@ -10,7 +10,8 @@ ink's blue) while printed black ink is dark in every channel, also where it lies
 stamp's ink, so what is the stamp's and what is type is told pixel by pixel. Not every coloured
 letter is a stamp's (a red heading, blue type): coloured ink is taken out where it crosses black
 type (printed colour lies beside black type, never over it) or closes a frame round words (a
-ring, a rectangle or an oval 6 mm across or more on A4, round a hole holding ink).
+ring, a rectangle or an oval 6 mm across or more on A4, round a hole holding ink, or with the
+stamp's own bold words pressed against it, round pockets of paper among them).
 
 On a grey page pad ink is a grey between the paper and type's black, in strokes wider than
 type's grey edges: such strokes are taken out inside a frame of that grey, and without one
@@ -36,6 +37,7 @@ FRAME_HOLE = 1.0  # ... holding one hole at least this many times the ring's own
 RING_FILL = 0.35  # ... covering at most this share of its box
 HOLE_INK = 0.08  # ... with at least this share of ink in it (a stamp's words: 0.16-0.31; specks of
 # noise in a large letter's counter less)
+WALL_POCKET = 0.15  # a frame its words touch: its largest pocket of paper this share of its area at least
 SKIP_SHARE = 0.5  # a group with this share of its ink in blocks to skip is no stamp
 TYPE_GREY, TYPE_LIGHT = 0.1, 0.7  # light type: grey, and darker than this share of the paper
 GROUP = 4  # coloured ink within about GROUP x STEP pixels is one group (a stamp's letters and frame)
@@ -102,13 +104,13 @@ def stamp_regions(rgb: np.ndarray, paper: np.ndarray | None = None,
     Coloured ink is grouped by blocks (pieces a block or two apart, as a stamp's letters are);
     a group is a stamp when it crosses black type (printed colour lies beside black type, never
     over it) or closes a frame round a hole holding ink (a rectangle or an oval round the
-    stamp's words)."""
+    stamp's words), or, no larger than a stamp, round its own words pressed against the frame."""
     small = rgb[::STEP, ::STEP]
     paper = _paper(rgb) if paper is None else paper
-    ink = _coloured(small, paper, INK_CHROMA)
-    if int(ink.sum()) < 50:
+    raw = _coloured(small, paper, INK_CHROMA)
+    if int(raw.sum()) < 50:
         return []
-    ink = ndi.binary_closing(ink, np.ones((3, 3), bool), iterations=2) | ink  # patchy ink joined
+    ink = ndi.binary_closing(raw, np.ones((3, 3), bool), iterations=2) | raw  # patchy ink joined
     h, w = ink.shape
     marked = np.zeros_like(ink)
     if skip is not None:
@@ -136,6 +138,8 @@ def stamp_regions(rgb: np.ndarray, paper: np.ndarray | None = None,
             if not _frame_sized(sl, rgb.shape):
                 continue
             filled = _framed(mine, dark, ink[sl] & ~mine)
+            if filled is None and _stamp_sized(sl, rgb.shape):
+                filled = _walled(mine, raw[sl] & mine, dark, ink[sl] & ~mine)
             if filled is None:
                 continue  # no frame round words (a coloured heading's letters, a highlighter's band)
             region = filled | member
@@ -169,6 +173,39 @@ def _frame_sized(sl: tuple[slice, slice], shape: tuple) -> bool:
     return sides[0] >= FRAME_MIN[0] * short and sides[1] >= FRAME_MIN[1] * short
 
 
+def _stamp_sized(sl: tuple[slice, slice], shape: tuple) -> bool:
+    """Whether a box on every STEP-th pixel is no larger than a stamp on a page of ``shape``."""
+    return max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) <= STAMP_SIZE * min(shape[:2]) / STEP
+
+
+def _walled(ring: np.ndarray, raw: np.ndarray, dark: np.ndarray, other: np.ndarray) -> np.ndarray | None:
+    """The ring and all it encloses when it is a stamp's frame whose words touch it (bold capitals
+    pressed close to the frame; at 200 dpi the closing joins them to it and to each other, and
+    :func:`_framed` finds no hole): what lies deeper in the filled ring than its strokes are wide
+    is its inside, at least FRAME_HOLE times the ring's raw ink (``raw``) and holding HOLE_INK of
+    coloured ink (the ring's own: its words; a reader's pen circling printed words makes a ring
+    holding type, and lifting it left its edges by the letters), and the largest pocket of paper it closes
+    in is WALL_POCKET of its area at least (stamps measured 0.37-0.56; the largest counter of a
+    coloured paragraph joined into one group 0.003-0.007); else None. A large letter O's counter
+    holds nothing; a coloured heading's letters, filled, are no deeper than their strokes."""
+    n = int(raw.sum())
+    if n == 0 or n > RING_FILL * raw.size:
+        return None
+    filled = ndi.binary_fill_holes(ring | dark)
+    stroke = 2.0 * float(np.percentile(ndi.distance_transform_edt(raw)[raw], 90))
+    inside = ndi.distance_transform_edt(np.pad(filled, 1))[1:-1, 1:-1] > stroke + 2
+    if int(inside.sum()) < FRAME_HOLE * n:
+        return None
+    # the paper it closes in: one pocket at least between the words and the frame (a coloured
+    # paragraph joined by the closing closes in only its letters' counters, each a speck)
+    joined = ndi.binary_closing(raw, np.ones((3, 3), bool)) | raw
+    pockets, m = ndi.label(ndi.binary_fill_holes(joined | dark) & ~joined & ~dark)
+    if m == 0 or int(np.bincount(pockets.ravel())[1:].max()) < WALL_POCKET * int(filled.sum()):
+        return None
+    held = inside & (raw | other)  # its own words (a pen's loop round printed words is no stamp)
+    return filled if int(held.sum()) >= HOLE_INK * int(inside.sum()) else None
+
+
 def _full(sl: tuple[slice, slice], region: np.ndarray, shape: tuple) -> tuple[slice, slice, np.ndarray]:
     """A region found on every STEP-th pixel, as rows and columns of the page and its mask there."""
     rows = slice(sl[0].start * STEP, min(shape[0], sl[0].stop * STEP))
@@ -179,7 +216,8 @@ def _full(sl: tuple[slice, slice], region: np.ndarray, shape: tuple) -> tuple[sl
 
 def _framed(ring: np.ndarray, dark: np.ndarray, other: np.ndarray) -> np.ndarray | None:
     """The ring and all it encloses when it is a stamp's frame: closed round one hole at least
-    FRAME_HOLE times its own area that holds ink (``other``: what is not the ring); else None.
+    FRAME_HOLE times its own area that holds ink (``other``: what is not the ring, and the ring's
+    own pieces lying loose in the hole); else None.
     Black type crossing the frame breaks it, not the ring: the type's pixels (``dark``) close it."""
     n = int(ring.sum())
     if n > RING_FILL * ring.size:
@@ -193,7 +231,9 @@ def _framed(ring: np.ndarray, dark: np.ndarray, other: np.ndarray) -> np.ndarray
         return None
     hole = ndi.binary_fill_holes(inside == 1 + int(np.argmax(sizes)))
     within = ndi.binary_dilation(hole, iterations=2) & filled
-    held = within & (dark | other) & ~ring
+    # what the hole holds: type, other ink, and the ring's own ink lying in it apart from the frame
+    # (a stamp's bold words, grouped with a frame they nearly touch)
+    held = (within & (dark | other) & ~ring) | (hole & ring)
     return filled if int(held.sum()) >= HOLE_INK * int(within.sum()) else None
 
 
