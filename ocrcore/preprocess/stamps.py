@@ -40,7 +40,7 @@ FRAME_HOLE = 1.0  # ... holding one hole at least this many times the ring's own
 RING_FILL = 0.35  # ... covering at most this share of its box
 HOLE_INK = 0.08  # ... with at least this share of ink in it (a stamp's words: 0.16-0.31; specks of
 # noise in a large letter's counter less)
-WALL_POCKET = 0.15  # a frame its words touch: its largest pocket of paper this share of its area at least
+WALL_POCKET = 0.15  # a frame its words touch: its largest pocket of paper, this share of its area
 TURN_LONG, TURN_MIN = 6.0, 8.0  # a frameless stamp: a row this many times longer than wide, turned
 # this many degrees from the type at least
 TURN_TYPE = 0.002  # ... on a page with this share of black type at least (to measure the type's skew by)
@@ -226,10 +226,11 @@ def _walled(ring: np.ndarray, raw: np.ndarray, dark: np.ndarray, other: np.ndarr
     :func:`_framed` finds no hole): what lies deeper in the filled ring than its strokes are wide
     is its inside, at least FRAME_HOLE times the ring's raw ink (``raw``) and holding HOLE_INK of
     coloured ink (the ring's own: its words; a reader's pen circling printed words makes a ring
-    holding type, and lifting it left its edges by the letters), and the largest pocket of paper it closes
-    in is WALL_POCKET of its area at least (stamps measured 0.37-0.56; the largest counter of a
-    coloured paragraph joined into one group 0.003-0.007); else None. A large letter O's counter
-    holds nothing; a coloured heading's letters, filled, are no deeper than their strokes."""
+    holding type, and lifting it left its edges by the letters), and the largest pocket of paper
+    it closes in is WALL_POCKET of its area at least (stamps measured 0.37-0.56; the largest
+    counter of a coloured paragraph joined into one group 0.003-0.007); else None. A large
+    letter O's counter holds nothing; a coloured heading's letters, filled, are no deeper than
+    their strokes."""
     n = int(raw.sum())
     if n == 0 or n > RING_FILL * raw.size:
         return None
