@@ -6,8 +6,8 @@ Works on the deskewed ink image of :func:`~ocrcore.preprocess.binarize.binarize`
 1. connected components; the text scale is the median square root of character box areas;
 2. components are classed as text, small marks (dots, noise), rules (long and thin) and
    non-text blobs (pictures, frames); only text makes line seeds; long thin horizontal strokes
-   (underlines, strike-through) are taken out of the ink first where they touch text, and
-   painted white in every line crop;
+   (underlines, strike-through), table grids and rules broken into dashes are taken out of the
+   ink first where they touch text, and painted white in every line crop;
 3. column separators: tall vertical strips of whitespace with text on both sides (text edges),
    plus vertical rules;
 4. line seeds: between a top edge (density rising downwards) and the next bottom edge of the
@@ -31,6 +31,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError
 
 from ocrcore.containers import BBox
@@ -322,6 +324,12 @@ def segment(
     grid, grid_v = _frame_strokes(labels, objs, bb, ch, cw, s, pictures)
     if grid is not None:  # table grids and boxes: their strokes are rules, their verticals separators
         under = grid if under is None else under | grid
+    solid = np.concatenate(([False], kind == 2))[labels]  # whole rules, for a broken one's ends
+    dashed, dashed_v = _dashed_rules(labels, bb, ch, cw, kind, s, solid if under is None else solid | under)
+    if dashed is not None:  # rules broken into dashes: rules too, their verticals separators
+        under = dashed if under is None else under | dashed
+        if dashed_v is not None:
+            grid_v = dashed_v if grid_v is None else grid_v | dashed_v
     if under is not None and (grid is not None or (kind[labels[under] - 1] <= 1).any()):
         # Underlines (and strike-through, form lines) touching text: glyphs joined to a long
         # stroke made one component as wide as the phrase, so the stroke goes, and the
@@ -452,8 +460,12 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
         area = int(own.sum())
         if area > max_fill * float(ch[i]) * float(cw[i]):
             continue
-        h = ndi.binary_opening(own, structure=np.ones((1, lh), bool)) if cw[i] >= lh else np.zeros_like(own)
-        v = ndi.binary_opening(own, structure=np.ones((lv, 1), bool)) if ch[i] >= lv else np.zeros_like(own)
+        # runs through the rules' steps: a thin rule on a skewed page, deskewed, steps a pixel
+        # row every so often (a 1.6-degree grid: 68% of its ink in runs, 0.7 needed)
+        h = (ndi.binary_opening(_thicken(own, 0), structure=np.ones((1, lh), bool)) & own
+             if cw[i] >= lh else np.zeros_like(own))
+        v = (ndi.binary_opening(_thicken(own, 1), structure=np.ones((lv, 1), bool)) & own
+             if ch[i] >= lv else np.zeros_like(own))
         strokes = h | v
         if strokes.sum() < min_share * area or not v.any() or not h.any():
             continue
@@ -469,6 +481,173 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
     if grid is None or not grid.any():
         return None, None
     return grid, vert
+
+
+def _thicken(mask: np.ndarray, axis: int) -> np.ndarray:
+    """``mask`` grown by a pixel each way along ``axis`` (0: up and down)."""
+    out = mask.copy()
+    if axis == 0:
+        out[1:] |= mask[:-1]
+        out[:-1] |= mask[1:]
+    else:
+        out[:, 1:] |= mask[:, :-1]
+        out[:, :-1] |= mask[:, 1:]
+    return out
+
+
+DASH_GAP = 1.5  # the widest break, in text scales, between two pieces of one broken rule
+DASH_FILL = 0.5  # the least share of a broken rule's length its pieces cover
+DASH_PIECES = 3  # ... and the fewest pieces it breaks into
+DASH_LONG = 10.0  # the shortest broken horizontal rule, in text scales
+DASH_TOUCH = 0.5  # the most of its length with other ink within half a scale above or below
+
+
+def _dashed_rules(labels, bb, ch, cw, kind, s, rules: Optional[np.ndarray]
+                  ) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """Pixels of rules broken into dashes, and of the vertical ones among them; (None, None)
+    when there are none.
+
+    A thin rule on a skewed page steps from one pixel row to the next every so often, and where
+    it steps its ink is spread over two rows at half strength: erosion or a light scan breaks it
+    there, so deskewed and binarized it is a row of dashes at a regular period (every 42 px at
+    1.4 degrees). Each dash is short enough to pass for a glyph: a table's broken rules were
+    read as lines of ``-`` and ``|``, and its broken verticals joined the cells of a row.
+
+    A horizontal one: at least ``DASH_PIECES`` thin dashes in one row of pixels (give or take
+    the rule's thickness), each a text scale long or more and three times as long as it is
+    thick, with breaks of at most ``DASH_GAP`` scales (or the shorter dash's length), covering
+    ``DASH_FILL`` of a length of ``DASH_LONG`` scales or more, with paper along it: other ink
+    within half a scale of it over at most ``DASH_TOUCH`` of its length. Where a vertical rule
+    (or a descender through a broken underline) crosses it, the crossing is one piece shaped
+    like a ``+`` or a ``T`` (no more ink than two strokes as long as its sides); crossings join
+    a row but are not its dashes, a row has at most half as many crossings as dashes, and only
+    a crossing's arms along the row are taken (:func:`_cross_arms`). Thin type broken apart is
+    what these tests turn down: the serifs and bars of a light monospace heading lie in a row
+    too, shorter, beside the rest of their letters, the letters between them like crossings.
+
+    A vertical one: the same standing up, its pieces the upright dashes and the crossings of
+    the horizontal rules found (between two crossings a broken vertical may leave no dash at
+    all), at least 3 scales tall, with paper beside its dashes as a horizontal one has along
+    it, and only where both its ends meet horizontal rules, one of them broken (found here;
+    the other may be in ``rules``): the ``l`` and ``I`` that start a paragraph's lines stand in
+    a column too, and on a page of underlined words the underlines met the ends of the stems of
+    letters in a column.
+    """
+    t = max(2, int(round(0.35 * s)) + 1)
+    low = max(3.0, 0.5 * s)
+    loose = kind <= 1
+    area = np.bincount(labels.ravel(), minlength=len(kind) + 1)[1:]
+    cross = loose & (cw >= low) & (ch >= low) & (area <= t * (cw + ch))
+    flat = loose & (ch <= t) & (cw >= max(low, s)) & (cw >= 3 * ch)
+    tall = loose & (cw <= t) & (ch >= low) & (ch >= 3 * cw)
+    out = np.zeros(labels.shape, bool)
+    crossed = np.zeros(len(kind), bool)  # crossings on a horizontal rule found: a vertical's pieces
+    side = max(2, int(round(0.5 * s)))
+    pieces = np.flatnonzero(flat | cross)
+    for grp in _dash_rows(bb[pieces], flat[pieces], s, DASH_LONG):
+        comps = pieces[grp]
+        dashes = comps[flat[comps]]
+        crossings = comps.size - dashes.size
+        if bb[dashes, 1].max() - bb[dashes, 0].min() > 2 * t + 2 or 2 * crossings > dashes.size:
+            continue
+        ya, yb = int(bb[dashes, 0].min()), int(bb[dashes, 1].max())
+        x0, x1 = int(bb[comps, 2].min()), int(bb[comps, 3].max())
+        sub = labels[max(0, ya - side): yb + side, x0:x1]
+        mine = np.isin(sub, comps + 1)
+        if ((sub > 0) & ~mine).any(axis=0).mean() <= DASH_TOUCH:
+            out[ya:yb, x0:x1] |= np.isin(labels[ya:yb, x0:x1], dashes + 1)
+            for k in comps[cross[comps]].tolist():
+                _cross_arms(out, labels, k, bb[k], ya, yb)
+            crossed[comps] = cross[comps]
+    dashed = out.copy()
+    horizontal = dashed if rules is None else (dashed | rules)
+    vert = np.zeros(labels.shape, bool)
+    gap = int(math.ceil(DASH_GAP * s))
+    upright = tall | crossed
+    pieces = np.flatnonzero(upright)
+    for grp in _dash_rows(bb[pieces][:, [2, 3, 0, 1]], upright[pieces], s, 3.0):
+        comps = pieces[grp]
+        y0, y1 = int(bb[comps, 0].min()), int(bb[comps, 1].max())
+        x0, x1 = int(bb[comps, 2].min()), int(bb[comps, 3].max())
+        ex0, ex1 = max(0, x0 - gap), x1 + gap  # a table's rules may stop short of its frame
+        top = (slice(max(0, y0 - gap), y0 + 1), slice(ex0, ex1))
+        foot = (slice(max(0, y1 - 1), y1 + gap), slice(ex0, ex1))
+        if not (horizontal[top].any() and horizontal[foot].any()
+                and (dashed[top].any() or dashed[foot].any())):
+            continue
+        tall_ones = comps[tall[comps]]
+        if tall_ones.size:  # paper beside it, the horizontal rules it crosses aside
+            xa, xb = int(bb[tall_ones, 2].min()), int(bb[tall_ones, 3].max())
+            sl = (slice(y0, y1), slice(max(0, xa - side), xb + side))
+            beside = (labels[sl] > 0) & ~np.isin(labels[sl], comps + 1) & ~dashed[sl]
+            if beside.any(axis=1).mean() > DASH_TOUCH:
+                continue
+        vert[y0:y1, x0:x1] |= np.isin(labels[y0:y1, x0:x1], comps + 1)
+    out |= vert
+    if not out.any():
+        return None, None
+    return out, (vert if vert.any() else None)
+
+
+def _cross_arms(out: np.ndarray, labels: np.ndarray, k: int, box, ya: int, yb: int) -> None:
+    """Mark in ``out`` what of crossing ``k`` (box ``(y0, y1, x0, x1)``) lies in a broken
+    rule's rows ``ya:yb``, less the columns where it has ink both above and below them: the
+    vertical stroke through the rule stays, whether a vertical rule's or a letter's descender
+    through an underline (taking the whole piece took the ``p`` with it)."""
+    y0, y1, x0, x1 = (int(v) for v in box)
+    own = labels[y0:y1, x0:x1] == k + 1
+    r0, r1 = max(ya, y0) - y0, min(yb, y1) - y0
+    if r1 <= r0:
+        return
+    through = own[:r0].any(axis=0) & own[r1:].any(axis=0)
+    out[y0 + r0: y0 + r1, x0:x1] |= own[r0:r1] & ~through[None, :]
+
+
+def _dash_rows(boxes: np.ndarray, dash: np.ndarray, s: float, min_span: float) -> list[np.ndarray]:
+    """Rows of pieces that make one broken rule (:func:`_dashed_rules`), as index arrays into
+    ``boxes``: ``(a0, a1, b0, b1)`` per piece, ``a`` across the row and ``b`` along it; ``dash``:
+    which pieces are dashes (the others, crossings, only join dashes: a word's letters shaped
+    like crossings, side by side, made a row of their own). Two pieces are neighbours when
+    their ``a`` ranges touch and the break between them along the row is at most ``DASH_GAP``
+    scales or the shorter one's length (overlapping by at most 2 px, where the rule steps):
+    how far apart the steps of a rule lie depends on its thickness and the page's skew, not on
+    the type (breaks of 2.4 scales behind thin, eroded type)."""
+    m = len(boxes)
+    if int(dash.sum()) < DASH_PIECES:
+        return []
+    a0, a1, b0, b1 = (boxes[:, k].astype(np.int64) for k in range(4))
+    by_a = np.argsort(a0, kind="stable")
+    a0s, a1s, b0s, b1s, length = a0[by_a], a1[by_a], b0[by_a], b1[by_a], (b1 - b0)[by_a]
+    widest = int((a1 - a0).max())
+    gap = DASH_GAP * s
+    src, dst = [], []
+    rows_all = np.flatnonzero(dash[by_a])
+    for r0 in range(0, rows_all.size, 64):  # each dash against the pieces its a range can touch
+        rows = rows_all[r0: r0 + 64]
+        w0 = int(np.searchsorted(a0s, a0s[rows].min() - widest, "left"))
+        c = slice(w0, int(np.searchsorted(a0s, a1s[rows].max(), "right")))
+        brk = np.maximum(b0s[None, c] - b1s[rows, None], b0s[rows, None] - b1s[None, c])
+        reach = np.maximum(gap, np.minimum(length[rows, None], length[None, c]))
+        near = ((a0s[rows, None] <= a1s[None, c]) & (a0s[None, c] <= a1s[rows, None])
+                & (brk <= reach) & (brk >= -2))
+        i, j = np.nonzero(near)
+        src.append(by_a[rows[i]])
+        dst.append(by_a[j + w0])
+    i, j = np.concatenate(src), np.concatenate(dst)
+    n, comp = connected_components(coo_matrix((np.ones(i.size, np.int8), (i, j)), shape=(m, m)),
+                                   directed=False)
+    out = []
+    for g in np.flatnonzero(np.bincount(comp, weights=dash, minlength=n) >= DASH_PIECES).tolist():
+        idx = np.flatnonzero(comp == g)
+        lo, hi = int(b0[idx].min()), int(b1[idx].max())
+        if hi - lo < min_span * s:
+            continue
+        cover = np.zeros(hi - lo, bool)
+        for k in idx.tolist():
+            cover[b0[k] - lo: b1[k] - lo] = True
+        if cover.mean() >= DASH_FILL:
+            out.append(idx)
+    return out
 
 
 PEN_TALL = 1.8  # a text component this many text scales tall, thin, and no letter of a row beside it: a pen's mark
@@ -706,6 +885,9 @@ def _strokes_in(b: np.ndarray, L: int, t: int, reach: int, max_touch: float = 0.
     return band
 
 
+GLYPH_BELOW = 0.05  # the least share of a run's columns with ink under it that makes it the joined tops of a word
+
+
 def _drop_glyph_runs(band: np.ndarray, b: np.ndarray, max_touch: float, reach: int, max_height: int) -> None:
     """Keep only strokes with clear space along them: an underline touches ink just above or below
     it only where a descender crosses or a letter sits on it; a long run inside glyphs (the tops or
@@ -713,7 +895,8 @@ def _drop_glyph_runs(band: np.ndarray, b: np.ndarray, max_touch: float, reach: i
     it in most columns. Removes, in place, each stroke taller than ``max_height`` (thin runs joined
     into a block: the top and the feet of bled letters), each with ink in the row right above or
     below it on more than ``max_touch`` of its columns, and each with more ink in the ``reach`` rows below it
-    than half of that in the ``reach`` rows above (a strike-through stays too)."""
+    than half of that in the ``reach`` rows above (a strike-through stays too), over more than
+    ``GLYPH_BELOW`` of its columns."""
     lab, n = ndi.label(band, structure=np.ones((3, 3), bool))
     H = b.shape[0]
     for k, sl in enumerate(ndi.find_objects(lab), start=1):
@@ -729,8 +912,12 @@ def _drop_glyph_runs(band: np.ndarray, b: np.ndarray, max_touch: float, reach: i
         # what sits on the stroke: text above it, little below (descender tails) - not the
         # body of a word under the joined tops of its letters
         above = (b[max(0, y0 - reach): y0, xs] & ~band[max(0, y0 - reach): y0, xs]).sum()
-        below = (b[y1: y1 + reach, xs] & ~band[y1: y1 + reach, xs]).sum()
-        if (y1 - y0 > max_height or (near & cols).sum() > max_touch * cols.sum() or below > 0.5 * above):
+        under = b[y1: y1 + reach, xs] & ~band[y1: y1 + reach, xs]
+        below = under.sum()
+        # (a speck under a table's bottom rule is not a word's body: what lies below must
+        # also spread over GLYPH_BELOW of the stroke's columns; the speck dropped the rule)
+        if (y1 - y0 > max_height or (near & cols).sum() > max_touch * cols.sum()
+                or (below > 0.5 * above and under.any(axis=0).sum() > GLYPH_BELOW * cols.sum())):
             band[sl][mine] = False
 
 
