@@ -460,12 +460,13 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
         area = int(own.sum())
         if area > max_fill * float(ch[i]) * float(cw[i]):
             continue
-        # runs through the rules' steps: a thin rule on a skewed page, deskewed, steps a pixel
-        # row every so often (a 1.6-degree grid: 68% of its ink in runs, 0.7 needed)
-        h = (ndi.binary_opening(_thicken(own, 0), structure=np.ones((1, lh), bool)) & own
-             if cw[i] >= lh else np.zeros_like(own))
-        v = (ndi.binary_opening(_thicken(own, 1), structure=np.ones((lv, 1), bool)) & own
-             if ch[i] >= lv else np.zeros_like(own))
+        h, v = _runs(own, lh, lv, False)
+        if (h | v).sum() < min_share * area and _boxed(own, lh, lv):
+            # A thin rule on a skewed page, deskewed, steps a pixel row every so often: a
+            # 1.6-degree grid had 68% of its ink in runs. Runs through such steps count where
+            # two rules, or more, span the piece each way, as a grid's or a box's do (an
+            # underlined phrase has one, and its letters' strokes lie beside it).
+            h, v = _runs(own, lh, lv, True)
         strokes = h | v
         if strokes.sum() < min_share * area or not v.any() or not h.any():
             continue
@@ -481,6 +482,27 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
     if grid is None or not grid.any():
         return None, None
     return grid, vert
+
+
+def _runs(own: np.ndarray, lh: int, lv: int, stepped: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of ``own`` in horizontal runs of ``lh`` or more and in vertical runs of ``lv`` or
+    more; ``stepped``: runs may step a pixel aside (found on the piece grown by a pixel across)."""
+    h = v = np.zeros_like(own)
+    if own.shape[1] >= lh:
+        h = ndi.binary_opening(_thicken(own, 0) if stepped else own, structure=np.ones((1, lh), bool)) & own
+    if own.shape[0] >= lv:
+        v = ndi.binary_opening(_thicken(own, 1) if stepped else own, structure=np.ones((lv, 1), bool)) & own
+    return h, v
+
+
+def _boxed(own: np.ndarray, lh: int, lv: int, span: float = 0.8) -> bool:
+    """Two horizontal rules or more, and two vertical ones, each across ``span`` of the piece,
+    allowing a rule a pixel's step aside (:func:`_frame_strokes`)."""
+    h = ndi.binary_opening(_thicken(own, 0), structure=np.ones((1, lh), bool))
+    v = ndi.binary_opening(_thicken(own, 1), structure=np.ones((lv, 1), bool))
+    rows = ndi.binary_dilation(h, structure=np.ones((1, lh), bool)).sum(axis=1) >= span * own.shape[1]
+    cols = ndi.binary_dilation(v, structure=np.ones((lv, 1), bool)).sum(axis=0) >= span * own.shape[0]
+    return ndi.label(rows)[1] >= 2 and ndi.label(cols)[1] >= 2
 
 
 def _thicken(mask: np.ndarray, axis: int) -> np.ndarray:
