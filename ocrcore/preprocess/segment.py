@@ -447,7 +447,8 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
     is about that high). Line drawings and pictures are mostly curves and short strokes. Why: a
     table's grid is one large component, which was taken for a picture, so its strokes stayed
     in the line crops (read as ``|``, ``[`` or ``p``) and its vertical rules did not separate
-    the cells of a row, which ran together into one line.
+    the cells of a row, which ran together into one line. A piece that two rules or more span
+    each way has its runs counted through one-pixel steps (a grid on a skewed page).
     """
     cand = np.flatnonzero((np.maximum(ch, cw) >= 4 * s) & (np.minimum(ch, cw) >= 1.5 * s))
     if cand.size == 0:
