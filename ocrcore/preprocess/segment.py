@@ -324,8 +324,7 @@ def segment(
     grid, grid_v = _frame_strokes(labels, objs, bb, ch, cw, s, pictures)
     if grid is not None:  # table grids and boxes: their strokes are rules, their verticals separators
         under = grid if under is None else under | grid
-    solid = np.concatenate(([False], kind == 2))[labels]  # whole rules, for a broken one's ends
-    dashed, dashed_v = _dashed_rules(labels, bb, ch, cw, kind, s, solid if under is None else solid | under)
+    dashed, dashed_v = _dashed_rules(labels, bb, ch, cw, kind, s, under)
     if dashed is not None:  # rules broken into dashes: rules too, their verticals separators
         under = dashed if under is None else under | dashed
         if dashed_v is not None:
@@ -462,12 +461,14 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
         if area > max_fill * float(ch[i]) * float(cw[i]):
             continue
         h, v = _runs(own, lh, lv, False)
-        if (h | v).sum() < min_share * area and _boxed(own, lh, lv):
+        if (h | v).sum() < min_share * area:
             # A thin rule on a skewed page, deskewed, steps a pixel row every so often: a
             # 1.6-degree grid had 68% of its ink in runs. Runs through such steps count where
             # two rules, or more, span the piece each way, as a grid's or a box's do (an
             # underlined phrase has one, and its letters' strokes lie beside it).
-            h, v = _runs(own, lh, lv, True)
+            hs, vs = _runs(own, lh, lv, True)
+            if _boxed(hs, vs, lh, lv):
+                h, v = hs & own, vs & own
         strokes = h | v
         if strokes.sum() < min_share * area or not v.any() or not h.any():
             continue
@@ -486,23 +487,22 @@ def _frame_strokes(labels, objs, bb, ch, cw, s, pictures, min_share: float = 0.7
 
 
 def _runs(own: np.ndarray, lh: int, lv: int, stepped: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of ``own`` in horizontal runs of ``lh`` or more and in vertical runs of ``lv`` or
-    more; ``stepped``: runs may step a pixel aside (found on the piece grown by a pixel across)."""
+    """Horizontal runs of ``lh`` pixels or more and vertical runs of ``lv`` or more in ``own``;
+    ``stepped``: runs that may step a pixel aside, found on the piece grown by a pixel across
+    (they reach past ``own`` by that pixel)."""
     h = v = np.zeros_like(own)
     if own.shape[1] >= lh:
-        h = ndi.binary_opening(_thicken(own, 0) if stepped else own, structure=np.ones((1, lh), bool)) & own
+        h = ndi.binary_opening(_thicken(own, 0) if stepped else own, structure=np.ones((1, lh), bool))
     if own.shape[0] >= lv:
-        v = ndi.binary_opening(_thicken(own, 1) if stepped else own, structure=np.ones((lv, 1), bool)) & own
+        v = ndi.binary_opening(_thicken(own, 1) if stepped else own, structure=np.ones((lv, 1), bool))
     return h, v
 
 
-def _boxed(own: np.ndarray, lh: int, lv: int, span: float = 0.8) -> bool:
-    """Two horizontal rules or more, and two vertical ones, each across ``span`` of the piece,
-    allowing a rule a pixel's step aside (:func:`_frame_strokes`)."""
-    h = ndi.binary_opening(_thicken(own, 0), structure=np.ones((1, lh), bool))
-    v = ndi.binary_opening(_thicken(own, 1), structure=np.ones((lv, 1), bool))
-    rows = ndi.binary_dilation(h, structure=np.ones((1, lh), bool)).sum(axis=1) >= span * own.shape[1]
-    cols = ndi.binary_dilation(v, structure=np.ones((lv, 1), bool)).sum(axis=0) >= span * own.shape[0]
+def _boxed(h: np.ndarray, v: np.ndarray, lh: int, lv: int, span: float = 0.8) -> bool:
+    """Two horizontal rules or more among runs ``h``, and two vertical ones among ``v``, each
+    across ``span`` of the piece (:func:`_frame_strokes`)."""
+    rows = ndi.binary_dilation(h, structure=np.ones((1, lh), bool)).sum(axis=1) >= span * h.shape[1]
+    cols = ndi.binary_dilation(v, structure=np.ones((lv, 1), bool)).sum(axis=0) >= span * v.shape[0]
     return ndi.label(rows)[1] >= 2 and ndi.label(cols)[1] >= 2
 
 
@@ -525,7 +525,7 @@ DASH_LONG = 10.0  # the shortest broken horizontal rule, in text scales
 DASH_TOUCH = 0.5  # the most of its length with other ink within half a scale above or below
 
 
-def _dashed_rules(labels, bb, ch, cw, kind, s, rules: Optional[np.ndarray]
+def _dashed_rules(labels, bb, ch, cw, kind, s, under: Optional[np.ndarray]
                   ) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """Pixels of rules broken into dashes, and of the vertical ones among them; (None, None)
     when there are none.
@@ -552,16 +552,18 @@ def _dashed_rules(labels, bb, ch, cw, kind, s, rules: Optional[np.ndarray]
     the horizontal rules found (between two crossings a broken vertical may leave no dash at
     all), at least 3 scales tall, with paper beside its dashes as a horizontal one has along
     it, and only where both its ends meet horizontal rules, one of them broken (found here;
-    the other may be in ``rules``): the ``l`` and ``I`` that start a paragraph's lines stand in
+    the other may be whole, or in ``under``, the strokes found before): the ``l`` and ``I`` that start a paragraph's lines stand in
     a column too, and on a page of underlined words the underlines met the ends of the stems of
     letters in a column.
     """
     t = max(2, int(round(0.35 * s)) + 1)
     low = max(3.0, 0.5 * s)
     loose = kind <= 1
+    flat = loose & (ch <= t) & (cw >= max(low, s)) & (cw >= 3 * ch)
+    if int(flat.sum()) < DASH_PIECES:  # most pages: no broken rule, and so no vertical either
+        return None, None
     area = np.bincount(labels.ravel(), minlength=len(kind) + 1)[1:]
     cross = loose & (cw >= low) & (ch >= low) & (area <= t * (cw + ch))
-    flat = loose & (ch <= t) & (cw >= max(low, s)) & (cw >= 3 * ch)
     tall = loose & (cw <= t) & (ch >= low) & (ch >= 3 * cw)
     out = np.zeros(labels.shape, bool)
     crossed = np.zeros(len(kind), bool)  # crossings on a horizontal rule found: a vertical's pieces
@@ -582,8 +584,12 @@ def _dashed_rules(labels, bb, ch, cw, kind, s, rules: Optional[np.ndarray]
             for k in comps[cross[comps]].tolist():
                 _cross_arms(out, labels, k, bb[k], ya, yb)
             crossed[comps] = cross[comps]
+    if not out.any():  # a vertical needs a broken horizontal rule at one end
+        return None, None
     dashed = out.copy()
-    horizontal = dashed if rules is None else (dashed | rules)
+    horizontal = dashed | np.concatenate(([False], kind == 2))[labels]  # and a whole one may end it
+    if under is not None:
+        horizontal |= under
     vert = np.zeros(labels.shape, bool)
     gap = int(math.ceil(DASH_GAP * s))
     upright = tall | crossed
@@ -607,8 +613,6 @@ def _dashed_rules(labels, bb, ch, cw, kind, s, rules: Optional[np.ndarray]
                 continue
         vert[y0:y1, x0:x1] |= np.isin(labels[y0:y1, x0:x1], comps + 1)
     out |= vert
-    if not out.any():
-        return None, None
     return out, (vert if vert.any() else None)
 
 
