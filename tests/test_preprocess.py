@@ -1611,6 +1611,31 @@ def test_two_columns_are_read_one_after_the_other(seed, index, dpi, params):
     assert order == sorted(order)  # both columns, each top to bottom, the left one first
 
 
+def test_a_narrow_table_in_a_column_leaves_the_gutter_where_its_lines_end():
+    """Seed 287 page 8 (300 dpi, two ragged-right columns): a narrow table in the left column
+    stands too far from the right column for a gutter's reach test, so beside it the gutter's
+    candidate ended halfway across the gap. Trimmed to the median edges of its rows, the gutter
+    lay left of where the column's first three lines end, and those lines ran across the gap into
+    the right column's (page CER 10.3%). A gutter's edges are now taken where text stands at
+    them: no line crosses the gap, and the columns are read one after the other."""
+    from ocrcore.pagescore import truth_page
+    from ocrcore.synth import generate
+    from ocrcore.synth.dataset import sample_to_row
+
+    sample = generate("pages", 287, 8, {"dpi": 300, "tables": 1.0})
+    truth = truth_page(sample_to_row(sample, "pages")).lines
+    half = sample.image.width / 2
+    left_end = max(t.bbox[2] for t in truth if t.bbox[2] < half)
+    right_start = min(t.bbox[0] for t in truth if t.bbox[0] > half)
+    assert right_start - left_end > 60  # the gap between the columns, at its narrowest
+    found = segment(binarize(sample.image))
+    across = [ln.bbox for ln in found if ln.bbox[0] < left_end and ln.bbox[2] > right_start]
+    assert not across
+    firsts = [i for i, ln in enumerate(found) if ln.bbox[0] > half]
+    lasts = [i for i, ln in enumerate(found) if ln.bbox[2] < half]
+    assert firsts and lasts and max(lasts) < min(firsts)  # the left column first, all of it
+
+
 @pytest.mark.parametrize("seed,index,params", [(161, 5, {"furniture": 1.0, "tables": 0.5, "figures": 0.5}),
                                               (166, 10, {"furniture": 1.0, "tables": 1.0, "figures": 0.5})])
 def test_ruled_table_of_wide_columns_is_read_row_by_row(seed, index, params):

@@ -1285,12 +1285,8 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         widths = np.concatenate([(lab[o] == pid).sum(axis=1) for pid, o in objs_g]) + (gw - 1)
         # (and below 3 scale units: a long line of a ragged-right column narrows the gutter, too)
         wmin = min(0.7 * np.percentile(widths, 10), 3.0 * sc)
-        # the gutter's usual edges: median edges of the group's tallest piece (page columns)
         pid, o = max(objs_g, key=lambda q: q[1][0].stop - q[1][0].start)
-        m = lab[o] == pid
-        rows = m.any(axis=1)
-        lft = o[1].start + int(np.median(m[rows].argmax(axis=1)))
-        rgt = o[1].start + int(np.ceil(np.median(m.shape[1] - m[rows, ::-1].argmax(axis=1))))
+        lft, rgt = _gutter_edges(lab[o] == pid, o, tc, gw)
         for pid, o in objs_g:
             m = lab[o] == pid
             sub = sep[o]
@@ -1300,6 +1296,15 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
             a, b = min(max(0, lft - o[1].start), m.shape[1]), min(max(0, rgt - o[1].start), m.shape[1])
             sub[:, :a] &= ~m[:, :a]
             sub[:, b:] &= ~m[:, b:]
+            # Rows where the piece stops short of the gutter's edges (text too far off on one
+            # side for the reach test: beside a narrow table set in a column) get the gutter's
+            # band where it is blank: trimmed to its edges, a gutter beside a table kept only
+            # the table's side, and the column's first lines, reaching further right above the
+            # table, ran across the gutter into the next column's.
+            rs = np.flatnonzero(m.any(axis=1) & ~narrow)
+            if rs.size and rgt > lft:
+                ys = o[0].start + rs
+                sep[ys, lft:rgt] |= blank[ys, lft:rgt]
         # from each piece's ends: between two pieces too (a photo beside the gutter)
         _extend_gutter(sep, ic, beside, lft, rgt, [(p[4], p[5]) for p in g], 3 * D, close)
     if cf > 1:
@@ -1307,6 +1312,24 @@ def _column_separators(ink, text, s, min_gutter, max_gutter, min_height, align_m
         if sep.shape != (h, w):
             sep = np.pad(sep, ((0, h - sep.shape[0]), (0, w - sep.shape[1])), mode="edge")
     return sep
+
+
+def _gutter_edges(m: np.ndarray, o: tuple, tc: np.ndarray, gw: int) -> tuple[int, int]:
+    """A gutter's usual edges ``[lft, rgt)`` (coarse columns) from its tallest piece ``m`` (at
+    slice ``o`` of the coarse text mask ``tc``): the median of each side's edge over the rows
+    where text stands right at that edge (within ``gw``), or over all rows where none does. Rows
+    where the piece ends in blank paper (the reach test ran out beside a narrow table) do not
+    say where the column is."""
+    hc, wc = tc.shape
+    rows = np.flatnonzero(m.any(axis=1))
+    x0 = o[1].start + m[rows].argmax(axis=1)
+    x1 = o[1].start + m.shape[1] - m[rows, ::-1].argmax(axis=1)  # exclusive
+    t = tc[o[0].start + rows]
+    at_left = np.array([t[i, max(0, a - gw):a].any() for i, a in enumerate(x0)], bool)
+    at_right = np.array([t[i, b:min(wc, b + gw)].any() for i, b in enumerate(x1)], bool)
+    lft = int(np.median(x0[at_left] if at_left.any() else x0))
+    rgt = int(np.ceil(np.median(x1[at_right] if at_right.any() else x1)))
+    return lft, rgt
 
 
 def _drop_table_gutters(colsep: np.ndarray, rules: np.ndarray, s: float, pitch: Optional[float],
