@@ -385,6 +385,7 @@ def segment(
     lines = _build_lines(assign, splits, kind, bb, s, seeds)
     if not lines:
         return []
+    lines = _split_margins(lines, bb, seeds, hb, s)
     lines = _merge_pieces(lines, colsep, s, b.shape, pitch)
     lines = [ln for ln in lines if not _is_speck(ln, labels, objs, s)]
     lines = _absorb_fragments(lines, s)
@@ -1656,8 +1657,102 @@ def _build_lines(assign, splits, kind, bb, s, seeds) -> list[dict]:
         co = cores[sd - 1] if sd - 1 < len(cores) else None
         core = (co[0].start, co[0].stop) if co is not None else (y0, y1)
         lines.append({"box": (x0, y0, x1, y1), "core": core, "ccs": np.asarray(ln["ccs"], dtype=np.int64),
-                      "pix": ln["pix"]})
+                      "pix": ln["pix"], "seed": sd})
     return lines
+
+
+MARGIN_EDGE = 0.5  # text scales within which a justified block's lines end (or start) at one x: its edge
+MARGIN_SHARE = 0.5  # ... the least share of the lines reaching the edge's last 10 scales that end there
+MARGIN_PAST = 0.25  # ... the most share of them that reach on past it (lines with a note beside them)
+
+
+def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int, s: float) -> list[dict]:
+    """Lines with a note written in the margin beside them, split in two: the line, and the note
+    as a piece of its own marked ``margin`` (never merged into a line of the text block again).
+
+    A note a little beyond a justified column's edge lies a word gap from its line, so the line's
+    seed ran on into it; the note's tall handwriting made the line's core twice as tall, and the
+    line was merged with the line above into one, read as junk (seed 306 page 6: 4.1%). The
+    block's edge is where most lines of a column end at one x (or start, on the left): what a
+    line holds wholly beyond it, by ``MARGIN_GAP`` scales, is in the margin. Ragged text has no
+    such edge on its right, and is left as it was.
+    """
+    if len(lines) < 5:
+        return lines
+    bx = np.array([ln["box"] for ln in lines], dtype=np.int64)
+    wide = (bx[:, 2] - bx[:, 0]) > 10 * s
+    if wide.sum() < 5:
+        return lines
+    right = _block_edge(bx[wide, 2], bx[wide, 0], s)
+    left = _block_edge(-bx[wide, 0], -bx[wide, 2], s)
+    if right is None and left is None:
+        return lines
+    hi = np.inf if right is None else right + MARGIN_GAP * s
+    lo = -np.inf if left is None else -left - MARGIN_GAP * s
+
+    def away(x0, x1):  # wholly in the margin, either side
+        return (x0 >= hi) | (x1 <= lo)
+
+    out = []
+    for ln in lines:
+        cc = ln["ccs"]
+        if ln["box"][2] < hi and ln["box"][0] > lo:
+            out.append(ln)
+            continue
+        out_cc = away(bb[cc - 1, 2], bb[cc - 1, 3])
+        out_px = [bool(away(px.min(), px.max() + 1)) for _, px in ln["pix"]]
+        n_out = int(out_cc.sum()) + sum(out_px)
+        if n_out == 0 or n_out == cc.size + len(out_px):
+            out.append(ln)
+            continue
+        body = {"ccs": cc[~out_cc], "pix": [p for p, o in zip(ln["pix"], out_px) if not o]}
+        note = {"ccs": cc[out_cc], "pix": [p for p, o in zip(ln["pix"], out_px) if o], "margin": True}
+        for part in (body, note):
+            part["box"] = _extent(part, bb)
+            x0, y0, x1, y1 = part["box"]
+            part["core"] = _seed_rows(seeds, hb, x0, x1, ln) or (y0, y1)
+            out.append(part)
+    return out
+
+
+def _extent(line: dict, bb: np.ndarray) -> tuple[int, int, int, int]:
+    """Box ``(x0, y0, x1, y1)`` of a line's components and pixels."""
+    b = bb[line["ccs"] - 1]
+    boxes = [(b[:, 2].min(), b[:, 0].min(), b[:, 3].max(), b[:, 1].max())] if len(b) else []
+    boxes += [(px.min(), py.min(), px.max() + 1, py.max() + 1) for py, px in line["pix"]]
+    a = np.array(boxes, dtype=np.int64)
+    return int(a[:, 0].min()), int(a[:, 1].min()), int(a[:, 2].max()), int(a[:, 3].max())
+
+
+def _block_edge(ends: np.ndarray, starts: np.ndarray, s: float) -> Optional[int]:
+    """The outermost x (the largest of ``ends``) where ``MARGIN_SHARE`` of the lines reaching
+    into the 10 scales before it end within ``MARGIN_EDGE`` scales of it, and at most
+    ``MARGIN_PAST`` of them go on past it; None where there is none (ragged text). For a left
+    edge, pass negated starts as ``ends`` and negated ends as ``starts``."""
+    tol = MARGIN_EDGE * s
+    for e in np.unique(ends)[::-1]:
+        reach = (starts < e - 10 * s) & (ends > e - 10 * s)
+        n = int(reach.sum())
+        if n < 5:
+            continue
+        at = int((reach & (np.abs(ends - e) <= tol)).sum())
+        past = int((reach & (ends > e + tol)).sum())
+        if at >= MARGIN_SHARE * n and past <= MARGIN_PAST * n:
+            return int(e)
+        if past > MARGIN_PAST * n:
+            return None  # an edge inside the block: lines of another column go on past it
+    return None
+
+
+def _seed_rows(seeds: np.ndarray, hb: int, x0: int, x1: int, ln: dict) -> Optional[tuple[int, int]]:
+    """Rows of the seed a line was grown from, over its columns ``[x0, x1)`` only (the x-height
+    band of that part of the line), or None when the seed does not reach there."""
+    y0, y1 = ln["core"]
+    sub = seeds[y0:y1, x0 // hb:max(x0 // hb + 1, -(-x1 // hb))] == ln["seed"]
+    rows = np.flatnonzero(sub.any(axis=1))
+    if rows.size == 0:
+        return None
+    return y0 + int(rows[0]), y0 + int(rows[-1]) + 1
 
 
 def _absorb_fragments(lines, s) -> list[dict]:
@@ -1923,9 +2018,9 @@ def _merge_pieces(lines, colsep, s, shape, pitch: Optional[float] = None) -> lis
     # What lies wholly beyond the text block's edges (the furthest that long lines reach) is in
     # a margin: a note written or printed there is no part of the line beside it.
     wide = (x1 - x0) > 10 * s
-    margin = np.zeros(len(lines), bool)
+    margin = np.array([bool(ln.get("margin")) for ln in lines])
     if wide.sum() >= 5:
-        margin = (x0 > x1[wide].max() + MARGIN_GAP * s) | (x1 < x0[wide].min() - MARGIN_GAP * s)
+        margin |= (x0 > x1[wide].max() + MARGIN_GAP * s) | (x1 < x0[wide].min() - MARGIN_GAP * s)
     # Pieces stacked one above the other (overlapping across more than 2 scales, their cores a
     # good part of a line pitch apart) are never one line, whatever lies between them: lines set
     # so close that each one's core reaches the next (8 lines an inch of 9-pin print) were
