@@ -1664,6 +1664,8 @@ def _build_lines(assign, splits, kind, bb, s, seeds) -> list[dict]:
 MARGIN_EDGE = 0.5  # text scales within which a justified block's lines end (or start) at one x: its edge
 MARGIN_SHARE = 0.5  # ... the least share of the lines reaching the edge's last 10 scales that end there
 MARGIN_PAST = 0.25  # ... the most share of them that reach on past it (lines with a note beside them)
+MARGIN_CLEAR = 1.5  # text scales of paper between a ragged line and what lies beyond its block's edge
+MARGIN_NUMBER = 5.0  # text scales: the widest a paragraph's number set out left of its block is
 
 
 def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int, s: float) -> list[dict]:
@@ -1675,7 +1677,10 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
     line was merged with the line above into one, read as junk (seed 306 page 6: 4.1%). The
     block's edge is where most lines of a column end at one x (or start, on the left): what a
     line holds wholly beyond it, by ``MARGIN_GAP`` scales, is in the margin. Ragged text has no
-    such edge on its right, and is left as it was.
+    such edge on its right: there the edge is where the longest lines end (:func:`_ragged_edge`),
+    and what lies beyond it must stand ``MARGIN_CLEAR`` scales clear of the line, more than a
+    word gap (seed 305 page 2: 2.9%). Left of the block, a paragraph's number set out in the
+    margin before its first line (:func:`_numbering`) is type, and stays with its line.
     """
     if len(lines) < 5:
         return lines
@@ -1685,30 +1690,52 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
         return lines
     right = _block_edge(bx[wide, 2], bx[wide, 0], s)
     left = _block_edge(-bx[wide, 0], -bx[wide, 2], s)
+    ragged = right is None
+    if ragged:
+        right = _ragged_edge(bx[wide, 2], s)
     if right is None and left is None:
         return lines
     hi = np.inf if right is None else right + MARGIN_GAP * s
     lo = -np.inf if left is None else -left - MARGIN_GAP * s
-
-    def away(x0, x1):  # wholly in the margin, either side
-        return (x0 >= hi) | (x1 <= lo)
-
     out = []
     for ln in lines:
-        cc = ln["ccs"]
         if ln["box"][2] < hi and ln["box"][0] > lo:
             out.append(ln)
             continue
-        out_cc = away(bb[cc - 1, 2], bb[cc - 1, 3])
-        out_px = [bool(away(px.min(), px.max() + 1)) for _, px in ln["pix"]]
-        n_out = int(out_cc.sum()) + sum(out_px)
-        if n_out == 0 or n_out == cc.size + len(out_px):
+        cc, pix = ln["ccs"], ln["pix"]
+        cx = bb[cc - 1][:, 2:4]
+        px = np.array([(p.min(), p.max() + 1) for _, p in pix], dtype=np.int64).reshape(-1, 2)
+        keep_cc, keep_px = np.ones(cc.size, bool), np.ones(len(pix), bool)
+        notes = []
+        for out_cc, out_px in ((cx[:, 0] >= hi, px[:, 0] >= hi), (cx[:, 1] <= lo, px[:, 1] <= lo)):
+            if out_cc.all() and out_px.all() or not (out_cc.any() or out_px.any()):
+                continue
+            notes.append({"ccs": cc[out_cc], "pix": [q for q, o in zip(pix, out_px) if o], "margin": True})
+            keep_cc &= ~out_cc
+            keep_px &= ~out_px
+        if not notes or not (keep_cc.any() or keep_px.any()):
             out.append(ln)
             continue
-        body = {"ccs": cc[~out_cc], "pix": [p for p, o in zip(ln["pix"], out_px) if not o]}
-        note = {"ccs": cc[out_cc], "pix": [p for p, o in zip(ln["pix"], out_px) if o], "margin": True}
-        for part in (body, note):
-            part["box"] = _extent(part, bb)
+        body = {"ccs": cc[keep_cc], "pix": [q for q, k in zip(pix, keep_px) if k]}
+        body["box"] = _extent(body, bb)
+        parts, kept = [body], []
+        for note in notes:
+            note["box"] = _extent(note, bb)
+            x0, x1 = note["box"][0], note["box"][2]
+            if (x0 >= hi and ragged and x0 - body["box"][2] < MARGIN_CLEAR * s  # a long line's last word
+                    or x1 <= lo and _numbering(note["box"], body["box"], s)):  # a paragraph's number
+                kept.append(note)
+            else:
+                parts.append(note)
+        if len(parts) == 1:
+            out.append(ln)
+            continue
+        if kept:  # what stays with the line after all
+            body = {"ccs": np.concatenate([body["ccs"]] + [q["ccs"] for q in kept]),
+                    "pix": body["pix"] + [p for q in kept for p in q["pix"]]}
+            body["box"] = _extent(body, bb)
+            parts[0] = body
+        for part in parts:
             x0, y0, x1, y1 = part["box"]
             part["core"] = _seed_rows(seeds, hb, x0, x1, ln) or (y0, y1)
             out.append(part)
@@ -1741,6 +1768,26 @@ def _block_edge(ends: np.ndarray, starts: np.ndarray, s: float) -> Optional[int]
             return int(e)
         if past > MARGIN_PAST * n:
             return None  # an edge inside the block: lines of another column go on past it
+    return None
+
+
+def _numbering(note: tuple, body: tuple, s: float, slack: float = 0.3) -> bool:
+    """Whether what a line holds left of its block's edge (box ``note``) is a paragraph's number
+    set out in the margin: no wider than ``MARGIN_NUMBER`` scales, and within the line's own rows
+    (by ``slack`` scales), as type on the line is. Handwriting reaches above or below its line,
+    or runs longer."""
+    return (note[2] - note[0] <= MARGIN_NUMBER * s and note[1] >= body[1] - slack * s
+            and note[3] <= body[3] + slack * s)
+
+
+def _ragged_edge(ends: np.ndarray, s: float, run: int = 3, span: float = 2.0) -> Optional[int]:
+    """The right edge of ragged text: the furthest line end with ``run`` more lines ending
+    within ``span`` scales short of it, found among the furthest ``MARGIN_PAST`` of the lines
+    (lines with a note beside them end further out, few and far apart); None if none is."""
+    e = np.sort(ends)[::-1]
+    for i in range(min(len(e) - run, int(MARGIN_PAST * len(e)) + 1)):
+        if e[i] - e[i + run] <= span * s:
+            return int(e[i])
     return None
 
 
