@@ -2203,3 +2203,35 @@ def test_a_paragraphs_number_set_out_in_the_margin_stays_with_its_line(monkeypat
     assert all(x < left - 15 for x in starts())
     monkeypatch.setattr(S, "MARGIN_NUMBER", 0.0)
     assert all(x >= left - 2 for x in starts())  # the numbers taken for notes
+
+
+def test_a_typed_lines_last_words_after_two_spaces_stay_with_it(monkeypatch):
+    """Ragged typed text, two spaces after a period: the longest line's last words, past where
+    the longest lines end and two spaces (more than 1.5 scales) on, are type of that line, not a
+    note in the margin. They stand within the line's rows, where handwriting does not."""
+    import importlib
+
+    S = importlib.import_module("ocrcore.preprocess.segment")
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 22)
+    rng = np.random.default_rng(3)
+    img = Image.new("L", (1100, 1400), 255)
+    d = ImageDraw.Draw(img)
+    boxes = []
+    for i in range(40):
+        txt, n = "", int(rng.integers(52, 64))
+        while True:
+            t = (txt + ("  " if txt.endswith(".") else " ") if txt else "") + WORDS[rng.integers(len(WORDS))]
+            if len(t) > n:
+                break
+            txt = t + ("." if rng.random() < 0.25 else "")
+        if i == 20:  # the gap between its sentences where most lines end
+            txt = "ut labore et dolore magna aliqua enim ad minim veniam quis sed.  Ut nostrud"
+        d.text((80, 80 + 32 * i), txt, font=font, fill=0)
+        boxes.append(d.textbbox((80, 80 + 32 * i), txt, font=font))
+
+    def end():
+        return max(segment(binarize(img)), key=lambda ln: bbox_iou(ln.bbox, boxes[20])).bbox[2]
+
+    assert end() >= boxes[20][2] - 4
+    monkeypatch.setattr(S, "_on_line", lambda *a, **k: False)
+    assert end() < boxes[20][2] - 100  # its last words taken for a note

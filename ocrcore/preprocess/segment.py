@@ -1321,7 +1321,7 @@ def _gutter_edges(m: np.ndarray, o: tuple, tc: np.ndarray, gw: int) -> tuple[int
     where text stands right at that edge (within ``gw``), or over all rows where none does. Rows
     where the piece ends in blank paper (the reach test ran out beside a narrow table) do not
     say where the column is."""
-    hc, wc = tc.shape
+    wc = tc.shape[1]
     rows = np.flatnonzero(m.any(axis=1))
     x0 = o[1].start + m[rows].argmax(axis=1)
     x1 = o[1].start + m.shape[1] - m[rows, ::-1].argmax(axis=1)  # exclusive
@@ -1679,8 +1679,9 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
     line holds wholly beyond it, by ``MARGIN_GAP`` scales, is in the margin. Ragged text has no
     such edge on its right: there the edge is where the longest lines end (:func:`_ragged_edge`),
     and what lies beyond it must stand ``MARGIN_CLEAR`` scales clear of the line, more than a
-    word gap (seed 305 page 2: 2.9%). Left of the block, a paragraph's number set out in the
-    margin before its first line (:func:`_numbering`) is type, and stays with its line.
+    word gap (seed 305 page 2: 2.9%), and not stand within the line's rows as type does
+    (:func:`_on_line`). Left of the block, a paragraph's number set out in the margin before its
+    first line is type too, and stays with its line.
     """
     if len(lines) < 5:
         return lines
@@ -1722,8 +1723,9 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
         for note in notes:
             note["box"] = _extent(note, bb)
             x0, x1 = note["box"][0], note["box"][2]
-            if (x0 >= hi and ragged and x0 - body["box"][2] < MARGIN_CLEAR * s  # a long line's last word
-                    or x1 <= lo and _numbering(note["box"], body["box"], s)):  # a paragraph's number
+            if (x0 >= hi and ragged and (x0 - body["box"][2] < MARGIN_CLEAR * s  # a long line's last word
+                                         or _on_line(note["box"], body["box"], s))
+                    or x1 <= lo and _on_line(note["box"], body["box"], s, MARGIN_NUMBER)):  # a paragraph's number
                 kept.append(note)
             else:
                 parts.append(note)
@@ -1771,13 +1773,12 @@ def _block_edge(ends: np.ndarray, starts: np.ndarray, s: float) -> Optional[int]
     return None
 
 
-def _numbering(note: tuple, body: tuple, s: float, slack: float = 0.3) -> bool:
-    """Whether what a line holds left of its block's edge (box ``note``) is a paragraph's number
-    set out in the margin: no wider than ``MARGIN_NUMBER`` scales, and within the line's own rows
-    (by ``slack`` scales), as type on the line is. Handwriting reaches above or below its line,
-    or runs longer."""
-    return (note[2] - note[0] <= MARGIN_NUMBER * s and note[1] >= body[1] - slack * s
-            and note[3] <= body[3] + slack * s)
+def _on_line(note: tuple, body: tuple, s: float, widest: float = np.inf, slack: float = 0.3) -> bool:
+    """Whether what a line holds beyond its block's edge (box ``note``) is type of that line:
+    within the line's own rows (by ``slack`` scales) and no wider than ``widest`` scales. A
+    paragraph's number set out in the margin is; so is the last word of a typed line longer than
+    most, after two spaces. Handwriting reaches above or below its line."""
+    return note[2] - note[0] <= widest * s and note[1] >= body[1] - slack * s and note[3] <= body[3] + slack * s
 
 
 def _ragged_edge(ends: np.ndarray, s: float, run: int = 3, span: float = 2.0) -> Optional[int]:
