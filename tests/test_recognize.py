@@ -730,7 +730,8 @@ def test_a_page_a_reader_wrote_on_reads_as_the_plain_page(monkeypatch):
     """A page with a ballpoint's marks on it (a note in the margin, two ticks, two words
     circled), scanned in colour and in grey, reads about as the plain page does: the marks are
     no text, and taken for text they joined the lines they crossed (10.8% CER on this page,
-    whole lines read as noise)."""
+    whole lines read as noise; 1.8% once notes in the margin were split from their lines as
+    margin pieces, which takes the note and ticks out of the lines whatever they are)."""
     import dataclasses
     import importlib
 
@@ -745,7 +746,7 @@ def test_a_page_a_reader_wrote_on_reads_as_the_plain_page(monkeypatch):
         assert got.cer <= 0.004 and len(page.lines) == len(s.page.lines), (scan.image.mode, got.cer, len(page.lines))
     monkeypatch.setattr(S, "_pen_marks", lambda *a: np.zeros(0, np.intp))
     _, before = _read_scored(reader, s)
-    assert before.cer >= 0.03, before.cer
+    assert before.cer >= 0.012, before.cer  # three times what the page reads at with them
 
 
 def test_a_stamped_page_reads_as_the_plain_page(monkeypatch):
