@@ -2225,7 +2225,7 @@ def test_a_typed_lines_last_words_after_two_spaces_stay_with_it(monkeypatch):
                 break
             txt = t + ("." if rng.random() < 0.25 else "")
         if i == 20:  # the gap between its sentences where most lines end
-            txt = "ut labore et dolore magna aliqua enim ad minim veniam quis sed.  Ut nostrud"
+            txt = "ut labore et dolore magna aliqua enim ad minim veniam quis ut.  Ut nostrud"
         d.text((80, 80 + 32 * i), txt, font=font, fill=0)
         boxes.append(d.textbbox((80, 80 + 32 * i), txt, font=font))
 
@@ -2235,3 +2235,32 @@ def test_a_typed_lines_last_words_after_two_spaces_stay_with_it(monkeypatch):
     assert end() >= boxes[20][2] - 4
     monkeypatch.setattr(S, "_on_line", lambda *a, **k: False)
     assert end() < boxes[20][2] - 100  # its last words taken for a note
+
+
+def test_a_heading_running_on_past_a_justified_edge_stays_whole(monkeypatch):
+    """A line running on across a justified block's edge (a heading set wider than the column,
+    or over two columns where the right one is too short for an edge of its own) is not split
+    there: what a line holds beyond the edge is a margin piece only if the rest of the line
+    ends at the edge."""
+    import importlib
+
+    from ocrcore.synth import generate
+
+    S = importlib.import_module("ocrcore.preprocess.segment")
+    s = generate("pages", 77, 2, {"dpi": 150, "max_skew": 0})
+    page = s.image.convert("L")
+    right = max(ln.bbox[2] for ln in s.page.lines)
+    bottom = max(ln.bbox[3] for ln in s.page.lines)
+    h = s.page.lines[5].bbox[3] - s.page.lines[5].bbox[1]
+    d = ImageDraw.Draw(page)
+    txt, font = "Report of the standing committee", _font(int(h * 0.9))
+    x = right - 0.55 * d.textlength(txt, font=font)
+    d.text((x, bottom + 2 * h), txt, font=font, fill=0)
+    x0, _, x1, _ = d.textbbox((x, bottom + 2 * h), txt, font=font)
+
+    def below():
+        return [ln.bbox for ln in segment(binarize(page)) if ln.bbox[1] > bottom + h]
+
+    assert [(b[0], b[2]) for b in below()] == [(pytest.approx(x0, abs=3), pytest.approx(x1, abs=3))]
+    monkeypatch.setattr(S, "MARGIN_EDGE", float("inf"))  # any rest of the line passes
+    assert len(below()) == 2

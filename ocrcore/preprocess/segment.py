@@ -1708,8 +1708,14 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
         px = np.array([(p.min(), p.max() + 1) for _, p in pix], dtype=np.int64).reshape(-1, 2)
         keep_cc, keep_px = np.ones(cc.size, bool), np.ones(len(pix), bool)
         notes = []
-        for out_cc, out_px in ((cx[:, 0] >= hi, px[:, 0] >= hi), (cx[:, 1] <= lo, px[:, 1] <= lo)):
+        for out_cc, out_px, edge in ((cx[:, 0] >= hi, px[:, 0] >= hi, 1), (cx[:, 1] <= lo, px[:, 1] <= lo, -1)):
             if out_cc.all() and out_px.all() or not (out_cc.any() or out_px.any()):
+                continue
+            # the rest of the line must end at the edge: a heading running on across it (over
+            # both columns of a page whose right column is too short for an edge of its own)
+            # has a letter astride it, or a word gap no wider than its others
+            rest = np.r_[cx[~out_cc, 1], px[~out_px, 1]] if edge > 0 else -np.r_[cx[~out_cc, 0], px[~out_px, 0]]
+            if rest.size and rest.max() > (right if edge > 0 else left) + MARGIN_EDGE * s:
                 continue
             notes.append({"ccs": cc[out_cc], "pix": [q for q, o in zip(pix, out_px) if o], "margin": True})
             keep_cc &= ~out_cc
