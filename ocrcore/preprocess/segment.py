@@ -1706,8 +1706,7 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
         cc, pix = ln["ccs"], ln["pix"]
         cx = bb[cc - 1][:, 2:4]
         px = np.array([(p.min(), p.max() + 1) for _, p in pix], dtype=np.int64).reshape(-1, 2)
-        keep_cc, keep_px = np.ones(cc.size, bool), np.ones(len(pix), bool)
-        notes = []
+        sides = []
         for out_cc, out_px, edge in ((cx[:, 0] >= hi, px[:, 0] >= hi, 1), (cx[:, 1] <= lo, px[:, 1] <= lo, -1)):
             if out_cc.all() and out_px.all() or not (out_cc.any() or out_px.any()):
                 continue
@@ -1717,37 +1716,43 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
             rest = np.r_[cx[~out_cc, 1], px[~out_px, 1]] if edge > 0 else -np.r_[cx[~out_cc, 0], px[~out_px, 0]]
             if rest.size and rest.max() > (right if edge > 0 else left) + MARGIN_EDGE * s:
                 continue
-            notes.append({"ccs": cc[out_cc], "pix": [q for q, o in zip(pix, out_px) if o], "margin": True})
-            keep_cc &= ~out_cc
-            keep_px &= ~out_px
-        if not notes or not (keep_cc.any() or keep_px.any()):
+            sides.append((out_cc, out_px))
+        if not sides:
             out.append(ln)
             continue
-        body = {"ccs": cc[keep_cc], "pix": [q for q, k in zip(pix, keep_px) if k]}
-        body["box"] = _extent(body, bb)
-        parts, kept = [body], []
-        for note in notes:
+        away_cc = np.logical_or.reduce([o for o, _ in sides])
+        away_px = np.logical_or.reduce([o for _, o in sides])
+        if away_cc.all() and away_px.all():
+            out.append(ln)
+            continue
+        body = _extent(_part(ln, ~away_cc, ~away_px), bb)
+        notes = []
+        for out_cc, out_px in sides:
+            note = _part(ln, out_cc, out_px)
             note["box"] = _extent(note, bb)
             x0, x1 = note["box"][0], note["box"][2]
-            if (x0 >= hi and ragged and (x0 - body["box"][2] < MARGIN_CLEAR * s  # a long line's last word
-                                         or _on_line(note["box"], body["box"], s))
-                    or x1 <= lo and _on_line(note["box"], body["box"], s, MARGIN_NUMBER)):  # a paragraph's number
-                kept.append(note)
-            else:
-                parts.append(note)
-        if len(parts) == 1:
+            if (x0 >= hi and ragged and (x0 - body[2] < MARGIN_CLEAR * s or _on_line(note["box"], body, s))
+                    or x1 <= lo and _on_line(note["box"], body, s, MARGIN_NUMBER)):
+                continue  # type of the line: a long line's last words, a paragraph's number
+            note["margin"] = True
+            notes.append((note, out_cc, out_px))
+        if not notes:
             out.append(ln)
             continue
-        if kept:  # what stays with the line after all
-            body = {"ccs": np.concatenate([body["ccs"]] + [q["ccs"] for q in kept]),
-                    "pix": body["pix"] + [p for q in kept for p in q["pix"]]}
-            body["box"] = _extent(body, bb)
-            parts[0] = body
-        for part in parts:
+        taken_cc = np.logical_or.reduce([o for _, o, _ in notes])
+        taken_px = np.logical_or.reduce([o for _, _, o in notes])
+        line = _part(ln, ~taken_cc, ~taken_px)
+        line["box"] = _extent(line, bb)
+        for part in [line] + [n for n, _, _ in notes]:
             x0, y0, x1, y1 = part["box"]
             part["core"] = _seed_rows(seeds, hb, x0, x1, ln) or (y0, y1)
             out.append(part)
     return out
+
+
+def _part(ln: dict, take_cc: np.ndarray, take_px: np.ndarray) -> dict:
+    """The components and split pixels of line ``ln`` that the masks take, as a line's dict."""
+    return {"ccs": ln["ccs"][take_cc], "pix": [p for p, t in zip(ln["pix"], take_px) if t]}
 
 
 def _extent(line: dict, bb: np.ndarray) -> tuple[int, int, int, int]:
@@ -2070,7 +2075,8 @@ def _merge_pieces(lines, colsep, s, shape, pitch: Optional[float] = None) -> lis
     # up with the gutter below it.
     large = hgt >= 1.4 * np.median(hgt)
     # What lies wholly beyond the text block's edges (the furthest that long lines reach) is in
-    # a margin: a note written or printed there is no part of the line beside it.
+    # a margin: a note written or printed there is no part of the line beside it. So is what
+    # :func:`_split_margins` cut from a line at its block's edge.
     wide = (x1 - x0) > 10 * s
     margin = np.array([bool(ln.get("margin")) for ln in lines])
     if wide.sum() >= 5:
