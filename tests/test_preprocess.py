@@ -1499,13 +1499,38 @@ def test_a_back_page_that_joined_the_lines_is_found_by_its_soft_strokes():
     assert found >= 0.9 * len(truth) > before, (found, before, len(truth))
 
 
+def test_a_light_back_page_has_the_crops_cleaned_without_binarizing_again():
+    """A back page at 20% (300 dpi, seed 333 page 10, monospace type) shades the paper less than
+    the bar (0.8% of it) and never joins the lines, yet its letters sit in the word gaps of the
+    crops, grey, and were read as letters (2.5% CER, a quarter of the words wrong). Patches of
+    faint shade the size of a letter's part find it: the crops are cleaned, and the page is not
+    binarized again for it."""
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.preprocess.showthrough import FAINT_SHARE, SHADED_SHARE, SOFT_SHARE
+    from ocrcore.synth import generate
+
+    scan = analyse_scan(generate("pages", 333, 10, {"dpi": 300, "show_through": 0.2}).image)
+    crops = scan.crops()
+    part = scan.parts[0]
+    assert part.shaded < SHADED_SHARE and part.soft < SOFT_SHARE, (part.shaded, part.soft)
+    assert part.faint > 1.5 * FAINT_SHARE and part.shows_through, part.faint
+    assert not part.layout.binarized.show_through
+
+    def grey(cs):  # share of the crops' pixels neither ink nor paper
+        return float(np.mean([np.mean((c.image > 0.15) & (c.image < 0.85)) for c in cs]))
+
+    no_back = grey(analyse_scan(generate("pages", 333, 10, {"dpi": 300}).image).crops())
+    raw = grey(pl.region.crop(part.layout.binarized) for pl in scan.lines)
+    assert grey(crops) < 1.02 * no_back and raw > 1.15 * no_back, (grey(crops), raw, no_back)
+
+
 def test_clean_pages_do_not_show_through_and_keep_their_crops():
     """Pages with no back showing, of the kinds that look most like it (pictures, heavy
-    degradation, 100 dpi, a bilevel scan), are not taken for it: their shaded share stays far
+    degradation, 100 dpi, a bilevel scan), are not taken for it: their shaded and faint shares stay far
     under the bar and their crops are exactly the regions' own. (The 100-dpi page's soft share,
     0.0146, went to 0.0150 when lines kept their final periods: half the bar; the margin is 0.6.)"""
     from ocrcore.preprocess.scan import analyse_scan
-    from ocrcore.preprocess.showthrough import SHADED_SHARE, SOFT_SHARE
+    from ocrcore.preprocess.showthrough import FAINT_SHARE, SHADED_SHARE, SOFT_SHARE
     from ocrcore.synth import generate
 
     for params, seed, i in (({"dpi": 150, "figures": 1.0}, 21, 1), ({"dpi": 150, "degrade": 1.0}, 21, 0),
@@ -1515,6 +1540,7 @@ def test_clean_pages_do_not_show_through_and_keep_their_crops():
         part = scan.parts[0]
         assert not part.shows_through and part.shaded < 0.5 * SHADED_SHARE, (params, part.shaded)
         assert part.soft < 0.6 * SOFT_SHARE, (params, part.soft)
+        assert part.faint < 0.5 * FAINT_SHARE, (params, part.faint)
         for pl, c in zip(scan.lines, crops):
             assert np.array_equal(c.image, pl.region.crop(part.layout.binarized).image)
     bilevel = generate("pages", 77, 4, {"dpi": 150, "show_through": 0.4}).image.convert("1", dither=Image.Dither.NONE)
@@ -2155,16 +2181,22 @@ def test_a_scribble_a_word_gap_beside_a_justified_column_is_split_from_its_lines
     assert all(ln.bbox[2] > right + 20 for ln in own) and not margin  # both stretched, as they were
 
 
-@pytest.mark.parametrize("seed,index,params", [
-    (306, 6, {"annotations": 1.0}), (305, 2, {"annotations": 1.0}),
+@pytest.mark.parametrize("seed,index,params,other", [
+    (306, 6, {"annotations": 1.0}, ()), (305, 2, {"annotations": 1.0}, ()),
     (304, 9, {"columns": 2, "tables": 0.5, "figures": 0.3, "furniture": 0.5, "underlines": 0.02, "stamps": 0.2,
-              "annotations": 0.2})])
-def test_notes_written_beside_justified_lines_leave_every_line_whole(seed, index, params):
+              "annotations": 0.2}, ()),
+    # "Mines", a table's last cell, is found with a piece of the table's corner (a fault of its own)
+    (327, 10, {"columns": 2, "tables": 0.5, "figures": 0.3, "furniture": 0.5, "underlines": 0.02, "stamps": 0.2,
+               "annotations": 0.2}, ("Mines",))])
+def test_notes_written_beside_justified_lines_leave_every_line_whole(seed, index, params, other):
     """Handwritten margin notes a word gap beyond a justified column (300 dpi): a note's seed
     ran on from its line's, its tall letters made that line's core twice a line's height, and
     the line was merged with the line above it, the pair read as junk (seed 306 page 6: 4.1%,
     two lines lost; seed 304 page 9: 4.1%, four). Seed 305 page 2: the same beside a ragged
-    column, three scales out (2.9%). Every true line is now found."""
+    column, three scales out (2.9%). Seed 327 page 10: a note two lines tall 1.5 scales beyond
+    the longest line of a ragged column, whose last letters lie past the column's usual edge
+    (they went with the note, and the note, judged by them, was kept as type of the line; 2.8%,
+    two lines lost). Every true line is now found (but one known to fail for another cause)."""
     from ocrcore.pagescore import truth_page
     from ocrcore.preprocess.scan import analyse_scan
     from ocrcore.synth import generate
@@ -2175,7 +2207,7 @@ def test_notes_written_beside_justified_lines_leave_every_line_whole(seed, index
     truth = truth_page(sample_to_row(sample, "pages")).lines
     found = [pl.bbox for pl in analyse_scan(sample.image).lines]
     missed = [t.text for t in truth if max(bbox_iou(t.bbox, b) for b in found) <= 0.5]
-    assert not missed
+    assert missed == list(other)
 
 
 def test_a_paragraphs_number_set_out_in_the_margin_stays_with_its_line(monkeypatch):

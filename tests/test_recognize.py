@@ -630,6 +630,23 @@ def test_a_page_whose_back_shows_through_is_read_without_it(monkeypatch):
     assert got.cer <= 0.12 and before.cer >= 1.0, (got.cer, before.cer)
 
 
+def test_a_light_back_page_in_the_word_gaps_is_not_read(monkeypatch):
+    """A back page at 20% (seed 333 page 10, 300 dpi, monospace) left grey letters in the word
+    gaps of the crops, under the bar that has a page binarized again; the model read them as
+    letters and ran words together. Its crops are now cleaned (:func:`.showthrough.faint_share`);
+    turned off, the page reads as before."""
+    from ocrcore.model.predict import Recognizer
+    from ocrcore.preprocess import showthrough
+
+    s = generate("pages", 333, 10, {"dpi": 300, "show_through": 0.2})
+    reader = PageRecognizer(Recognizer.load(None, num_threads=1))
+    _, got = _read_scored(reader, s)
+    monkeypatch.setattr(showthrough, "FAINT_SHARE", float("inf"))  # no page's crops cleaned for it
+    _, before = _read_scored(reader, s)
+    assert got.cer <= 0.003 and before.cer >= 0.015, (got.cer, before.cer)
+    assert got.summary()["wer"] <= 0.02 and before.summary()["wer"] >= 0.15
+
+
 def test_a_dithered_pages_word_spaces_are_read(monkeypatch):
     """Light paper dithers into sparse dots, and descreened they stayed a faint texture in the
     crops, between words too: on this 300-dpi page of monospace type (seed 77, page 6) the model

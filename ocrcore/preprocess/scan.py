@@ -67,13 +67,15 @@ class PagePart:
     flattened: Optional[Flattened] = None
     shaded: float = 0.0  # share of the paper away from its lines' ink that is shaded (see crops())
     soft: float = 0.0  # share of its lines' ink that is soft, the back page's (see crops())
+    faint: float = 0.0  # share of the paper away from its lines' ink in a light back page's letters
     _crops: Optional[dict] = field(default=None, repr=False)
 
     @property
     def shows_through(self) -> bool:
         """Whether the back of the sheet shows through this part (taken out where binarizing
         again could tell it: :attr:`BinarizeResult.show_through` of its layout)."""
-        return self.layout.binarized.show_through or showthrough.shows(self.shaded, self.soft)
+        return (self.layout.binarized.show_through or showthrough.shows(self.shaded, self.soft)
+                or self.faint > showthrough.FAINT_SHARE)
 
     def crops(self) -> dict[int, LineCrop]:
         """The crops of the layout's lines (by ``id`` of the region), cut once and kept. The
@@ -84,7 +86,7 @@ class PagePart:
             regions, b = self.layout.lines, self.layout.binarized
             cut = [r.crop(b) for r in regions]
             if self.kind != "line" and not b.was_binary:
-                cut, self.shaded, self.soft = showthrough.clean_crops(regions, cut, force=b.show_through)
+                cut, self.shaded, self.soft, self.faint = showthrough.clean_crops(regions, cut, force=b.show_through)
             self._crops = {id(r): c for r, c in zip(regions, cut)}
         return self._crops
 

@@ -1664,8 +1664,9 @@ def _build_lines(assign, splits, kind, bb, s, seeds) -> list[dict]:
 MARGIN_EDGE = 0.5  # text scales within which a justified block's lines end (or start) at one x: its edge
 MARGIN_SHARE = 0.5  # ... the least share of the lines reaching the edge's last 10 scales that end there
 MARGIN_PAST = 0.25  # ... the most share of them that reach on past it (lines with a note beside them)
-MARGIN_CLEAR = 1.5  # text scales of paper between a ragged line and what lies beyond its block's edge
+MARGIN_CLEAR = 1.0  # text scales of paper between a ragged line and what lies beyond its block's edge
 MARGIN_NUMBER = 5.0  # text scales: the widest a paragraph's number set out left of its block is
+RAGGED_SPAN = 2.0  # text scales short of a ragged edge within which the longer lines end
 
 
 def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int, s: float) -> list[dict]:
@@ -1680,7 +1681,9 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
     such edge on its right: there the edge is where the longest lines end (:func:`_ragged_edge`),
     and what lies beyond it must stand ``MARGIN_CLEAR`` scales clear of the line, more than a
     word gap (seed 305 page 2: 2.9%), and not stand within the line's rows as type does
-    (:func:`_on_line`). Left of the block, a paragraph's number set out in the margin before its
+    (:func:`_on_line`). A line longer than most ends past that edge: its last letters stay with
+    it, and only what stands clear of them is judged (:func:`_clear_of_line`; seed 327 page 10,
+    a note 1.5 scales beyond such a line: 2.8%). Left of the block, a paragraph's number set out in the margin before its
     first line is type too, and stays with its line.
     """
     if len(lines) < 5:
@@ -1708,13 +1711,17 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
         px = np.array([(p.min(), p.max() + 1) for _, p in pix], dtype=np.int64).reshape(-1, 2)
         sides = []
         for out_cc, out_px, edge in ((cx[:, 0] >= hi, px[:, 0] >= hi, 1), (cx[:, 1] <= lo, px[:, 1] <= lo, -1)):
+            if edge > 0 and ragged:
+                out_cc, out_px = _clear_of_line(cx, px, out_cc, out_px, MARGIN_CLEAR * s)
             if out_cc.all() and out_px.all() or not (out_cc.any() or out_px.any()):
                 continue
             # the rest of the line must end at the edge: a heading running on across it (over
             # both columns of a page whose right column is too short for an edge of its own)
-            # has a letter astride it, or a word gap no wider than its others
+            # has a letter astride it, or a word gap no wider than its others. A ragged edge is
+            # only where the longer lines end: a line may end a little past it.
             rest = np.r_[cx[~out_cc, 1], px[~out_px, 1]] if edge > 0 else -np.r_[cx[~out_cc, 0], px[~out_px, 0]]
-            if rest.size and rest.max() > (right if edge > 0 else left) + MARGIN_EDGE * s:
+            slack = RAGGED_SPAN if edge > 0 and ragged else MARGIN_EDGE
+            if rest.size and rest.max() > (right if edge > 0 else left) + slack * s:
                 continue
             sides.append((out_cc, out_px))
         if not sides:
@@ -1792,7 +1799,25 @@ def _on_line(note: tuple, body: tuple, s: float, widest: float = np.inf, slack: 
     return note[2] - note[0] <= widest * s and note[1] >= body[1] - slack * s and note[3] <= body[3] + slack * s
 
 
-def _ragged_edge(ends: np.ndarray, s: float, run: int = 3, span: float = 2.0) -> Optional[int]:
+def _clear_of_line(cx: np.ndarray, px: np.ndarray, out_cc: np.ndarray, out_px: np.ndarray,
+                   clear: float) -> tuple[np.ndarray, np.ndarray]:
+    """Of what a line holds beyond a ragged edge (``out_cc`` of its components' x-spans ``cx``,
+    ``out_px`` of its split pixels' ``px``), only what stands ``clear`` px beyond the rest of the
+    line: a line longer than most ends past the edge, and its last letters go back to it (else
+    the note beside it came with them and was judged as they are, type close to its line)."""
+    out_cc, out_px = out_cc.copy(), out_px.copy()
+    while out_cc.any() or out_px.any():
+        rest = np.r_[cx[~out_cc, 1], px[~out_px, 1]]
+        end = rest.max() if rest.size else -np.inf
+        back_cc, back_px = out_cc & (cx[:, 0] < end + clear), out_px & (px[:, 0] < end + clear)
+        if not (back_cc.any() or back_px.any()):
+            break
+        out_cc &= ~back_cc
+        out_px &= ~back_px
+    return out_cc, out_px
+
+
+def _ragged_edge(ends: np.ndarray, s: float, run: int = 3, span: float = RAGGED_SPAN) -> Optional[int]:
     """The right edge of ragged text: the furthest line end with ``run`` more lines ending
     within ``span`` scales short of it, found among the furthest ``MARGIN_PAST`` of the lines
     (lines with a note beside them end further out, few and far apart); None if none is."""

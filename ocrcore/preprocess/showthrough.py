@@ -21,6 +21,10 @@ lines' ink is more than :data:`SOFT_SHARE` soft (:func:`soft_share`) shows throu
 Such a part is binarized again with ``show_through`` by :mod:`ocrcore.preprocess.scan`
 (:func:`ocrcore.preprocess.binarize._without_back_page`, which declines on pages too faint to
 tell the back page by), and in its crops the paper away from each line's own ink becomes paper.
+A lighter back page (20-30% of the front's darkness) shades the paper by less than that and
+never joins the lines, yet its letters stand grey in the crops' word gaps and were read as
+letters; patches of fainter shade the size of a letter's part find it (:func:`faint_share`),
+and such a part has its crops cleaned without being binarized again.
 Pages that do not show through are left exactly as they were: whitening every page cost clean
 150-dpi pages 1.57% -> 2.23% CER (faint strokes that segmentation left out of a line are still
 read from the grey).
@@ -36,7 +40,8 @@ from scipy import ndimage as ndi
 from ocrcore.preprocess.binarize import dilate3x3, sharp_cores
 from ocrcore.preprocess.segment import LineCrop, LineRegion
 
-__all__ = ["SHADED_SHARE", "SOFT_SHARE", "near_own_ink", "shaded_share", "soft_share", "shows", "clean_crops"]
+__all__ = ["SHADED_SHARE", "SOFT_SHARE", "FAINT_SHARE", "near_own_ink", "shaded_share", "faint_share", "soft_share",
+           "shows", "clean_crops"]
 
 SHADED_SHARE = 0.03  # share of the paper away from a page's lines' ink that is shaded when its back shows through
 # share of the lines' ink that is soft (see soft_share) when the back page joined the lines:
@@ -44,6 +49,13 @@ SHADED_SHARE = 0.03  # share of the paper away from a page's lines' ink that is 
 # pages showing through at 0.4-0.5 whose paper stayed clean 0.064 and 0.078 (bench/RESULTS.md)
 SOFT_SHARE = 0.03
 SHADED_LEVEL = 0.85  # paper counts as shaded under the crop's paper level minus (1 - this)
+# A lighter back page, shading the paper by 0.10-0.15, shows in the word gaps as grey letters
+# (read as extra letters and lost spaces, most in monospace type) yet stays under the bars above.
+FAINT_LEVEL = 0.90  # paper counts as faintly shaded under the crop's paper level minus (1 - this) ...
+FAINT_BLOB = 0.02  # ... in patches of at least this share of the crop's height squared (a letter's part) ...
+FAINT_DARK = 0.5  # ... at most this share of which is as dark as shaded paper (a picture's grey is darker)
+FAINT_WIDE = 4.0  # ... and no wider than this times their height (a highlighter band's edge is a long strip)
+FAINT_SHARE = 0.02  # share of the paper away from the lines in such patches that has a part's crops cleaned
 NEAR_PX = 2  # how far from its own ink a pixel still belongs to a line's strokes (pixels, at least)
 SOFT_INK = 0.6  # crop pixels darker than this share of the crop's paper are ink (the binarization's threshold)
 SAMPLE_LINES = 12  # lines of a part that decide whether it shows through
@@ -92,6 +104,43 @@ def shaded_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) 
     return shaded / away if away else 0.0
 
 
+def faint_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) -> float:
+    """Of the crops' pixels away from their lines' ink, the share that is faintly shaded (darker
+    than the crop's paper by more than ``1 - FAINT_LEVEL`` after a 3x3 mean) in patches of at
+    least ``FAINT_BLOB`` times the crop's height squared, mostly lighter than shaded paper
+    (``FAINT_DARK``) and not long strips (``FAINT_WIDE``): a light back page's letters. What a
+    highlighter leaves of its band's edges on a grey page is a strip (seed 77 page 3: 0.046
+    without that test, and its crops cleaned of the marked words' light strokes, 0.35% -> 0.83%). Noise and a faint page's stray specks stay in
+    small patches; the grey of a picture that segmentation took for lines is darker (seed 151
+    page 8: 0.022 without that test, and its junk lines read with more confidence once
+    cleaned). Clean pages of 22 kinds measured 0.020 at most, but for unreadable degraded pages
+    at 100 dpi (bench/RESULTS.md)."""
+    faint = away = 0
+    for crop, near in zip(crops, nears):
+        if near is None:
+            continue
+        far = ~near
+        sm = ndi.uniform_filter(crop.image, 3)
+        if not far.any():
+            continue
+        paper = float(np.median(sm[far][::4]))
+        shaded = (sm < paper - (1.0 - FAINT_LEVEL)) & far
+        away += int(np.count_nonzero(far))
+        lab, n = ndi.label(shaded)
+        if n:
+            sizes = np.bincount(lab.ravel(), minlength=n + 1)
+            sizes[0] = 0
+            dark = np.bincount(lab.ravel(), weights=sm.ravel() < paper - (1.0 - SHADED_LEVEL), minlength=n + 1)
+            keep = (sizes >= FAINT_BLOB * crop.image.shape[0] ** 2) & (dark <= FAINT_DARK * sizes)
+            if keep.any():
+                boxes = ndi.find_objects(lab)
+                for k in np.flatnonzero(keep):
+                    ys, xs = boxes[k - 1]
+                    keep[k] = xs.stop - xs.start <= FAINT_WIDE * (ys.stop - ys.start)
+            faint += int(sizes[keep].sum())
+    return faint / away if away else 0.0
+
+
 def soft_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) -> float:
     """Of the crops' ink near their lines' own ink, the share that is neither as dark as half
     the crop's paper nor within a pixel of a sharp stroke's core (:func:`.binarize.sharp_cores`):
@@ -121,11 +170,14 @@ def shows(shaded: float, soft: float) -> bool:
 
 
 def clean_crops(regions: Sequence[LineRegion], crops: Sequence[LineCrop], *,
-                force: bool = False) -> tuple[list[LineCrop], float, float]:
+                force: bool = False) -> tuple[list[LineCrop], float, float, float]:
     """The crops of one page part, with the paper away from each line's own ink turned to paper
-    when the part's paper is shaded (over :data:`SHADED_SHARE`) or ``force`` says the back page
-    shows (else the very crops given), and the part's shaded and soft shares, measured on at
-    most :data:`SAMPLE_LINES` lines spread over the part. Soft ink alone cleans nothing: it is
+    when the part's paper is shaded (over :data:`SHADED_SHARE`), holds a light back page's
+    letters (:func:`faint_share` over :data:`FAINT_SHARE`), or ``force`` says the back page
+    shows (else the very crops given), and the part's shaded, soft and faint shares, measured on
+    at most :data:`SAMPLE_LINES` lines spread over the part. A light back page only has the
+    crops cleaned: the page is not binarized again for it (:func:`shows`), which on a shaded,
+    eroded page of 22 lines found 76 (1.1% -> 19.7% CER). Soft ink alone cleans nothing: it is
     the lines' own ink, and where binarizing without the back page declines (a faint page)
     whitening around it cost a 150-dpi page 44.3% -> 51.1% CER."""
     n = len(crops)
@@ -134,9 +186,11 @@ def clean_crops(regions: Sequence[LineRegion], crops: Sequence[LineCrop], *,
     sampled = [crops[k] for k in nears]
     share = shaded_share(sampled, list(nears.values()))
     # not where the verdict is already given: shaded, or binarized without the back page
-    soft = soft_share(sampled, list(nears.values())) if share <= SHADED_SHARE and not force else 0.0
-    if share <= SHADED_SHARE and not force:
-        return list(crops), share, soft
+    given = share > SHADED_SHARE or force
+    soft = soft_share(sampled, list(nears.values())) if not given else 0.0
+    faint = faint_share(sampled, list(nears.values())) if not given else 0.0
+    if not given and faint <= FAINT_SHARE:
+        return list(crops), share, soft, faint
     out = []
     for k, (region, crop) in enumerate(zip(regions, crops)):
         near = nears[k] if k in nears else near_own_ink(region, crop)
@@ -145,4 +199,4 @@ def clean_crops(regions: Sequence[LineRegion], crops: Sequence[LineCrop], *,
             img[~near] = 1.0
             crop = replace(crop, image=img)
         out.append(crop)
-    return out, share, soft
+    return out, share, soft, faint
