@@ -187,14 +187,15 @@ class Before:
     def __enter__(self):
         self.saved = (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
                       B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-                      T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks, S.MARGIN_GAP)
+                      T.SHADED_SHARE, T.SOFT_SHARE, T.FAINT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks,
+                      S.MARGIN_GAP)
         B.DITHER_ISOLATED = B.DESPECKLE_LONE = B.IMPULSE_LONE = 2.0  # never dithered, never despeckled
         B.BORDER_FILL = 1 / 255  # any ink in a reduced cell counts, as it did
         B.binarize.__kwdefaults__["max_skew"] = 3.0  # the skew search range it had
         R.spread_split = lambda image: None  # one page per image
         R.reversed_bars = lambda image: []  # no bars looked for
         R.estimate_warp = lambda *a, **k: None  # no page flattened
-        T.SHADED_SHARE = T.SOFT_SHARE = float("inf")  # no page shows through
+        T.SHADED_SHARE = T.SOFT_SHARE = T.FAINT_SHARE = float("inf")  # no page shows through
         REC.square_pixels = lambda image, **k: (image, 1.0, 1.0)  # pixels taken as square
         R.page_grey = P.to_gray_image  # colour pages read as luminance, marks and stamps and all
         S._pen_marks = lambda *a: np.zeros(0, np.intp)  # pen marks taken for text
@@ -204,7 +205,8 @@ class Before:
     def __exit__(self, *exc):
         (B.DITHER_ISOLATED, B.DESPECKLE_LONE, B.IMPULSE_LONE, B.BORDER_FILL,
          B.binarize.__kwdefaults__["max_skew"], R.spread_split, R.reversed_bars, R.estimate_warp,
-         T.SHADED_SHARE, T.SOFT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks, S.MARGIN_GAP) = self.saved
+         T.SHADED_SHARE, T.SOFT_SHARE, T.FAINT_SHARE, REC.square_pixels, R.page_grey, S._pen_marks,
+         S.MARGIN_GAP) = self.saved
 
 
 def main() -> None:

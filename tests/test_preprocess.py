@@ -1499,7 +1499,7 @@ def test_a_back_page_that_joined_the_lines_is_found_by_its_soft_strokes():
     assert found >= 0.9 * len(truth) > before, (found, before, len(truth))
 
 
-def test_a_light_back_page_has_the_crops_cleaned_without_binarizing_again():
+def test_a_light_back_page_has_the_crops_cleaned_without_binarizing_again(monkeypatch):
     """A back page at 20% (300 dpi, seed 333 page 10, monospace type) shades the paper less than
     the bar (0.8% of it) and never joins the lines, yet its letters sit in the word gaps of the
     crops, grey, and were read as letters (2.5% CER, a quarter of the words wrong). Patches of
@@ -1522,6 +1522,18 @@ def test_a_light_back_page_has_the_crops_cleaned_without_binarizing_again():
     no_back = grey(analyse_scan(generate("pages", 333, 10, {"dpi": 300}).image).crops())
     raw = grey(pl.region.crop(part.layout.binarized) for pl in scan.lines)
     assert grey(crops) < 1.02 * no_back and raw > 1.15 * no_back, (grey(crops), raw, no_back)
+
+    # a picture's grey that segmentation took for lines (seed 151 page 8) is darker than a back page
+    from ocrcore.preprocess import showthrough
+
+    def faint():
+        pic = analyse_scan(generate("pages", 151, 8, {"dpi": 300, "figures": 1.0}).image)
+        pic.crops()
+        return pic.parts[0].faint
+
+    assert faint() < 0.1 * FAINT_SHARE
+    monkeypatch.setattr(showthrough, "FAINT_DARK", 1.0)
+    assert faint() > FAINT_SHARE
 
 
 def test_clean_pages_do_not_show_through_and_keep_their_crops():

@@ -108,13 +108,13 @@ def faint_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) -
     """Of the crops' pixels away from their lines' ink, the share that is faintly shaded (darker
     than the crop's paper by more than ``1 - FAINT_LEVEL`` after a 3x3 mean) in patches of at
     least ``FAINT_BLOB`` times the crop's height squared, mostly lighter than shaded paper
-    (``FAINT_DARK``) and not long strips (``FAINT_WIDE``): a light back page's letters. What a
-    highlighter leaves of its band's edges on a grey page is a strip (seed 77 page 3: 0.046
-    without that test, and its crops cleaned of the marked words' light strokes, 0.35% -> 0.83%). Noise and a faint page's stray specks stay in
-    small patches; the grey of a picture that segmentation took for lines is darker (seed 151
-    page 8: 0.022 without that test, and its junk lines read with more confidence once
-    cleaned). Clean pages of 22 kinds measured 0.020 at most, but for unreadable degraded pages
-    at 100 dpi (bench/RESULTS.md)."""
+    (``FAINT_DARK``) and not long strips (``FAINT_WIDE``): a light back page's letters. Noise
+    and a faint page's stray specks stay in small patches; the grey of a picture that
+    segmentation took for lines is darker (seed 151 page 8: 0.022 without that test, its junk
+    lines read with more confidence once cleaned); what a highlighter leaves of its band's edges
+    on a grey page is a strip (seed 77 page 3: 0.046 without that test, the marked words' light
+    strokes cleaned away, 0.35% -> 0.83% CER). Clean pages of 26 kinds measured 0.011 at most,
+    but for unreadable degraded pages at 100 dpi (bench/RESULTS.md)."""
     faint = away = 0
     for crop, near in zip(crops, nears):
         if near is None:
