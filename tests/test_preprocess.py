@@ -1730,6 +1730,33 @@ def test_lines_over_a_table_in_one_column_are_that_columns_lines(seed, index, pa
     assert order == sorted(order)  # the left column, its table in its place, then the right one
 
 
+def test_a_line_under_a_table_in_a_column_does_not_pull_the_next_column_into_it():
+    """Seed 340 page 2 (200 dpi): an unruled table in the left column of two. A short line under
+    the table, left of the gap between the table's columns (a gutter), was set before the
+    table's right-hand cells by the gutter's rule, while the line under the table, which it
+    follows, comes after those cells down their column: a cycle, broken at the top-most line
+    left, the right column's first, so the right column was read in the middle of the left one
+    (43% CER, every line found). Where the rules make a cycle, a gutter's rule that the
+    columns' own order (down each column) contradicts goes: the left column is read whole,
+    then the right one."""
+    from ocrcore.pagescore import truth_page
+    from ocrcore.preprocess.scan import analyse_scan
+    from ocrcore.synth import generate
+    from ocrcore.synth.dataset import sample_to_row
+
+    sample = generate("pages", 340, 2, {"dpi": 200, "columns": 2, "tables": 0.5, "figures": 0.3, "furniture": 0.5,
+                                        "underlines": 0.02, "stamps": 0.2, "annotations": 0.2, "show_through": 0.2})
+    truth = truth_page(sample_to_row(sample, "pages")).lines
+    middle = sample.image.width / 2
+    sides = []
+    for pl in analyse_scan(sample.image).lines:
+        t = max(truth, key=lambda ln: bbox_iou(pl.bbox, ln.bbox))
+        if bbox_iou(pl.bbox, t.bbox) > 0.5:
+            sides.append((t.bbox[0] + t.bbox[2]) / 2 > middle)
+    assert len(sides) >= len(truth) - 2 and sum(sides) >= 40
+    assert sides == sorted(sides), sides.index(True)  # every left-column line before the right column's
+
+
 def test_two_columns_over_three_read_block_by_block():
     """Two columns over three (a magazine page). The upper columns' lines run across the lower
     block's gutters, and crossing any gutter on the page made a line one that spans columns,
