@@ -1738,7 +1738,8 @@ def _split_margins(lines: list[dict], bb: np.ndarray, seeds: np.ndarray, hb: int
             note = _part(ln, out_cc, out_px)
             note["box"] = _extent(note, bb)
             x0, x1 = note["box"][0], note["box"][2]
-            if (x0 >= hi and ragged and (x0 - body[2] < MARGIN_CLEAR * s or _on_line(note["box"], body, s))
+            # (what stands beyond a ragged edge already stands MARGIN_CLEAR clear: _clear_of_line)
+            if (x0 >= hi and ragged and _on_line(note["box"], body, s)
                     or x1 <= lo and _on_line(note["box"], body, s, MARGIN_NUMBER)):
                 continue  # type of the line: a long line's last words, a paragraph's number
             note["margin"] = True
@@ -2255,7 +2256,6 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
     xov = (np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])) > tol
     above = yc[:, None] < yc[None, :]
     before = xov & above
-    vertical = before.copy()  # down each column
     # "Left of" only across a column gutter: a gutter x between the two lines, beside one of them.
     leftof = np.zeros((n, n), bool)
     if seps is not None:
@@ -2296,7 +2296,8 @@ def _reading_order(lines, colsep, s) -> tuple[list[int], np.ndarray]:
         # table's right-hand cells, which the line under the table follows. The cycle was
         # broken at the top-most line, the right column's first: read in the middle of the
         # left one (a 200-dpi page at 43% CER, every line found). Down the columns comes first.
-        cut = leftof & _reach(vertical).T & ~sp
+        down = xov & (yc[:, None] < yc[None, :])  # line over line where they overlap: down each column
+        cut = leftof & _reach(down).T & ~sp
         if block is not None:
             cut &= block[:, None] == block[None, :]
         if cut.any():

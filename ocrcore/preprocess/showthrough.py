@@ -84,23 +84,37 @@ def near_own_ink(region: LineRegion, crop: LineCrop) -> np.ndarray | None:
     return out
 
 
+def _paper_means(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) -> list[tuple]:
+    """For each crop with paper away from its line's ink: the crop's 3x3 mean, that paper
+    (``~near``), and its level (the median of the mean there). Shared by :func:`shaded_share`
+    and :func:`faint_share`."""
+    out = []
+    for crop, near in zip(crops, nears):
+        if near is None:
+            continue
+        far = ~near
+        sm = ndi.uniform_filter(crop.image, 3)
+        if not far.any():
+            continue
+        out.append((crop, sm, far, float(np.median(sm[far][::4]))))
+    return out
+
+
 def shaded_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) -> float:
     """Of the crops' pixels away from their lines' ink, the share darker than the crop's paper
     by more than ``1 - SHADED_LEVEL``, after a 3x3 mean. The paper is the median of those
     pixels, not 1: on a noisy, faint page the normalized paper itself sits near 0.8 (its tiles'
     ink levels come close to the paper), and against 1 such pages read as showing through
     (0.37-0.77 of their paper "shaded", 4 of 48 degraded pages)."""
+    return _shaded(_paper_means(crops, nears))
+
+
+def _shaded(means: list[tuple]) -> float:
     shaded = away = 0
-    for crop, near in zip(crops, nears):
-        if near is None:
-            continue
-        far = ~near
-        sm = ndi.uniform_filter(crop.image, 3)[far]
-        if sm.size == 0:
-            continue
-        paper = float(np.median(sm[::4]))
-        shaded += int(np.count_nonzero(sm < paper - (1.0 - SHADED_LEVEL)))
-        away += int(sm.size)
+    for _, sm, far, paper in means:
+        v = sm[far]
+        shaded += int(np.count_nonzero(v < paper - (1.0 - SHADED_LEVEL)))
+        away += int(v.size)
     return shaded / away if away else 0.0
 
 
@@ -115,15 +129,12 @@ def faint_share(crops: Sequence[LineCrop], nears: Sequence[np.ndarray | None]) -
     on a grey page is a strip (seed 77 page 3: 0.046 without that test, the marked words' light
     strokes cleaned away, 0.35% -> 0.83% CER). Clean pages of 26 kinds measured 0.011 at most,
     but for unreadable degraded pages at 100 dpi (bench/RESULTS.md)."""
+    return _faint(_paper_means(crops, nears))
+
+
+def _faint(means: list[tuple]) -> float:
     faint = away = 0
-    for crop, near in zip(crops, nears):
-        if near is None:
-            continue
-        far = ~near
-        sm = ndi.uniform_filter(crop.image, 3)
-        if not far.any():
-            continue
-        paper = float(np.median(sm[far][::4]))
+    for crop, sm, far, paper in means:
         shaded = (sm < paper - (1.0 - FAINT_LEVEL)) & far
         away += int(np.count_nonzero(far))
         lab, n = ndi.label(shaded)
@@ -184,11 +195,12 @@ def clean_crops(regions: Sequence[LineRegion], crops: Sequence[LineCrop], *,
     sample = np.unique(np.linspace(0, n - 1, min(n, SAMPLE_LINES)).round().astype(int)) if n else []
     nears = {int(k): near_own_ink(regions[k], crops[k]) for k in sample}
     sampled = [crops[k] for k in nears]
-    share = shaded_share(sampled, list(nears.values()))
+    means = _paper_means(sampled, list(nears.values()))
+    share = _shaded(means)
     # not where the verdict is already given: shaded, or binarized without the back page
     given = share > SHADED_SHARE or force
     soft = soft_share(sampled, list(nears.values())) if not given else 0.0
-    faint = faint_share(sampled, list(nears.values())) if not given else 0.0
+    faint = _faint(means) if not given else 0.0
     if not given and faint <= FAINT_SHARE:
         return list(crops), share, soft, faint
     out = []
